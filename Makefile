@@ -1,0 +1,47 @@
+# Ketamine Clinic: `make run` serves the demo clinic; `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DATA_DIR ?= $(or $(KC_DATA_DIR),var)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test check pytest bench lock clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	@touch $@
+
+$(DATA_DIR)/secret_key:
+	@mkdir -p $(DATA_DIR)
+	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+# The demo runs on loopback over plain http, hence KC_HTTPS=0 (see docs/decisions).
+run: $(STAMP) $(DATA_DIR)/secret_key
+	KC_DATA_DIR=$(DATA_DIR) KC_SECRET_KEY_FILE=$(DATA_DIR)/secret_key KC_HTTPS=$${KC_HTTPS:-0} $(BIN)/kclinic demo
+	KC_DATA_DIR=$(DATA_DIR) KC_SECRET_KEY_FILE=$(DATA_DIR)/secret_key KC_HTTPS=$${KC_HTTPS:-0} exec $(BIN)/kclinic serve
+
+check: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	DJANGO_SETTINGS_MODULE=ketamine_clinic.web.settings_test $(BIN)/django-admin makemigrations --check --dry-run
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+test: check pytest
+
+bench: $(STAMP)
+	bash benchmarks/pk/run
+	@if [ -f benchmarks/web/run ]; then bash benchmarks/web/run; fi
+
+# Refresh the constraints file from the current environment.
+lock: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^ketamine' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,155 @@
+"""``kclinic serve | demo | user | audit | manage``: running and administering the clinic."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import shutil
+import sys
+from typing import Any
+
+from ketamine_clinic.domain.policy import ROLES
+
+
+def register(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="migrate, then serve with gunicorn")
+    serve.add_argument("--bind", help="address:port (default KC_BIND or 127.0.0.1:8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (default KC_WORKERS)")
+    serve.add_argument("--no-migrate", action="store_true")
+    serve.set_defaults(func=_serve, needs_django=True)
+
+    demo = sub.add_parser("demo", help="load the demo clinic (once; again keeps the data)")
+    demo.set_defaults(func=_demo, needs_django=True)
+
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    add = user_sub.add_parser("add", help="add a user")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=[r.value for r in ROLES])
+    add.add_argument("--first-name", default="")
+    add.add_argument("--last-name", default="")
+    add.add_argument("--credentials", default="", help="e.g. MD, PMHNP-BC, CRNA, RN")
+    add.add_argument("--email", default="")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    add.set_defaults(func=_user_add, needs_django=True)
+
+    audit = sub.add_parser("audit", help="the audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    verify = audit_sub.add_parser("verify", help="check every link of the hash chain")
+    verify.set_defaults(func=_audit_verify, needs_django=True)
+
+    manage = sub.add_parser("manage", help="run a Django management command")
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=_manage, needs_django=True)
+
+
+def _call(*args: str) -> None:
+    from django.core.management import call_command
+
+    call_command(*args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from django.conf import settings
+
+    cfg = settings.CONFIG
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    if not args.no_migrate:
+        _call("migrate", "--noinput", "-v", "0")
+    _call("collectstatic", "--noinput", "-v", "0")
+    bind = args.bind or cfg.bind
+    workers = args.workers or cfg.workers
+    print(f"Ketamine Clinic is serving on http://{bind}/  (Ctrl-C stops it)", flush=True)
+    from ketamine_clinic.services.demo import demo_logins
+
+    logins = demo_logins()
+    if logins:
+        print(f"Demo logins (password for all: {logins[0][2]}):", flush=True)
+        for username, role, _ in logins:
+            print(f"  {role:<12} {username}", flush=True)
+    gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    argv = [
+        gunicorn,
+        "ketamine_clinic.web.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "5",
+    ]
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings.SETTINGS_MODULE
+    os.execv(gunicorn, argv)
+    return 0  # pragma: no cover  (execv does not return)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from django.conf import settings
+
+    from ketamine_clinic.services.demo import load_demo
+
+    settings.CONFIG.data_dir.mkdir(parents=True, exist_ok=True)
+    _call("migrate", "--noinput", "-v", "0")
+    created = load_demo()
+    print("Demo clinic loaded." if created else "Demo clinic already present; kept as it is.")
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    from ketamine_clinic.services.accounts import do_create_user
+    from ketamine_clinic.services.errors import ServiceError
+
+    try:
+        user = do_create_user(
+            args.username,
+            args.role,
+            _read_password(args),
+            first_name=args.first_name,
+            last_name=args.last_name,
+            credentials=args.credentials,
+            email=args.email,
+            acting_user=None,
+        )
+    except (ServiceError, ValueError) as exc:
+        field = getattr(exc, "field", None)
+        print(f"kclinic user add: {field + ': ' if field else ''}{exc}", file=sys.stderr)
+        return 2
+    print(f"Added {user.username} with role {user.role}.")
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    from ketamine_clinic.services.audit import verify_chain
+
+    report = verify_chain()
+    if report.ok:
+        print(f"Audit trail intact: {report.checked} events checked.")
+        return 0
+    where = f"event #{report.broken_id}" if report.broken_id else "the end of the trail"
+    print(
+        f"Audit trail BROKEN at {where}: {report.reason} "
+        f"({report.checked} events verified before it).",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _manage(args: argparse.Namespace) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["kclinic manage", *args.rest])
+    return 0

@@ -1,0 +1,152 @@
+"""Who may do what: the role matrix, by scope of practice.
+
+The matrix is pure data. ``can(role, action)`` answers from it and nothing else, so a
+test can enumerate every role against every action.
+
+Scope-of-practice reasoning (see ``docs/decisions/0003-role-matrix.md``):
+
+* Prescribers (psychiatrists and psychiatric APRNs) decide eligibility, plan courses,
+  sign orders and confirm the end-of-induction decision [S1][S21].
+* A signed order is verified by a second clinician before the infusion starts; the
+  clinic's default lets a CRNA or an RN verify, and never the prescriber who signed it
+  (the second-person rule is enforced in services, not here) [S20][S21].
+* CRNAs run the infusion and may titrate within the order; RNs monitor, record vitals
+  and side effects, and discharge. Both may acknowledge a suicide-risk alert, as may
+  a prescriber; front desk and patients may not.
+* Front desk manages the schedule and sees demographics, not the clinical chart.
+* Patients complete their own questionnaires and see their own results.
+* Admins manage users, settings and the audit trail; they do not treat patients.
+
+Errors: ``UnknownRoleError`` and ``UnknownActionError`` (both ``ValueError``) for names
+outside the matrix, so a typo never silently means "denied".
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "ACTIONS",
+    "ROLES",
+    "Action",
+    "Role",
+    "UnknownActionError",
+    "UnknownRoleError",
+    "actions_for",
+    "can",
+]
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    PRESCRIBER = "prescriber"
+    CRNA = "crna"
+    RN = "rn"
+    FRONT_DESK = "front_desk"
+    PATIENT = "patient"
+
+
+class Action(StrEnum):
+    VIEW_CHART = "view_chart"
+    VIEW_DEMOGRAPHICS = "view_demographics"
+    EDIT_INTAKE = "edit_intake"
+    DECIDE_ELIGIBILITY = "decide_eligibility"
+    PLAN_COURSE = "plan_course"
+    SIGN_ORDER = "sign_order"
+    VERIFY_ORDER = "verify_order"
+    TITRATE_DOSE = "titrate_dose"
+    RECORD_VITALS = "record_vitals"
+    RECORD_SIDE_EFFECTS = "record_side_effects"
+    RECORD_ASSESSMENT = "record_assessment"
+    START_STOP_INFUSION = "start_stop_infusion"
+    DISCHARGE = "discharge"
+    SIGN_NOTE = "sign_note"
+    ACKNOWLEDGE_ALERT = "acknowledge_alert"
+    DECIDE_INDUCTION = "decide_induction"
+    MANAGE_SCHEDULE = "manage_schedule"
+    VIEW_DASHBOARD = "view_dashboard"
+    MANAGE_USERS = "manage_users"
+    MANAGE_SETTINGS = "manage_settings"
+    VIEW_AUDIT = "view_audit"
+    COMPLETE_OWN_QUESTIONNAIRE = "complete_own_questionnaire"
+    VIEW_OWN_RESULTS = "view_own_results"
+
+
+ROLES: tuple[Role, ...] = tuple(Role)
+ACTIONS: tuple[Action, ...] = tuple(Action)
+
+_CLINICAL_READ = frozenset({Action.VIEW_CHART, Action.VIEW_DEMOGRAPHICS, Action.VIEW_DASHBOARD})
+_BEDSIDE = frozenset(
+    {
+        Action.RECORD_VITALS,
+        Action.RECORD_SIDE_EFFECTS,
+        Action.RECORD_ASSESSMENT,
+        Action.VERIFY_ORDER,
+        Action.SIGN_NOTE,
+        Action.ACKNOWLEDGE_ALERT,
+    }
+)
+
+_MATRIX: dict[Role, frozenset[Action]] = {
+    Role.ADMIN: frozenset({Action.MANAGE_USERS, Action.MANAGE_SETTINGS, Action.VIEW_AUDIT}),
+    Role.PRESCRIBER: _CLINICAL_READ
+    | {
+        Action.EDIT_INTAKE,
+        Action.DECIDE_ELIGIBILITY,
+        Action.PLAN_COURSE,
+        Action.SIGN_ORDER,
+        Action.TITRATE_DOSE,
+        Action.RECORD_ASSESSMENT,
+        Action.RECORD_SIDE_EFFECTS,
+        Action.SIGN_NOTE,
+        Action.ACKNOWLEDGE_ALERT,
+        Action.DECIDE_INDUCTION,
+    },
+    Role.CRNA: _CLINICAL_READ
+    | _BEDSIDE
+    | {Action.TITRATE_DOSE, Action.START_STOP_INFUSION, Action.DISCHARGE},
+    Role.RN: _CLINICAL_READ
+    | _BEDSIDE
+    | {Action.EDIT_INTAKE, Action.START_STOP_INFUSION, Action.DISCHARGE},
+    Role.FRONT_DESK: frozenset(
+        {Action.VIEW_DEMOGRAPHICS, Action.MANAGE_SCHEDULE, Action.VIEW_DASHBOARD}
+    ),
+    Role.PATIENT: frozenset({Action.COMPLETE_OWN_QUESTIONNAIRE, Action.VIEW_OWN_RESULTS}),
+}
+
+
+class UnknownRoleError(ValueError):
+    """A role name that is not in the matrix."""
+
+
+class UnknownActionError(ValueError):
+    """An action name that is not in the matrix."""
+
+
+def _role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise UnknownRoleError(f"unknown role {role!r}; roles: {', '.join(ROLES)}") from None
+
+
+def _action(action: str) -> Action:
+    try:
+        return Action(action)
+    except ValueError:
+        raise UnknownActionError(
+            f"unknown action {action!r}; actions: {', '.join(ACTIONS)}"
+        ) from None
+
+
+def can(role: str, action: str) -> bool:
+    """Whether ``role`` may perform ``action`` (scope of practice, [S20][S21]).
+
+    Raises ``UnknownRoleError`` / ``UnknownActionError`` for names outside the matrix.
+    """
+    return _action(action) in _MATRIX[_role(role)]
+
+
+def actions_for(role: str) -> frozenset[Action]:
+    """Every action ``role`` may perform ([S20][S21] for the clinical split)."""
+    return _MATRIX[_role(role)]

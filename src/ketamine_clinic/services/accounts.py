@@ -1,0 +1,129 @@
+"""Users: creation, roles, activation and passwords, each change audited."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ketamine_clinic.domain.policy import ROLES, Action, can
+from ketamine_clinic.services import audit
+from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
+from ketamine_clinic.storage.models import EventType, User
+
+__all__ = [
+    "do_change_role",
+    "do_create_user",
+    "do_set_active",
+    "do_record_session_event",
+    "do_set_password",
+]
+
+
+def _require_admin(acting_user: User | None) -> None:
+    # None means the command line run by the server's operator.
+    if acting_user is not None and not can(acting_user.role, Action.MANAGE_USERS):
+        raise NotAllowed("Only an administrator may manage users.")
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of: {', '.join(ROLES)}", field="role")
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), field="password") from None
+
+
+def do_create_user(
+    username: str,
+    role: str,
+    password: str,
+    *,
+    first_name: str = "",
+    last_name: str = "",
+    credentials: str = "",
+    email: str = "",
+    acting_user: User | None,
+) -> User:
+    """Create an active user with ``role``. Raises ``InvalidInput`` / ``Conflict``."""
+    _require_admin(acting_user)
+    username = username.strip()
+    if not username or len(username) > 150:
+        raise InvalidInput("username must be 1 to 150 characters", field="username")
+    _check_role(role)
+    _check_password(password)
+    with transaction.atomic():
+        if User.objects.filter(username__iexact=username).exists():
+            raise Conflict(f"A user named {username!r} already exists.", field="username")
+        user = User(
+            username=username,
+            role=role,
+            first_name=first_name,
+            last_name=last_name,
+            credentials=credentials,
+            email=email,
+        )
+        user.set_password(password)
+        user.save()
+        audit.record(
+            EventType.USER_CREATED,
+            actor=acting_user,
+            subject=user,
+            new={"username": username, "role": role},
+        )
+    return user
+
+
+def do_change_role(user: User, role: str, *, acting_user: User | None) -> User:
+    _require_admin(acting_user)
+    _check_role(role)
+    with transaction.atomic():
+        old = user.role
+        user.role = role
+        user.save(update_fields=["role"])
+        audit.record(
+            EventType.USER_ROLE_CHANGED,
+            actor=acting_user,
+            subject=user,
+            old={"role": old},
+            new={"role": role},
+        )
+    return user
+
+
+def do_set_active(user: User, active: bool, *, acting_user: User | None) -> User:
+    _require_admin(acting_user)
+    if acting_user is not None and acting_user.pk == user.pk and not active:
+        raise Conflict("You cannot deactivate your own account.", field="is_active")
+    with transaction.atomic():
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        audit.record(
+            EventType.USER_REACTIVATED if active else EventType.USER_DEACTIVATED,
+            actor=acting_user,
+            subject=user,
+            new={"is_active": active},
+        )
+    return user
+
+
+def do_set_password(user: User, password: str, *, acting_user: User | None) -> User:
+    _require_admin(acting_user)
+    _check_password(password, user)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit.record(EventType.USER_PASSWORD_SET, actor=acting_user, subject=user)
+    return user
+
+
+def do_record_session_event(
+    event_type: EventType, *, user: User | None, username: str = ""
+) -> None:
+    """Audit a login, logout, failed login or idle logout."""
+    with transaction.atomic():
+        audit.record(event_type, actor=user, new={"username": username} if username else {})

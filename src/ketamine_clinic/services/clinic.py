@@ -1,0 +1,55 @@
+"""The clinic's settings row."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ketamine_clinic.domain.policy import Action, can
+from ketamine_clinic.services import audit
+from ketamine_clinic.services.errors import InvalidInput, NotAllowed
+from ketamine_clinic.storage.models import ClinicSettings, EventType, User
+
+__all__ = ["IDLE_TIMEOUT_RANGE", "do_update_clinic_settings", "idle_timeout_minutes"]
+
+IDLE_TIMEOUT_RANGE = (1, 240)
+
+
+def _row() -> ClinicSettings:
+    return ClinicSettings.objects.filter(singleton=1).first() or ClinicSettings()
+
+
+def idle_timeout_minutes() -> int:
+    """The clinic's idle timeout, else ``KC_IDLE_TIMEOUT_MINUTES`` (default 15)."""
+    value = _row().idle_timeout_minutes
+    return int(value) if value else int(settings.KC_IDLE_TIMEOUT_MINUTES)
+
+
+def do_update_clinic_settings(
+    *, clinic_name: str, idle_timeout_minutes: int, acting_user: User | None
+) -> ClinicSettings:
+    if acting_user is not None and not can(acting_user.role, Action.MANAGE_SETTINGS):
+        raise NotAllowed("Only an administrator may change clinic settings.")
+    low, high = IDLE_TIMEOUT_RANGE
+    if not low <= idle_timeout_minutes <= high:
+        raise InvalidInput(
+            f"idle timeout must be from {low} to {high} minutes", field="idle_timeout_minutes"
+        )
+    if not clinic_name.strip() or len(clinic_name) > 120:
+        raise InvalidInput("clinic name must be 1 to 120 characters", field="clinic_name")
+    with transaction.atomic():
+        row = _row()
+        old = {"clinic_name": row.clinic_name, "idle_timeout_minutes": row.idle_timeout_minutes}
+        row.clinic_name = clinic_name.strip()
+        row.idle_timeout_minutes = idle_timeout_minutes
+        row.updated_at = timezone.now()
+        row.save()
+        audit.record(
+            EventType.SETTINGS_CHANGED,
+            actor=acting_user,
+            subject=row,
+            old=old,
+            new={"clinic_name": row.clinic_name, "idle_timeout_minutes": idle_timeout_minutes},
+        )
+    return row

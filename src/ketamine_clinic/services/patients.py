@@ -1,0 +1,73 @@
+"""Registering patients and their demographics."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.db import transaction
+
+from ketamine_clinic.domain.policy import Action, can
+from ketamine_clinic.services import audit
+from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
+from ketamine_clinic.storage.models import EventType, Patient, User
+
+__all__ = ["do_create_patient"]
+
+_SEXES = ("female", "male", "other")
+
+
+def _check(given_name: str, family_name: str, birth_date: date, sex: str, at: datetime) -> None:
+    if not given_name.strip() or len(given_name) > 80:
+        raise InvalidInput("given name must be 1 to 80 characters", field="given_name")
+    if not family_name.strip() or len(family_name) > 80:
+        raise InvalidInput("family name must be 1 to 80 characters", field="family_name")
+    if not date(1900, 1, 1) <= birth_date <= at.date():
+        raise InvalidInput(
+            f"birth date must be from 1900-01-01 to {at.date().isoformat()}", field="birth_date"
+        )
+    if sex not in _SEXES:
+        raise InvalidInput(f"sex must be one of: {', '.join(_SEXES)}", field="sex")
+
+
+def do_create_patient(
+    *,
+    mrn: str,
+    given_name: str,
+    family_name: str,
+    birth_date: date,
+    sex: str,
+    at: datetime,
+    phone: str = "",
+    email: str = "",
+    user: User | None = None,
+    acting_user: User | None,
+) -> Patient:
+    """Register a patient (front desk, intake staff or the command line)."""
+    if acting_user is not None and not (
+        can(acting_user.role, Action.MANAGE_SCHEDULE) or can(acting_user.role, Action.EDIT_INTAKE)
+    ):
+        raise NotAllowed("Your role may not register patients.")
+    _check(given_name, family_name, birth_date, sex, at)
+    with transaction.atomic():
+        if Patient.objects.filter(mrn=mrn).exists():
+            raise Conflict(f"Medical record number {mrn} is already in use.", field="mrn")
+        patient = Patient.objects.create(
+            mrn=mrn,
+            given_name=given_name.strip(),
+            family_name=family_name.strip(),
+            birth_date=birth_date,
+            sex=sex,
+            phone=phone,
+            email=email,
+            user=user,
+            created_at=at,
+        )
+        audit.record(
+            EventType.PATIENT_CREATED,
+            actor=acting_user,
+            patient=patient,
+            subject=patient,
+            new={"mrn": mrn},
+            at=at,
+        )
+    return patient

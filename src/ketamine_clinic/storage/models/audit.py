@@ -1,0 +1,58 @@
+"""The append-only audit trail, each row chained to the one before by a SHA-256 hash."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class EventType(models.IntegerChoices):
+    """Typed event codes in numbered bands (100 accounts, 200 charts, 300 intake,
+    400 courses, 500 orders, 600 sessions, 700 scores/alerts, 900 settings)."""
+
+    USER_CREATED = 101, "user created"
+    USER_ROLE_CHANGED = 102, "user role changed"
+    USER_DEACTIVATED = 103, "user deactivated"
+    USER_REACTIVATED = 104, "user reactivated"
+    USER_PASSWORD_SET = 105, "user password set"
+    LOGIN = 110, "login"
+    LOGOUT = 111, "logout"
+    LOGIN_FAILED = 112, "login failed"
+    IDLE_LOGOUT = 113, "logged out after idle timeout"
+    PATIENT_CREATED = 201, "patient created"
+    PATIENT_UPDATED = 202, "patient updated"
+    CHART_VIEWED = 210, "chart viewed"
+    SETTINGS_CHANGED = 901, "clinic settings changed"
+
+
+class AuditEvent(models.Model):
+    occurred_at = models.DateTimeField(db_index=True)
+    event_type = models.PositiveSmallIntegerField(choices=EventType.choices, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    patient = models.ForeignKey(
+        "storage.Patient", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    subject_type = models.CharField(max_length=40, blank=True)
+    subject_id = models.CharField(max_length=40, blank=True)
+    old_values = models.JSONField(default=dict)
+    new_values = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    row_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        db_table = "kc_audit_event"
+        ordering = ["id"]
+
+
+class AuditChainHead(models.Model):
+    """One row holding the last hash: locking it serialises appends to the chain."""
+
+    singleton = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    last_hash = models.CharField(max_length=64)
+    length = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        db_table = "kc_audit_chain_head"

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class ClinicSettings(models.Model):
+    """The clinic's own settings (one row). Thresholds of clinical rules join it later.
+
+    ``idle_timeout_minutes``: default from ``KC_IDLE_TIMEOUT_MINUTES`` (15); allowed 1-240.
+    """
+
+    singleton = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    clinic_name = models.CharField(max_length=120, default="Ketamine Clinic")
+    idle_timeout_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "kc_clinic_settings"

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Patient(models.Model):
+    """A person treated by the clinic. Loaded only through ``services.access``."""
+
+    mrn = models.CharField("medical record number", max_length=20, unique=True)
+    given_name = models.CharField(max_length=80)
+    family_name = models.CharField(max_length=80)
+    birth_date = models.DateField()
+    sex = models.CharField(
+        max_length=10, choices=[("female", "female"), ("male", "male"), ("other", "other")]
+    )
+    phone = models.CharField(max_length=30, blank=True)
+    email = models.EmailField(blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="patient_record",
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "kc_patient"
+        ordering = ["family_name", "given_name"]
+        indexes = [models.Index(fields=["family_name", "given_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.family_name}, {self.given_name} ({self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"

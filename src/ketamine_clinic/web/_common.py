@@ -1,0 +1,179 @@
+"""Settings shared by production and tests; ``apply`` fills in what comes from config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from ketamine_clinic import config as _config
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def database_from(cfg: _config.Config) -> dict[str, object]:
+    """Django DATABASES entry for ``cfg``: PostgreSQL from a URL, else SQLite (WAL)."""
+    if cfg.database_url:
+        url = urlparse(cfg.database_url)
+        if url.scheme not in {"postgres", "postgresql"}:
+            raise _config.ConfigError("KC_DATABASE_URL must start with postgres://")
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(url.path.lstrip("/")),
+            "USER": unquote(url.username or ""),
+            "PASSWORD": unquote(url.password or ""),
+            "HOST": url.hostname or "",
+            "PORT": str(url.port or ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+            "ATOMIC_REQUESTS": False,
+        }
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(cfg.data_dir / "kclinic.sqlite3"),
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+
+
+def apply(cfg: _config.Config, namespace: dict[str, object]) -> None:
+    """Fill a settings namespace from ``cfg`` (shared by the production and test modules)."""
+    https = cfg.https
+    namespace.update(
+        DEBUG=cfg.debug,
+        SECRET_KEY=cfg.secret_key,
+        ALLOWED_HOSTS=list(cfg.allowed_hosts) + (["testserver"] if cfg.debug else []),
+        DATABASES={"default": database_from(cfg)},
+        SESSION_COOKIE_SECURE=https,
+        CSRF_COOKIE_SECURE=https,
+        SECURE_SSL_REDIRECT=https,
+        SECURE_HSTS_SECONDS=31536000 if https else 0,
+        SECURE_HSTS_INCLUDE_SUBDOMAINS=https,
+        SECURE_HSTS_PRELOAD=https,
+        KC_IDLE_TIMEOUT_MINUTES=cfg.idle_timeout_minutes,
+        AXES_FAILURE_LIMIT=cfg.login_failure_limit,
+        AXES_COOLOFF_TIME=cfg.lockout_minutes / 60,
+        KC_DATA_DIR=cfg.data_dir,
+        EMAIL_BACKEND=(
+            "django.core.mail.backends.smtp.EmailBackend"
+            if cfg.email_host
+            else "django.core.mail.backends.filebased.EmailBackend"
+        ),
+        EMAIL_HOST=cfg.email_host or "localhost",
+        EMAIL_FILE_PATH=str(cfg.data_dir / "outbox"),
+        STATIC_ROOT=cfg.data_dir / "static",
+    )
+
+
+# Defaults declared here so type checkers see them; ``apply`` overrides from config.
+KC_IDLE_TIMEOUT_MINUTES = 15
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.5
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "axes",
+    "ketamine_clinic.storage",
+    "ketamine_clinic.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "ketamine_clinic.web.middleware.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "ketamine_clinic.web.middleware.IdleTimeoutMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_USER_MODEL = "storage.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Lock the account, not the address: clinic tablets often share one NAT address
+# (docs/decisions/0004-lockout-by-account.md).
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "ketamine_clinic.web.views.auth.locked_out"
+AXES_VERBOSE = False
+
+ROOT_URLCONF = "ketamine_clinic.web.urls"
+WSGI_APPLICATION = "ketamine_clinic.web.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "ketamine_clinic.web.context.navigation",
+            ],
+        },
+    },
+]
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"
+CSRF_COOKIE_HTTPONLY = False
+KC_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+    "base-uri 'none'; object-src 'none'"
+)
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+STATIC_URL = "/static/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}

@@ -1,0 +1,42 @@
+"""Navigation for the user's role, shown by the base layout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from ketamine_clinic.domain.policy import Action, can
+
+_NAV: tuple[tuple[str, str, Action], ...] = (
+    ("Today", "clinic-home", Action.VIEW_CHART),
+    ("Patients", "patient-list", Action.VIEW_CHART),
+    ("Front desk", "desk-home", Action.MANAGE_SCHEDULE),
+    ("My care", "me-home", Action.VIEW_OWN_RESULTS),
+    ("Users", "admin-users", Action.MANAGE_USERS),
+    ("Settings", "admin-settings", Action.MANAGE_SETTINGS),
+    ("Audit trail", "admin-audit", Action.VIEW_AUDIT),
+)
+
+ROLE_LABELS = {
+    "admin": "Administrator",
+    "prescriber": "Prescriber",
+    "crna": "CRNA",
+    "rn": "RN",
+    "front_desk": "Front desk",
+    "patient": "Patient",
+}
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    if not user.is_authenticated:
+        return {"nav_items": []}
+    role = getattr(user, "role", "")
+    items = [
+        {"label": label, "url": reverse(name), "active": request.path.startswith(reverse(name))}
+        for label, name, action in _NAV
+        if role and can(role, action)
+    ]
+    return {"nav_items": items, "role_label": ROLE_LABELS.get(role, role)}

@@ -1,0 +1,69 @@
+"""Security headers and the idle timeout."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+
+from ketamine_clinic.services.accounts import do_record_session_event
+from ketamine_clinic.services.clinic import idle_timeout_minutes
+from ketamine_clinic.storage.models import EventType
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class ContentSecurityPolicyMiddleware:
+    """A strict CSP: every script and stylesheet comes from this server, none inline."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", settings.KC_CONTENT_SECURITY_POLICY)
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
+        )
+        return response
+
+
+class IdleTimeoutMiddleware:
+    """Log a user out after the clinic's idle timeout without a request.
+
+    The last activity time lives in the session; the timeout is the clinic setting
+    (``services.clinic.idle_timeout_minutes``).
+    """
+
+    KEY = "kc_last_seen"
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = timezone.now().timestamp()
+            last = request.session.get(self.KEY)
+            limit = idle_timeout_minutes()
+            if last is not None and now - float(last) > limit * 60:
+                return self._expire(request, limit)
+            request.session[self.KEY] = now
+        return self.get_response(request)
+
+    def _expire(self, request: HttpRequest, limit: int) -> HttpResponse:
+        user = request.user
+        request.kc_idle_logout = True  # type: ignore[attr-defined]
+        logout(request)
+        do_record_session_event(EventType.IDLE_LOGOUT, user=user)  # type: ignore[arg-type]
+        messages.info(request, f"You were logged out after {limit} minutes without activity.")
+        target = reverse("login") + "?" + urlencode({"next": request.get_full_path()})
+        response = HttpResponseRedirect(target)
+        if getattr(request, "htmx", False):
+            response["HX-Redirect"] = target
+        return response

@@ -1,0 +1,122 @@
+"""Administration: users, clinic settings, the audit trail."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from ketamine_clinic.domain.policy import Action
+from ketamine_clinic.services import accounts, clinic
+from ketamine_clinic.services.audit import verify_chain
+from ketamine_clinic.services.errors import ServiceError
+from ketamine_clinic.storage.models import AuditEvent, ClinicSettings, User
+from ketamine_clinic.web.forms import (
+    AuditFilterForm,
+    ClinicSettingsForm,
+    UserCreateForm,
+    UserUpdateForm,
+)
+from ketamine_clinic.web.permissions import requires
+
+
+@requires(Action.MANAGE_USERS)
+def admin_home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "admin/home.html",
+        {
+            "user_count": User.objects.filter(is_active=True).count(),
+            "audit_count": AuditEvent.objects.count(),
+        },
+    )
+
+
+@requires(Action.MANAGE_USERS)
+def users(request: HttpRequest) -> HttpResponse:
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = accounts.do_create_user(**form.cleaned_data, acting_user=request.user)  # type: ignore[arg-type]
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Created {user.username} ({user.role}).")
+            return redirect("admin-users")
+    rows = User.objects.order_by("-is_active", "role", "last_name", "username")
+    return render(request, "admin/users.html", {"form": form, "rows": rows})
+
+
+@requires(Action.MANAGE_USERS)
+def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = get_object_or_404(User, pk=user_id)
+    form = UserUpdateForm(
+        request.POST or None, initial={"role": target.role, "is_active": target.is_active}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            if form.cleaned_data["role"] != target.role:
+                accounts.do_change_role(target, form.cleaned_data["role"], acting_user=request.user)  # type: ignore[arg-type]
+            if form.cleaned_data["is_active"] != target.is_active:
+                accounts.do_set_active(
+                    target, form.cleaned_data["is_active"], acting_user=request.user
+                )  # type: ignore[arg-type]
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Saved {target.username}.")
+            return redirect("admin-users")
+    return render(request, "admin/user_edit.html", {"form": form, "target": target})
+
+
+@requires(Action.MANAGE_SETTINGS)
+def clinic_settings(request: HttpRequest) -> HttpResponse:
+    row = ClinicSettings.objects.filter(singleton=1).first() or ClinicSettings()
+    initial = {
+        "clinic_name": row.clinic_name,
+        "idle_timeout_minutes": clinic.idle_timeout_minutes(),
+    }
+    form = ClinicSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            clinic.do_update_clinic_settings(**form.cleaned_data, acting_user=request.user)  # type: ignore[arg-type]
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "Clinic settings saved.")
+            return redirect("admin-settings")
+    return render(request, "admin/settings.html", {"form": form})
+
+
+def _filtered(form: AuditFilterForm) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.select_related("patient").order_by("-id")
+    if not form.is_valid():
+        return events
+    data = form.cleaned_data
+    if data["user"]:
+        events = events.filter(actor__username__iexact=data["user"])
+    if data["patient"]:
+        events = events.filter(patient__mrn__iexact=data["patient"])
+    if data["event_type"] is not None:
+        events = events.filter(event_type=data["event_type"])
+    if data["since"]:
+        events = events.filter(occurred_at__gte=data["since"])
+    if data["until"]:
+        events = events.filter(occurred_at__lte=data["until"])
+    return events
+
+
+@requires(Action.VIEW_AUDIT)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET or None)
+    page = Paginator(_filtered(form), 50).get_page(request.GET.get("page"))
+    chain = verify_chain() if request.GET.get("verify") else None
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "admin/audit.html",
+        {"form": form, "page": page, "chain": chain, "query": query.urlencode()},
+    )

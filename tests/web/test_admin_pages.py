@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from ketamine_clinic.storage.models import AuditEvent, EventType, User
+
+
+def test_admin_adds_a_user_in_the_page(client, admin) -> None:
+    client.force_login(admin)
+    response = client.post(
+        "/admin-area/users/",
+        {
+            "username": "newcrna",
+            "role": "crna",
+            "password": "a-long-password",
+            "credentials": "CRNA",
+        },
+    )
+    assert response.status_code == 302
+    assert User.objects.get(username="newcrna").role == "crna"
+
+
+def test_a_bad_user_form_names_the_field(client, admin) -> None:
+    client.force_login(admin)
+    text = client.post(
+        "/admin-area/users/",
+        {
+            "username": "x",
+            "role": "crna",
+            "password": "short",
+        },
+    ).content.decode()
+    assert "Password: Ensure this value has at least 10 characters" in text
+    assert not User.objects.filter(username="x").exists()
+
+
+def test_admin_changes_a_role_and_deactivates(client, admin, nurse) -> None:
+    client.force_login(admin)
+    client.post(f"/admin-area/users/{nurse.pk}/", {"role": "crna"})
+    nurse.refresh_from_db()
+    assert (nurse.role, nurse.is_active) == ("crna", False)
+
+
+def test_settings_out_of_range_say_the_range(client, admin) -> None:
+    client.force_login(admin)
+    text = client.post(
+        "/admin-area/settings/", {"clinic_name": "X", "idle_timeout_minutes": "500"}
+    ).content.decode()
+    assert "Idle timeout minutes: Ensure this value is less than or equal to 240" in text
+    client.post("/admin-area/settings/", {"clinic_name": "X", "idle_timeout_minutes": "20"})
+    assert AuditEvent.objects.filter(event_type=EventType.SETTINGS_CHANGED).exists()
+
+
+def test_the_audit_page_filters_and_verifies(client, admin, nurse, patient) -> None:
+    client.force_login(admin)
+    text = client.get("/admin-area/audit/", {"patient": "T-0001"}).content.decode()
+    assert "<td>patient created</td>" in text and "<td>user created</td>" not in text
+    text = client.get(
+        "/admin-area/audit/", {"user": "admin1", "event_type": "110"}
+    ).content.decode()
+    assert "No events match" not in text
+    text = client.get("/admin-area/audit/?verify=1").content.decode()
+    assert "The chain is intact" in text
