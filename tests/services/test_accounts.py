@@ -67,3 +67,10 @@ def test_idle_timeout_setting_is_validated_and_used(admin, nurse) -> None:
         clinic.do_update_clinic_settings(clinic_name="X", idle_timeout_minutes=5, acting_user=nurse)
     clinic.do_update_clinic_settings(clinic_name="X", idle_timeout_minutes=5, acting_user=admin)
     assert clinic.idle_timeout_minutes() == 5
+
+
+def test_a_refused_deactivation_also_undoes_the_role_change(admin) -> None:
+    with pytest.raises(Conflict):
+        accounts.do_update_user(admin, role="rn", is_active=False, acting_user=admin)
+    admin.refresh_from_db()
+    assert (admin.role, admin.is_active) == ("admin", True)

@@ -17,6 +17,7 @@ __all__ = [
     "do_set_active",
     "do_record_session_event",
     "do_set_password",
+    "do_update_user",
 ]
 
 
@@ -80,6 +81,10 @@ def do_create_user(
 
 def do_change_role(user: User, role: str, *, acting_user: User | None) -> User:
     _require_admin(acting_user)
+    return _change_role(user, role, acting_user)
+
+
+def _change_role(user: User, role: str, acting_user: User | None) -> User:
     _check_role(role)
     with transaction.atomic():
         old = user.role
@@ -97,6 +102,10 @@ def do_change_role(user: User, role: str, *, acting_user: User | None) -> User:
 
 def do_set_active(user: User, active: bool, *, acting_user: User | None) -> User:
     _require_admin(acting_user)
+    return _set_active(user, active, acting_user)
+
+
+def _set_active(user: User, active: bool, acting_user: User | None) -> User:
     if acting_user is not None and acting_user.pk == user.pk and not active:
         raise Conflict("You cannot deactivate your own account.", field="is_active")
     with transaction.atomic():
@@ -108,6 +117,19 @@ def do_set_active(user: User, active: bool, *, acting_user: User | None) -> User
             subject=user,
             new={"is_active": active},
         )
+    return user
+
+
+def do_update_user(
+    user: User, *, role: str, is_active: bool, acting_user: User | None
+) -> User:
+    """Change role and activation together: both saved, or neither."""
+    _require_admin(acting_user)
+    with transaction.atomic():
+        if role != user.role:
+            _change_role(user, role, acting_user)
+        if is_active != user.is_active:
+            _set_active(user, is_active, acting_user)
     return user
 
 

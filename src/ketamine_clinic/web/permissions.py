@@ -12,6 +12,7 @@ from django.shortcuts import render
 
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services.errors import NotFound
+from ketamine_clinic.storage.models import User
 
 View = Callable[..., HttpResponse]
 
@@ -35,3 +36,11 @@ def requires(action: Action) -> Callable[[View], View]:
         return wrapped
 
     return decorate
+
+
+def actor(request: HttpRequest) -> User:
+    """The logged-in user of a view wrapped by ``requires`` (never anonymous there)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionError("a logged-in user is required")
+    return user

@@ -19,7 +19,7 @@ from ketamine_clinic.web.forms import (
     UserCreateForm,
     UserUpdateForm,
 )
-from ketamine_clinic.web.permissions import requires
+from ketamine_clinic.web.permissions import actor, requires
 
 
 @requires(Action.MANAGE_USERS)
@@ -39,7 +39,7 @@ def users(request: HttpRequest) -> HttpResponse:
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = accounts.do_create_user(**form.cleaned_data, acting_user=request.user)  # type: ignore[arg-type]
+            user = accounts.do_create_user(**form.cleaned_data, acting_user=actor(request))
         except ServiceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -57,12 +57,12 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            if form.cleaned_data["role"] != target.role:
-                accounts.do_change_role(target, form.cleaned_data["role"], acting_user=request.user)  # type: ignore[arg-type]
-            if form.cleaned_data["is_active"] != target.is_active:
-                accounts.do_set_active(
-                    target, form.cleaned_data["is_active"], acting_user=request.user
-                )  # type: ignore[arg-type]
+            accounts.do_update_user(
+                target,
+                role=form.cleaned_data["role"],
+                is_active=form.cleaned_data["is_active"],
+                acting_user=actor(request),
+            )
         except ServiceError as exc:
             form.add_error(None, exc.message)
         else:
@@ -81,7 +81,7 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
     form = ClinicSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            clinic.do_update_clinic_settings(**form.cleaned_data, acting_user=request.user)  # type: ignore[arg-type]
+            clinic.do_update_clinic_settings(**form.cleaned_data, acting_user=actor(request))
         except ServiceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:

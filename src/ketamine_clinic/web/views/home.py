@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 
 from ketamine_clinic.domain.policy import Action, Role
 from ketamine_clinic.services.access import patient_queryset_for
-from ketamine_clinic.web.permissions import requires
+from ketamine_clinic.web.permissions import actor, requires
 
 HOME_BY_ROLE: dict[str, str] = {
     Role.ADMIN: "admin-home",
@@ -31,7 +31,7 @@ def clinic_home(request: HttpRequest) -> HttpResponse:
         request,
         "clinic/home.html",
         {
-            "patient_count": patient_queryset_for(request.user).count(),  # type: ignore[arg-type]
+            "patient_count": patient_queryset_for(actor(request)).count(),
         },
     )
 
@@ -42,12 +42,12 @@ def desk_home(request: HttpRequest) -> HttpResponse:
         request,
         "desk/home.html",
         {
-            "patient_count": patient_queryset_for(request.user).count(),  # type: ignore[arg-type]
+            "patient_count": patient_queryset_for(actor(request)).count(),
         },
     )
 
 
 @requires(Action.VIEW_OWN_RESULTS)
 def me_home(request: HttpRequest) -> HttpResponse:
-    record = patient_queryset_for(request.user).first()  # type: ignore[arg-type]
+    record = patient_queryset_for(actor(request)).first()
     return render(request, "me/home.html", {"record": record})

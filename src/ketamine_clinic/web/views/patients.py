@@ -9,13 +9,13 @@ from django.shortcuts import render
 
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services.access import access_patient_by_id, patient_queryset_for
-from ketamine_clinic.web.permissions import requires
+from ketamine_clinic.web.permissions import actor, requires
 
 
 @requires(Action.VIEW_CHART)
 def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    patients = patient_queryset_for(request.user, action=Action.VIEW_CHART)  # type: ignore[arg-type]
+    patients = patient_queryset_for(actor(request), action=Action.VIEW_CHART)
     if query:
         patients = patients.filter(
             Q(family_name__icontains=query) | Q(given_name__icontains=query) | Q(mrn__iexact=query)
@@ -29,5 +29,5 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 @requires(Action.VIEW_CHART)
 def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
-    patient = access_patient_by_id(request.user, patient_id)  # type: ignore[arg-type]
+    patient = access_patient_by_id(actor(request), patient_id)
     return render(request, "patients/chart.html", {"patient": patient})
