@@ -120,9 +120,7 @@ def _set_active(user: User, active: bool, acting_user: User | None) -> User:
     return user
 
 
-def do_update_user(
-    user: User, *, role: str, is_active: bool, acting_user: User | None
-) -> User:
+def do_update_user(user: User, *, role: str, is_active: bool, acting_user: User | None) -> User:
     """Change role and activation together: both saved, or neither."""
     _require_admin(acting_user)
     with transaction.atomic():

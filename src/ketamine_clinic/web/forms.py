@@ -6,7 +6,7 @@ from django import forms
 
 from ketamine_clinic.domain.policy import ROLES
 from ketamine_clinic.services.clinic import IDLE_TIMEOUT_RANGE
-from ketamine_clinic.storage.models import EventType
+from ketamine_clinic.storage.models import Chair, EventType
 from ketamine_clinic.web.context import ROLE_LABELS
 
 ROLE_CHOICES = [(r.value, ROLE_LABELS[r.value]) for r in ROLES]
@@ -54,4 +54,19 @@ class AuditFilterForm(forms.Form):
     )
     until = forms.DateTimeField(
         required=False, label="Until", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+
+class RescheduleVisitForm(forms.Form):
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 900}))
+    chair = forms.ModelChoiceField(queryset=Chair.objects.filter(active=True).order_by("name"))
+    reason = forms.CharField(
+        min_length=3, max_length=200, help_text="Why the visit moves (3–200 characters)."
+    )
+
+
+class CancelVisitForm(forms.Form):
+    reason = forms.CharField(
+        min_length=3, max_length=200, help_text="Why the visit is cancelled (3–200 characters)."
     )

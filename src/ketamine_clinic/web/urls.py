@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from ketamine_clinic.web.views import admin, auth, home, patients
+from ketamine_clinic.web.views import admin, auth, desk, home, patients
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -10,7 +10,8 @@ urlpatterns = [
     path("clinic/", home.clinic_home, name="clinic-home"),
     path("clinic/patients/", patients.patient_list, name="patient-list"),
     path("clinic/patients/<int:patient_id>/", patients.patient_chart, name="patient-chart"),
-    path("desk/", home.desk_home, name="desk-home"),
+    path("desk/", desk.calendar, name="desk-home"),
+    path("desk/visits/<int:visit_id>/", desk.visit_detail, name="desk-visit"),
     path("me/", home.me_home, name="me-home"),
     path("admin-area/", admin.admin_home, name="admin-home"),
     path("admin-area/users/", admin.users, name="admin-users"),

@@ -3,6 +3,38 @@
 from ketamine_clinic.storage.models.accounts import User
 from ketamine_clinic.storage.models.audit import AuditChainHead, AuditEvent, EventType
 from ketamine_clinic.storage.models.clinic import ClinicSettings
+from ketamine_clinic.storage.models.courses import Chair, Course, CourseDecision, Visit
+from ketamine_clinic.storage.models.intake import EligibilityDecision, Intake
+from ketamine_clinic.storage.models.measures import Alert, Assessment
+from ketamine_clinic.storage.models.orders import Order
 from ketamine_clinic.storage.models.patients import Patient
+from ketamine_clinic.storage.models.sessions import (
+    InfusionSession,
+    PumpEvent,
+    SessionNote,
+    SideEffect,
+    VitalSign,
+)
 
-__all__ = ["AuditChainHead", "AuditEvent", "ClinicSettings", "EventType", "Patient", "User"]
+__all__ = [
+    "Alert",
+    "Assessment",
+    "AuditChainHead",
+    "AuditEvent",
+    "Chair",
+    "ClinicSettings",
+    "Course",
+    "CourseDecision",
+    "EligibilityDecision",
+    "EventType",
+    "InfusionSession",
+    "Intake",
+    "Order",
+    "Patient",
+    "PumpEvent",
+    "SessionNote",
+    "SideEffect",
+    "User",
+    "Visit",
+    "VitalSign",
+]

@@ -36,17 +36,6 @@ def clinic_home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@requires(Action.MANAGE_SCHEDULE)
-def desk_home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "desk/home.html",
-        {
-            "patient_count": patient_queryset_for(actor(request)).count(),
-        },
-    )
-
-
 @requires(Action.VIEW_OWN_RESULTS)
 def me_home(request: HttpRequest) -> HttpResponse:
     record = patient_queryset_for(actor(request)).first()

@@ -1,0 +1,148 @@
+"""Chairs and visits: booking, rescheduling and cancelling, never double-booking a chair.
+
+A chair is busy from a visit's start to its end (the infusion plus observation); two
+scheduled visits may not overlap on one chair, and one patient may not have two
+infusions closer than the protocol's minimum spacing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from ketamine_clinic.domain.policy import Action
+from ketamine_clinic.services import audit
+from ketamine_clinic.services._common import require
+from ketamine_clinic.services.errors import Conflict, InvalidInput
+from ketamine_clinic.storage.models import Chair, EventType, User, Visit
+
+__all__ = [
+    "chair_is_free",
+    "do_cancel_visit",
+    "do_create_chair",
+    "do_reschedule_visit",
+    "find_free_chair",
+    "spacing_conflict",
+]
+
+
+def do_create_chair(name: str, *, acting_user: User | None) -> Chair:
+    if acting_user is not None:
+        require(acting_user, Action.MANAGE_SCHEDULE, "Your role may not manage chairs.")
+    name = name.strip()
+    if not 1 <= len(name) <= 40:
+        raise InvalidInput("chair name must be 1 to 40 characters", field="name")
+    with transaction.atomic():
+        if Chair.objects.filter(name__iexact=name).exists():
+            raise Conflict(f"A chair named {name!r} exists already.", field="name")
+        chair = Chair.objects.create(name=name)
+        audit.record(EventType.CHAIR_CHANGED, actor=acting_user, subject=chair, new={"name": name})
+    return chair
+
+
+def chair_is_free(
+    chair: Chair, starts_at: datetime, ends_at: datetime, *, ignore: int | None = None
+) -> bool:
+    """Whether no scheduled visit overlaps [starts_at, ends_at) on ``chair``."""
+    clash = Visit.objects.filter(
+        chair=chair, status="scheduled", starts_at__lt=ends_at, ends_at__gt=starts_at
+    )
+    if ignore is not None:
+        clash = clash.exclude(pk=ignore)
+    return not clash.exists()
+
+
+def find_free_chair(
+    starts_at: datetime, ends_at: datetime, *, preferred: Chair | None = None
+) -> Chair | None:
+    """The preferred chair if free, else the first free active chair, else None."""
+    if preferred is not None and chair_is_free(preferred, starts_at, ends_at):
+        return preferred
+    for chair in Chair.objects.filter(active=True).order_by("name"):
+        if chair_is_free(chair, starts_at, ends_at):
+            return chair
+    return None
+
+
+def spacing_conflict(visit: Visit, starts_at: datetime, min_gap: timedelta) -> Visit | None:
+    """Another scheduled visit of the same patient closer than ``min_gap``, if any."""
+    return (
+        Visit.objects.filter(
+            patient_id=visit.patient_id,
+            status="scheduled",
+            starts_at__gt=starts_at - min_gap,
+            starts_at__lt=starts_at + min_gap,
+        )
+        .exclude(pk=visit.pk)
+        .first()
+    )
+
+
+def _check_open(visit: Visit) -> None:
+    if visit.status != "scheduled":
+        raise Conflict(f"This visit is {visit.status} and cannot be changed.", field="visit")
+
+
+def _check_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not 3 <= len(reason) <= 200:
+        raise InvalidInput("reason must be 3 to 200 characters", field="reason")
+    return reason
+
+
+def do_reschedule_visit(
+    visit: Visit,
+    starts_at: datetime,
+    *,
+    reason: str,
+    chair: Chair | None = None,
+    min_gap: timedelta = timedelta(hours=40),
+    acting_user: User,
+) -> Visit:
+    """Move a scheduled visit, keeping its length; refuses a busy chair or a too-close infusion."""
+    require(acting_user, Action.MANAGE_SCHEDULE, "Only the front desk reschedules visits.")
+    _check_open(visit)
+    reason = _check_reason(reason)
+    ends_at = starts_at + (visit.ends_at - visit.starts_at)
+    chair = chair or visit.chair
+    with transaction.atomic():
+        Chair.objects.select_for_update().filter(pk=chair.pk).first()  # serialise bookings
+        if not chair_is_free(chair, starts_at, ends_at, ignore=visit.pk):
+            raise Conflict(f"{chair.name} is already booked at that time.", field="starts_at")
+        other = spacing_conflict(visit, starts_at, min_gap)
+        if other is not None:
+            raise Conflict(
+                f"Another infusion is booked {other.starts_at:%Y-%m-%d %H:%M}; infusions must be "
+                f"at least {min_gap.total_seconds() / 3600:g} hours apart.",
+                field="starts_at",
+            )
+        old = {"starts_at": visit.starts_at.isoformat(), "chair": visit.chair.name}
+        visit.starts_at, visit.ends_at, visit.chair = starts_at, ends_at, chair
+        visit.save(update_fields=["starts_at", "ends_at", "chair"])
+        audit.record(
+            EventType.VISIT_RESCHEDULED,
+            actor=acting_user,
+            patient=visit.patient,
+            subject=visit,
+            old=old,
+            new={"starts_at": starts_at.isoformat(), "chair": chair.name, "reason": reason},
+        )
+    return visit
+
+
+def do_cancel_visit(visit: Visit, *, reason: str, acting_user: User) -> Visit:
+    require(acting_user, Action.MANAGE_SCHEDULE, "Only the front desk cancels visits.")
+    _check_open(visit)
+    reason = _check_reason(reason)
+    with transaction.atomic():
+        visit.status, visit.cancel_reason = "cancelled", reason
+        visit.save(update_fields=["status", "cancel_reason"])
+        audit.record(
+            EventType.VISIT_CANCELLED,
+            actor=acting_user,
+            patient=visit.patient,
+            subject=visit,
+            new={"reason": reason},
+        )
+    return visit

@@ -1,0 +1,84 @@
+"""Treatment courses, their planned visits, chairs, and the end-of-induction decision."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Chair(models.Model):
+    name = models.CharField(max_length=40, unique=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "kc_chair"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Course(models.Model):
+    STATUSES = [
+        ("induction", "induction"),
+        ("decision_due", "decision due"),
+        ("maintenance", "maintenance"),
+        ("referred", "referred to an alternative"),
+        ("completed", "completed"),
+        ("cancelled", "cancelled"),
+    ]
+    patient = models.ForeignKey("storage.Patient", on_delete=models.PROTECT, related_name="courses")
+    protocol = models.CharField(max_length=40)
+    status = models.CharField(max_length=20, choices=STATUSES, default="induction")
+    dose_mg_per_kg = models.DecimalField(max_digits=4, decimal_places=2)
+    baseline_instrument = models.CharField(max_length=20, default="phq9")
+    baseline_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    planned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    planned_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "kc_course"
+        ordering = ["-planned_at", "-id"]
+
+
+class Visit(models.Model):
+    STATUSES = [("scheduled", "scheduled"), ("done", "done"), ("cancelled", "cancelled")]
+    PHASES = [("induction", "induction"), ("maintenance", "maintenance")]
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="visits")
+    patient = models.ForeignKey("storage.Patient", on_delete=models.PROTECT, related_name="visits")
+    number = models.PositiveSmallIntegerField()
+    phase = models.CharField(max_length=20, choices=PHASES)
+    starts_at = models.DateTimeField(db_index=True)
+    ends_at = models.DateTimeField()
+    chair = models.ForeignKey(Chair, on_delete=models.PROTECT, related_name="visits")
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=STATUSES, default="scheduled")
+    cancel_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        db_table = "kc_visit"
+        ordering = ["starts_at", "id"]
+
+
+class CourseDecision(models.Model):
+    """The end-of-induction decision: the system's suggestion and the prescriber's choice."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="decisions")
+    suggested = models.CharField(max_length=20)
+    suggested_reasons = models.JSONField(default=list)
+    decision = models.CharField(max_length=20)
+    override_reason = models.TextField(blank=True)
+    next_visit_weeks = models.PositiveSmallIntegerField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "kc_course_decision"
+        ordering = ["-decided_at", "-id"]

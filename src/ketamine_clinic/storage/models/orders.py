@@ -1,0 +1,39 @@
+"""Infusion orders: signed by a prescriber, verified by a second clinician."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Order(models.Model):
+    visit = models.ForeignKey("storage.Visit", on_delete=models.PROTECT, related_name="orders")
+    patient = models.ForeignKey("storage.Patient", on_delete=models.PROTECT, related_name="orders")
+    weight_kg = models.DecimalField(max_digits=5, decimal_places=1)
+    dose_mg_per_kg = models.DecimalField(max_digits=4, decimal_places=2)
+    dose_mg = models.DecimalField(max_digits=6, decimal_places=1)
+    duration_min = models.PositiveSmallIntegerField()
+    concentration_mg_per_ml = models.DecimalField(max_digits=5, decimal_places=2)
+    volume_ml = models.DecimalField(max_digits=6, decimal_places=1)
+    rate_ml_per_h = models.DecimalField(max_digits=6, decimal_places=1)
+    titration_note = models.CharField(max_length=300, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField()
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    cancelled_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        db_table = "kc_order"
+        ordering = ["-signed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(verified_by__isnull=True)
+                | ~models.Q(verified_by=models.F("signed_by")),
+                name="kc_order_verifier_is_not_signer",
+            ),
+        ]

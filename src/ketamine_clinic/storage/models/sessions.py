@@ -1,0 +1,100 @@
+"""Infusion sessions and what happens in them. Entries are never edited: a correction
+is a new row whose ``amends`` points at the row it corrects."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class InfusionSession(models.Model):
+    STATUSES = [
+        ("checklist", "pre-infusion checklist"),
+        ("running", "infusing"),
+        ("paused", "paused"),
+        ("observing", "observing"),
+        ("discharged", "discharged"),
+    ]
+    visit = models.OneToOneField("storage.Visit", on_delete=models.PROTECT, related_name="session")
+    order = models.ForeignKey("storage.Order", on_delete=models.PROTECT, related_name="sessions")
+    patient = models.ForeignKey(
+        "storage.Patient", on_delete=models.PROTECT, related_name="sessions"
+    )
+    status = models.CharField(max_length=20, choices=STATUSES, default="checklist")
+    checklist = models.JSONField(default=dict)
+    checklist_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    opened_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    discharged_at = models.DateTimeField(null=True, blank=True)
+    discharged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    discharge = models.JSONField(default=dict)
+    administered_mg = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+
+    class Meta:
+        db_table = "kc_infusion_session"
+
+
+class _Entry(models.Model):
+    session = models.ForeignKey(InfusionSession, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+    amends = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="amended_by"
+    )
+    amend_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+
+class PumpEvent(_Entry):
+    KINDS = [
+        ("start", "start"),
+        ("rate", "rate change"),
+        ("pause", "pause"),
+        ("resume", "resume"),
+        ("stop", "stop"),
+    ]
+    kind = models.CharField(max_length=10, choices=KINDS)
+    rate_ml_per_h = models.DecimalField(max_digits=6, decimal_places=1)
+
+    class Meta(_Entry.Meta):
+        db_table = "kc_pump_event"
+
+
+class VitalSign(_Entry):
+    systolic_mmhg = models.PositiveSmallIntegerField()
+    diastolic_mmhg = models.PositiveSmallIntegerField()
+    heart_rate_bpm = models.PositiveSmallIntegerField()
+    spo2_percent = models.PositiveSmallIntegerField()
+    respiratory_rate = models.PositiveSmallIntegerField(null=True, blank=True)
+    alerts = models.JSONField(default=list)
+
+    class Meta(_Entry.Meta):
+        db_table = "kc_vital_sign"
+
+
+class SideEffect(_Entry):
+    SEVERITIES = [("mild", "mild"), ("moderate", "moderate"), ("severe", "severe")]
+    code = models.CharField(max_length=40)
+    severity = models.CharField(max_length=10, choices=SEVERITIES)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta(_Entry.Meta):
+        db_table = "kc_side_effect"
+
+
+class SessionNote(_Entry):
+    text = models.TextField()
+
+    class Meta(_Entry.Meta):
+        db_table = "kc_session_note"

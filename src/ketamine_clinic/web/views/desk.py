@@ -1,0 +1,93 @@
+"""The front desk: a week of chairs and visits; reschedule or cancel with a reason."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from ketamine_clinic.domain.policy import Action
+from ketamine_clinic.services import schedule
+from ketamine_clinic.services.access import access_visit_by_id
+from ketamine_clinic.services.errors import ServiceError
+from ketamine_clinic.storage.models import Chair, Visit
+from ketamine_clinic.web.forms import CancelVisitForm, RescheduleVisitForm
+from ketamine_clinic.web.permissions import actor, requires
+
+
+def _week_start(raw: str | None) -> date:
+    try:
+        day = date.fromisoformat(raw) if raw else timezone.localdate()
+    except ValueError:
+        day = timezone.localdate()
+    return day - timedelta(days=day.weekday())
+
+
+@requires(Action.MANAGE_SCHEDULE)
+def calendar(request: HttpRequest) -> HttpResponse:
+    start = _week_start(request.GET.get("week"))
+    days = [start + timedelta(days=i) for i in range(6)]
+    begin = datetime.combine(start, time.min, tzinfo=timezone.get_current_timezone())
+    visits = (
+        Visit.objects.filter(starts_at__gte=begin, starts_at__lt=begin + timedelta(days=7))
+        .select_related("patient", "chair", "staff")
+        .order_by("starts_at")
+    )
+    chairs = list(Chair.objects.filter(active=True).order_by("name"))
+    grid: dict[tuple[int, date], list[Visit]] = {}
+    for visit in visits:
+        grid.setdefault((visit.chair_id, timezone.localtime(visit.starts_at).date()), []).append(
+            visit
+        )
+    rows = [{"chair": c, "cells": [grid.get((c.pk, d), []) for d in days]} for c in chairs]
+    return render(
+        request,
+        "desk/calendar.html",
+        {
+            "days": days,
+            "rows": rows,
+            "today": timezone.localdate(),
+            "prev_week": start - timedelta(days=7),
+            "next_week": start + timedelta(days=7),
+            "visit_count": sum(1 for v in visits if v.status == "scheduled"),
+        },
+    )
+
+
+@requires(Action.MANAGE_SCHEDULE)
+def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
+    visit = access_visit_by_id(actor(request), visit_id, action=Action.MANAGE_SCHEDULE)
+    local = timezone.localtime(visit.starts_at)
+    move = RescheduleVisitForm(
+        request.POST if request.POST.get("op") == "move" else None,
+        initial={"date": local.date(), "time": local.time(), "chair": visit.chair_id},
+    )
+    cancel = CancelVisitForm(request.POST if request.POST.get("op") == "cancel" else None)
+    try:
+        if move.is_bound and move.is_valid():
+            data = move.cleaned_data
+            starts = datetime.combine(
+                data["date"], data["time"], tzinfo=timezone.get_current_timezone()
+            )
+            schedule.do_reschedule_visit(
+                visit,
+                starts,
+                reason=data["reason"],
+                chair=data["chair"],
+                acting_user=actor(request),
+            )
+            messages.success(request, "Visit moved.")
+            return redirect("desk-visit", visit_id=visit.pk)
+        if cancel.is_bound and cancel.is_valid():
+            schedule.do_cancel_visit(
+                visit, reason=cancel.cleaned_data["reason"], acting_user=actor(request)
+            )
+            messages.success(request, "Visit cancelled.")
+            return redirect("desk-home")
+    except ServiceError as exc:
+        target = move if move.is_bound else cancel
+        target.add_error(exc.field if exc.field in target.fields else None, exc.message)
+    return render(request, "desk/visit.html", {"visit": visit, "move": move, "cancel": cancel})
