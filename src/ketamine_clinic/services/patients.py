@@ -11,7 +11,7 @@ from ketamine_clinic.services import audit
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import EventType, Patient, User
 
-__all__ = ["do_create_patient"]
+__all__ = ["do_create_patient", "next_mrn"]
 
 _SEXES = ("female", "male", "other")
 
@@ -71,3 +71,13 @@ def do_create_patient(
             at=at,
         )
     return patient
+
+
+def next_mrn() -> str:
+    """The next free medical record number, KC-<n>."""
+    numbers = [
+        int(m[3:])
+        for m in Patient.objects.filter(mrn__startswith="KC-").values_list("mrn", flat=True)
+        if m[3:].isdigit()
+    ]
+    return f"KC-{max(numbers, default=1000) + 1}"

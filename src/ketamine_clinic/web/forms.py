@@ -70,3 +70,187 @@ class CancelVisitForm(forms.Form):
     reason = forms.CharField(
         min_length=3, max_length=200, help_text="Why the visit is cancelled (3–200 characters)."
     )
+
+
+class VitalsForm(forms.Form):
+    systolic_mmhg = forms.IntegerField(label="Systolic (mmHg)", min_value=50, max_value=260)
+    diastolic_mmhg = forms.IntegerField(label="Diastolic (mmHg)", min_value=20, max_value=180)
+    heart_rate_bpm = forms.IntegerField(label="Heart rate (/min)", min_value=20, max_value=220)
+    spo2_percent = forms.IntegerField(label="SpO₂ (%)", min_value=50, max_value=100)
+    respiratory_rate = forms.IntegerField(
+        label="Resp. rate (/min)", min_value=4, max_value=60, required=False
+    )
+
+
+class AmendVitalsForm(VitalsForm):
+    amend_reason = forms.CharField(label="Reason for the correction", min_length=3, max_length=200)
+
+
+class PumpForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[
+            ("start", "Start"),
+            ("rate", "Change rate"),
+            ("pause", "Pause"),
+            ("resume", "Resume"),
+            ("stop", "Stop"),
+        ]
+    )
+    rate_ml_per_h = forms.DecimalField(
+        label="Rate (mL/h)", min_value=0, max_value=999, decimal_places=1, required=False
+    )
+
+
+class SideEffectForm(forms.Form):
+    code = forms.ChoiceField(label="Side effect")
+    severity = forms.ChoiceField(
+        choices=[("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe")]
+    )
+    note = forms.CharField(max_length=300, required=False, label="Details")
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        from ketamine_clinic.services.sessions import SIDE_EFFECTS
+
+        super().__init__(*args, **kwargs)
+        self.fields["code"].choices = SIDE_EFFECTS  # type: ignore[attr-defined]
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        min_length=3,
+        max_length=5000,
+        label="Session note",
+    )
+
+
+class AcknowledgeForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        min_length=3,
+        max_length=2000,
+        label="What was done",
+        help_text="Say what you assessed or did (3–2000 characters).",
+    )
+
+
+DIAGNOSES = [
+    ("trd", "Treatment-resistant depression"),
+    ("mdsi", "Depression with suicidal thoughts"),
+    ("ptsd", "PTSD"),
+    ("chronic_pain", "Chronic pain"),
+]
+
+
+class IntakeForm(forms.Form):
+    """The contraindication questions are added per instance from the domain's list."""
+
+    diagnoses = forms.MultipleChoiceField(choices=DIAGNOSES, widget=forms.CheckboxSelectMultiple)
+    weight_kg = forms.DecimalField(
+        label="Weight (kg)", min_value=30, max_value=250, decimal_places=1
+    )
+    height_cm = forms.DecimalField(
+        label="Height (cm)", min_value=100, max_value=230, decimal_places=1, required=False
+    )
+    systolic_mmhg = forms.IntegerField(label="Systolic (mmHg)", min_value=50, max_value=260)
+    diastolic_mmhg = forms.IntegerField(label="Diastolic (mmHg)", min_value=20, max_value=180)
+    heart_rate_bpm = forms.IntegerField(label="Heart rate (/min)", min_value=20, max_value=220)
+    spo2_percent = forms.IntegerField(label="SpO₂ (%)", min_value=50, max_value=100)
+    respiratory_rate = forms.IntegerField(
+        label="Resp. rate (/min)", min_value=4, max_value=60, required=False
+    )
+    pregnant = forms.BooleanField(required=False, label="Pregnant or may be pregnant")
+    consent_given = forms.BooleanField(required=False, label="Informed consent signed")
+
+    TRIAL_ROWS = 4
+
+    def __init__(self, *args, questions=(), **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.question_names = []
+        for code, text in questions:
+            name = f"ci_{code}"
+            self.fields[name] = forms.BooleanField(required=False, label=text)
+            self.question_names.append(name)
+        for i in range(self.TRIAL_ROWS):
+            self.fields[f"trial_{i}_drug"] = forms.CharField(
+                required=False, max_length=60, label=f"Antidepressant {i + 1}"
+            )
+            self.fields[f"trial_{i}_weeks"] = forms.IntegerField(
+                required=False, min_value=0, max_value=520, label="Weeks at dose"
+            )
+            self.fields[f"trial_{i}_adequate"] = forms.BooleanField(
+                required=False, label="Adequate dose and duration"
+            )
+
+    def trial_rows(self):  # type: ignore[no-untyped-def]
+        return [
+            (self[f"trial_{i}_drug"], self[f"trial_{i}_weeks"], self[f"trial_{i}_adequate"])
+            for i in range(self.TRIAL_ROWS)
+        ]
+
+    def question_fields(self):  # type: ignore[no-untyped-def]
+        return [self[name] for name in self.question_names]
+
+
+class EligibilityDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("eligible", "Eligible"), ("not_eligible", "Not eligible")],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=2000,
+        help_text="Required (10+ characters) when the decision differs from the screen.",
+    )
+
+
+class CoursePlanForm(forms.Form):
+    protocol = forms.ChoiceField()
+    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    start_time = forms.TimeField(
+        widget=forms.TimeInput(attrs={"type": "time", "step": 1800}), initial="09:00"
+    )
+    chair = forms.ModelChoiceField(
+        queryset=Chair.objects.filter(active=True).order_by("name"),
+        required=False,
+        help_text="Preferred chair; another free chair is used when it is taken.",
+    )
+
+    def __init__(self, *args, protocols=(), **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["protocol"].choices = list(protocols)  # type: ignore[attr-defined]
+
+
+class OrderForm(forms.Form):
+    dose_mg_per_kg = forms.DecimalField(label="Dose (mg/kg)", decimal_places=2, min_value=0)
+    duration_min = forms.IntegerField(label="Duration (min)", min_value=1)
+    concentration_mg_per_ml = forms.DecimalField(
+        label="Concentration (mg/mL)", decimal_places=2, min_value=0
+    )
+
+
+class InductionDecisionForm(forms.Form):
+    decision = forms.ChoiceField(widget=forms.RadioSelect)
+    override_reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=2000,
+        label="Reason (when not following the suggestion)",
+    )
+    next_visit_weeks = forms.IntegerField(
+        min_value=2, max_value=6, required=False, label="First booster in (weeks)"
+    )
+
+    def __init__(self, *args, decisions=(), **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].choices = list(decisions)  # type: ignore[attr-defined]
+
+
+class PatientForm(forms.Form):
+    given_name = forms.CharField(max_length=80)
+    family_name = forms.CharField(max_length=80)
+    birth_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    sex = forms.ChoiceField(choices=[("female", "Female"), ("male", "Male"), ("other", "Other")])
+    phone = forms.CharField(max_length=30, required=False)
+    email = forms.EmailField(required=False)

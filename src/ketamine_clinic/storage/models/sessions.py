@@ -10,6 +10,7 @@ from django.db import models
 class InfusionSession(models.Model):
     STATUSES = [
         ("checklist", "pre-infusion checklist"),
+        ("ready", "ready to start"),
         ("running", "infusing"),
         ("paused", "paused"),
         ("observing", "observing"),

@@ -1,13 +1,16 @@
-"""Each role's home page."""
+"""Each role's home page: the clinic's day, the patient's own care."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, Role
+from ketamine_clinic.services import outcomes, rules
 from ketamine_clinic.services.access import patient_queryset_for
+from ketamine_clinic.web import presenters
 from ketamine_clinic.web.permissions import actor, requires
 
 HOME_BY_ROLE: dict[str, str] = {
@@ -27,11 +30,17 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @requires(Action.VIEW_CHART)
 def clinic_home(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    day = outcomes.clinic_day(timezone.localdate(), now)
+    summary = outcomes.outcomes_summary()
     return render(
         request,
         "clinic/home.html",
         {
-            "patient_count": patient_queryset_for(actor(request)).count(),
+            **day,
+            "summary": summary,
+            "now": now,
+            "charts": presenters.dashboard_charts(summary),
         },
     )
 
@@ -39,4 +48,20 @@ def clinic_home(request: HttpRequest) -> HttpResponse:
 @requires(Action.VIEW_OWN_RESULTS)
 def me_home(request: HttpRequest) -> HttpResponse:
     record = patient_queryset_for(actor(request)).first()
-    return render(request, "me/home.html", {"record": record})
+    overview = outcomes.patient_overview(record) if record else None
+    upcoming = (
+        [v for v in overview.visits if v.status == "scheduled" and v.starts_at >= timezone.now()]
+        if overview
+        else []
+    )
+    return render(
+        request,
+        "me/home.html",
+        {
+            "record": record,
+            "o": overview,
+            "upcoming": upcoming[:5],
+            "score_chart": presenters.score_chart(overview) if overview else None,
+            "questionnaires": rules.patient_questionnaires(),
+        },
+    )

@@ -1,14 +1,21 @@
-"""Patient list and chart."""
+"""Patient list, registration and the chart."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
 
-from ketamine_clinic.domain.policy import Action
+from ketamine_clinic.domain.policy import Action, can
+from ketamine_clinic.services import outcomes
 from ketamine_clinic.services.access import access_patient_by_id, patient_queryset_for
+from ketamine_clinic.services.errors import ServiceError
+from ketamine_clinic.services.patients import do_create_patient, next_mrn
+from ketamine_clinic.web import presenters
+from ketamine_clinic.web.forms import PatientForm
 from ketamine_clinic.web.permissions import actor, requires
 
 
@@ -27,7 +34,36 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"page": page, "q": query})
 
 
+@requires(Action.MANAGE_SCHEDULE)
+def patient_new(request: HttpRequest) -> HttpResponse:
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = do_create_patient(
+                mrn=next_mrn(), at=timezone.now(), acting_user=actor(request), **form.cleaned_data
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Registered {patient.full_name} ({patient.mrn}).")
+            if can(actor(request).role, Action.VIEW_CHART):
+                return redirect("patient-chart", patient_id=patient.pk)
+            return redirect("desk-home")
+    return render(request, "patients/new.html", {"form": form})
+
+
 @requires(Action.VIEW_CHART)
 def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access_patient_by_id(actor(request), patient_id)
-    return render(request, "patients/chart.html", {"patient": patient})
+    overview = outcomes.patient_overview(patient)
+    return render(
+        request,
+        "patients/chart.html",
+        {
+            "patient": patient,
+            "o": overview,
+            "score_chart": presenters.score_chart(overview),
+            "may": {a.value: can(actor(request).role, a) for a in Action},
+            "decision_due": overview.course is not None and outcomes.decision_due(overview.course),
+        },
+    )

@@ -1,0 +1,229 @@
+"""Treatment courses: planning the series on chairs, and the end-of-induction decision."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from ketamine_clinic.domain.policy import Action
+from ketamine_clinic.services import audit, rules
+from ketamine_clinic.services._common import require
+from ketamine_clinic.services.errors import Conflict, InvalidInput
+from ketamine_clinic.services.schedule import find_free_chair
+from ketamine_clinic.storage.models import (
+    Chair,
+    Course,
+    CourseDecision,
+    EligibilityDecision,
+    EventType,
+    Patient,
+    User,
+    Visit,
+)
+
+__all__ = [
+    "decision_due",
+    "do_book_maintenance_visit",
+    "do_decide_induction",
+    "do_plan_course",
+    "done_induction_visits",
+]
+
+SLOT_STEP = timedelta(minutes=30)
+
+
+def _eligible(patient: Patient) -> bool:
+    latest = (
+        EligibilityDecision.objects.filter(patient=patient).order_by("-decided_at", "-id").first()
+    )
+    return latest is not None and latest.decision == "eligible"
+
+
+def _place(
+    day: date, start: time, minutes: int, chair: Chair | None, close: time
+) -> tuple[datetime, Chair]:
+    """The first half-hour slot from ``start`` on ``day`` with a free chair."""
+    tz = timezone.get_current_timezone()
+    at = datetime.combine(day, start, tzinfo=tz)
+    last = datetime.combine(day, close, tzinfo=tz)
+    while at + timedelta(minutes=minutes) <= last:
+        found = find_free_chair(at, at + timedelta(minutes=minutes), preferred=chair)
+        if found is not None:
+            return at, found
+        at += SLOT_STEP
+    raise Conflict(
+        f"No chair is free on {day:%A %d %B} between {start:%H:%M} and {close:%H:%M}.",
+        field="start_date",
+    )
+
+
+def do_plan_course(
+    patient: Patient,
+    *,
+    protocol: str,
+    start_date: date,
+    start_time: time = time(9, 0),
+    chair: Chair | None = None,
+    staff: User | None = None,
+    baseline_score: int | None = None,
+    at: datetime,
+    acting_user: User,
+) -> Course:
+    """Plan a course: the protocol's visits on clinic days with minimum spacing, each on a
+    free chair. Needs an "eligible" decision. Nothing is saved if any visit cannot be placed."""
+    require(acting_user, Action.PLAN_COURSE, "Only a prescriber plans a course.")
+    if not _eligible(patient):
+        raise Conflict("The patient has no eligibility decision of 'eligible'.", field="patient")
+    if Course.objects.filter(patient=patient, status__in=["induction", "maintenance"]).exists():
+        raise Conflict("The patient already has an active course.", field="protocol")
+    plan = rules.plan_visits(protocol, start_date)
+    minutes = rules.slot_minutes(protocol)
+    with transaction.atomic():
+        if chair is not None:
+            Chair.objects.select_for_update().filter(pk=chair.pk).first()
+        course = Course.objects.create(
+            patient=patient,
+            protocol=protocol,
+            dose_mg_per_kg=Decimal(str(plan.dose_mg_per_kg)),
+            baseline_score=baseline_score,
+            planned_by=acting_user,
+            planned_at=at,
+        )
+        for visit in plan.visits:
+            starts, placed = _place(visit.date, start_time, minutes, chair, rules.CLINIC_CLOSES)
+            Visit.objects.create(
+                course=course,
+                patient=patient,
+                number=visit.number,
+                phase=visit.phase,
+                starts_at=starts,
+                ends_at=starts + timedelta(minutes=minutes),
+                chair=placed,
+                staff=staff,
+            )
+        audit.record(
+            EventType.COURSE_PLANNED,
+            actor=acting_user,
+            patient=patient,
+            subject=course,
+            at=at,
+            new={"protocol": protocol, "visits": [v.date.isoformat() for v in plan.visits]},
+        )
+    return course
+
+
+def done_induction_visits(course: Course) -> int:
+    return course.visits.filter(phase="induction", status="done").count()
+
+
+def decision_due(course: Course) -> bool:
+    """Induction is over (every planned induction visit done or cancelled) and undecided."""
+    if course.status != "induction":
+        return False
+    pending = course.visits.filter(phase="induction", status="scheduled").exists()
+    return not pending and done_induction_visits(course) > 0
+
+
+def do_decide_induction(
+    course: Course,
+    *,
+    decision: str,
+    override_reason: str = "",
+    next_visit_weeks: int | None = None,
+    at: datetime,
+    acting_user: User,
+) -> CourseDecision:
+    """Confirm or override the suggested end-of-induction decision (with a reason)."""
+    require(acting_user, Action.DECIDE_INDUCTION, "Only a prescriber decides the end of induction.")
+    if not decision_due(course):
+        raise Conflict(
+            "The end-of-induction decision is not due for this course.", field="decision"
+        )
+    suggestion = rules.evaluate_induction(course)
+    if decision not in rules.INDUCTION_DECISIONS:
+        raise InvalidInput(
+            f"decision must be one of: {', '.join(rules.INDUCTION_DECISIONS)}", field="decision"
+        )
+    override_reason = override_reason.strip()
+    if decision != suggestion.decision and len(override_reason) < 10:
+        raise InvalidInput(
+            "overriding the suggestion needs a reason (10 characters or more)",
+            field="override_reason",
+        )
+    if decision == "maintenance" and not (next_visit_weeks and 2 <= next_visit_weeks <= 6):
+        raise InvalidInput("next visit must be in 2 to 6 weeks", field="next_visit_weeks")
+    with transaction.atomic():
+        row = CourseDecision.objects.create(
+            course=course,
+            suggested=suggestion.decision,
+            suggested_reasons=suggestion.reasons,
+            decision=decision,
+            override_reason=override_reason,
+            next_visit_weeks=next_visit_weeks if decision == "maintenance" else None,
+            decided_by=acting_user,
+            decided_at=at,
+        )
+        course.status = {"maintenance": "maintenance", "refer": "referred", "extend": "induction"}[
+            decision
+        ]
+        if decision == "extend":
+            course.dose_mg_per_kg = Decimal(
+                str(suggestion.next_dose_mg_per_kg or course.dose_mg_per_kg)
+            )
+        course.save(update_fields=["status", "dose_mg_per_kg"])
+        audit.record(
+            EventType.INDUCTION_DECIDED,
+            actor=acting_user,
+            patient=course.patient,
+            subject=row,
+            at=at,
+            new={"decision": decision, "suggested": suggestion.decision, "reason": override_reason},
+        )
+        if decision == "maintenance" and next_visit_weeks:
+            last = course.visits.filter(status="done").order_by("-starts_at").first()
+            base = timezone.localtime(last.starts_at).date() if last else at.date()
+            _book(course, "maintenance", base + timedelta(weeks=next_visit_weeks), acting_user, at)
+        if decision == "extend":
+            last = course.visits.order_by("-starts_at").first()
+            base = timezone.localtime(last.starts_at).date() if last else at.date()
+            for offset in rules.extension_offsets_days():
+                _book(course, "induction", base + timedelta(days=offset), acting_user, at)
+    return row
+
+
+def _book(course: Course, phase: str, day: date, acting_user: User, at: datetime) -> Visit:
+    day = rules.next_clinic_day(day)
+    minutes = rules.slot_minutes(course.protocol)
+    starts, chair = _place(day, time(9, 0), minutes, None, rules.CLINIC_CLOSES)
+    number = (course.visits.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    visit = Visit.objects.create(
+        course=course,
+        patient=course.patient,
+        number=number,
+        phase=phase,
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=minutes),
+        chair=chair,
+    )
+    audit.record(
+        EventType.VISIT_BOOKED,
+        actor=acting_user,
+        patient=course.patient,
+        subject=visit,
+        at=at,
+        new={"starts_at": starts.isoformat(), "chair": chair.name, "phase": phase},
+    )
+    return visit
+
+
+def do_book_maintenance_visit(
+    course: Course, *, day: date, acting_user: User, at: datetime
+) -> Visit:
+    require(acting_user, Action.MANAGE_SCHEDULE, "Only the front desk books visits.")
+    if course.status != "maintenance":
+        raise Conflict("Maintenance visits are booked for courses in maintenance.", field="course")
+    with transaction.atomic():
+        return _book(course, "maintenance", day, acting_user, at)

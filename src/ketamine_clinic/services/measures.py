@@ -1,0 +1,86 @@
+"""Questionnaires and ratings: scored by ``domain.instruments``, stored with their flags,
+and suicide-risk answers raise an alert a clinician must acknowledge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import transaction
+
+from ketamine_clinic.domain.policy import Action, Role, can
+from ketamine_clinic.services import alerts, audit, rules
+from ketamine_clinic.services.errors import InvalidInput, NotAllowed
+from ketamine_clinic.storage.models import (
+    Assessment,
+    EventType,
+    InfusionSession,
+    Patient,
+    User,
+    Visit,
+)
+
+__all__ = ["PATIENT_INSTRUMENTS", "do_record_assessment"]
+
+#: Self-report instruments a patient may complete on their own.
+PATIENT_INSTRUMENTS = ("phq9", "gad7", "pcl5", "qids_sr16", "cssrs_screen")
+
+
+def _check_role(acting_user: User, patient: Patient, instrument: str) -> None:
+    if acting_user.role == Role.PATIENT:
+        if patient.user_id != acting_user.pk or instrument not in PATIENT_INSTRUMENTS:
+            raise NotAllowed("Patients complete their own self-report questionnaires only.")
+        return
+    if not acting_user.is_active or not can(acting_user.role, Action.RECORD_ASSESSMENT):
+        raise NotAllowed("Your role may not record assessments.")
+
+
+def do_record_assessment(
+    patient: Patient,
+    instrument: str,
+    answers: Sequence[int | None],
+    *,
+    at: datetime,
+    acting_user: User,
+    visit: Visit | None = None,
+    session: InfusionSession | None = None,
+) -> Assessment:
+    """Score and store; raise the alerts the escalation rules call for, in one transaction."""
+    _check_role(acting_user, patient, instrument)
+    try:
+        result = rules.score(instrument, answers)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field=rules.error_field(exc)) from None
+    with transaction.atomic():
+        row = Assessment.objects.create(
+            patient=patient,
+            visit=visit,
+            session=session,
+            instrument=instrument,
+            answers=list(answers),
+            total=result.total,
+            band=result.band,
+            flags=result.flags,
+            at=at,
+            recorded_by=acting_user,
+        )
+        audit.record(
+            EventType.ASSESSMENT_RECORDED,
+            actor=acting_user,
+            patient=patient,
+            subject=row,
+            at=at,
+            new={"instrument": instrument, "total": result.total, "flags": result.flags},
+        )
+        for found in rules.escalations(instrument, answers, result):
+            alerts.raise_alert(
+                patient,
+                kind="suicide_risk",
+                severity=found.severity,
+                message=found.message,
+                source=found.source,
+                at=at,
+                actor=acting_user,
+                assessment=row,
+            )
+    return row

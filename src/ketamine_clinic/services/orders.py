@@ -1,0 +1,130 @@
+"""Infusion orders: the prescriber signs, a second clinician verifies.
+
+The dose comes from the latest recorded weight through ``domain.dosing.plan_infusion``;
+a dose above the clinic's hard limits raises there and nothing is saved. The same
+function runs for every path that creates an order (web, API, command line, import).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+
+from ketamine_clinic.domain.policy import Action
+from ketamine_clinic.services import audit, rules
+from ketamine_clinic.services._common import require
+from ketamine_clinic.services.errors import Conflict, InvalidInput
+from ketamine_clinic.storage.models import EventType, Order, User, Visit
+
+__all__ = ["do_cancel_order", "do_sign_order", "do_verify_order", "latest_order"]
+
+
+def latest_order(visit: Visit) -> Order | None:
+    return (
+        Order.objects.filter(visit=visit, cancelled_reason="").order_by("-signed_at", "-id").first()
+    )
+
+
+def do_sign_order(
+    visit: Visit,
+    *,
+    dose_mg_per_kg: Decimal | float,
+    duration_min: int,
+    concentration_mg_per_ml: Decimal | float,
+    at: datetime,
+    acting_user: User,
+) -> Order:
+    """Sign an order for ``visit``. Raises ``InvalidInput`` naming the field and the
+    allowed range when a value is outside the clinic's hard limits."""
+    require(acting_user, Action.SIGN_ORDER, "Only a prescriber signs orders.")
+    if visit.status != "scheduled":
+        raise Conflict("Orders are written for scheduled visits only.", field="visit")
+    intake = rules.latest_intake(visit.patient)
+    if intake is None:
+        raise Conflict("Record the patient's intake (weight) before ordering.", field="weight_kg")
+    plan = rules.plan_dose(
+        weight_kg=float(intake.weight_kg),
+        dose_mg_per_kg=float(dose_mg_per_kg),
+        duration_min=int(duration_min),
+        concentration_mg_per_ml=float(concentration_mg_per_ml),
+    )
+    titration = rules.titration_note(visit)
+    with transaction.atomic():
+        if latest_order(visit) is not None:
+            raise Conflict("This visit already has a signed order; cancel it first.", field="visit")
+        order = Order.objects.create(
+            visit=visit,
+            patient=visit.patient,
+            weight_kg=intake.weight_kg,
+            dose_mg_per_kg=Decimal(str(dose_mg_per_kg)),
+            dose_mg=Decimal(str(plan.dose_mg)),
+            duration_min=int(duration_min),
+            concentration_mg_per_ml=Decimal(str(concentration_mg_per_ml)),
+            volume_ml=Decimal(str(plan.volume_ml)),
+            rate_ml_per_h=Decimal(str(plan.rate_ml_per_h)),
+            titration_note=titration[:300],
+            signed_by=acting_user,
+            signed_at=at,
+        )
+        audit.record(
+            EventType.ORDER_SIGNED,
+            actor=acting_user,
+            patient=visit.patient,
+            subject=order,
+            at=at,
+            new={
+                "dose_mg": str(order.dose_mg),
+                "dose_mg_per_kg": str(order.dose_mg_per_kg),
+                "rate_ml_per_h": str(order.rate_ml_per_h),
+                "weight_kg": str(order.weight_kg),
+            },
+        )
+    return order
+
+
+def do_verify_order(order: Order, *, at: datetime, acting_user: User) -> Order:
+    """The second clinician's check: not the signer, and only once."""
+    require(acting_user, Action.VERIFY_ORDER, "Your role may not verify orders.")
+    if order.signed_by_id == acting_user.pk:
+        raise Conflict("The clinician who signed an order cannot verify it.", field="verified_by")
+    if order.cancelled_reason:
+        raise Conflict("This order was cancelled.", field="order")
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.verified_at is not None:
+            raise Conflict("This order is already verified.", field="order")
+        locked.verified_by, locked.verified_at = acting_user, at
+        locked.save(update_fields=["verified_by", "verified_at"])
+        audit.record(
+            EventType.ORDER_VERIFIED,
+            actor=acting_user,
+            patient=locked.patient,
+            subject=locked,
+            at=at,
+        )
+    return locked
+
+
+def do_cancel_order(order: Order, *, reason: str, at: datetime, acting_user: User) -> Order:
+    require(acting_user, Action.SIGN_ORDER, "Only a prescriber cancels orders.")
+    reason = reason.strip()
+    if not 3 <= len(reason) <= 200:
+        raise InvalidInput("reason must be 3 to 200 characters", field="reason")
+    if hasattr(order, "sessions") and order.sessions.exists():
+        raise Conflict(
+            "An infusion was started on this order; it cannot be cancelled.", field="order"
+        )
+    with transaction.atomic():
+        order.cancelled_reason = reason
+        order.save(update_fields=["cancelled_reason"])
+        audit.record(
+            EventType.ORDER_CANCELLED,
+            actor=acting_user,
+            patient=order.patient,
+            subject=order,
+            new={"reason": reason},
+            at=at,
+        )
+    return order

@@ -1,0 +1,244 @@
+"""Read models for pages: a patient's timeline and trajectory, the clinic's day and its
+outcomes. Queries are bounded: a fixed number per page, never one per row."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Count, Max, Prefetch, Q
+from django.utils import timezone
+
+from ketamine_clinic.services import rules
+from ketamine_clinic.services.courses import decision_due
+from ketamine_clinic.storage.models import (
+    Alert,
+    Assessment,
+    Course,
+    InfusionSession,
+    Order,
+    Patient,
+    SideEffect,
+    Visit,
+    VitalSign,
+)
+
+__all__ = ["TimelineItem", "clinic_day", "decision_due", "outcomes_summary", "patient_overview"]
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: datetime
+    kind: str
+    title: str
+    detail: str = ""
+    url_name: str = ""
+    url_id: int | None = None
+    tone: str = ""
+
+
+@dataclass
+class Overview:
+    patient: Patient
+    intake: Any
+    decision: Any
+    course: Course | None
+    visits: list[Visit]
+    orders: dict[int, Order]
+    sessions: dict[int, InfusionSession]
+    scores: list[Assessment]
+    alerts: list[Alert]
+    timeline: list[TimelineItem] = field(default_factory=list)
+    status: Any = None
+
+
+def patient_overview(patient: Patient) -> Overview:
+    """Everything the chart shows, in a fixed number of queries."""
+    intake = patient.intakes.order_by("-recorded_at", "-id").first()
+    decision = (
+        patient.eligibility_decisions.select_related("decided_by")
+        .order_by("-decided_at", "-id")
+        .first()
+    )
+    course = patient.courses.order_by("-planned_at", "-id").first()
+    visits = list(
+        Visit.objects.filter(patient=patient)
+        .select_related("chair", "course")
+        .order_by("starts_at")
+    )
+    orders: dict[int, Order] = {}
+    for order in (
+        Order.objects.filter(patient=patient, cancelled_reason="")
+        .select_related("signed_by", "verified_by")
+        .order_by("signed_at")
+    ):
+        orders[order.visit_id] = order
+    sessions = {s.visit_id: s for s in InfusionSession.objects.filter(patient=patient)}
+    scores = list(Assessment.objects.filter(patient=patient).order_by("at", "id"))
+    alerts = list(
+        Alert.objects.filter(patient=patient)
+        .select_related("acknowledged_by")
+        .order_by("-raised_at")
+    )
+    effects = list(SideEffect.objects.filter(session__patient=patient).order_by("at"))
+    overview = Overview(patient, intake, decision, course, visits, orders, sessions, scores, alerts)
+    overview.timeline = _timeline(overview, effects)
+    overview.status = rules.response_status(course, scores) if course else None
+    return overview
+
+
+def _timeline(o: Overview, effects: list[SideEffect]) -> list[TimelineItem]:
+    items: list[TimelineItem] = []
+    if o.intake:
+        items.append(
+            TimelineItem(
+                o.intake.recorded_at,
+                "intake",
+                "Intake and screen",
+                o.intake.screen_status.replace("_", " "),
+                "intake-detail",
+                o.intake.pk,
+            )
+        )
+    for v in o.visits:
+        session = o.sessions.get(v.pk)
+        order = o.orders.get(v.pk)
+        detail = f"{order.dose_mg} mg ({order.dose_mg_per_kg} mg/kg)" if order else "no order yet"
+        if v.status == "cancelled":
+            detail = f"cancelled: {v.cancel_reason}"
+        items.append(
+            TimelineItem(
+                v.starts_at,
+                "visit",
+                f"{v.get_phase_display().capitalize()} infusion #{v.number}",
+                detail,
+                "session" if session else "",
+                session.pk if session else None,
+                v.status,
+            )
+        )
+    for s in o.scores:
+        items.append(
+            TimelineItem(
+                s.at,
+                "score",
+                f"{rules.instrument_name(s.instrument)} {s.total}",
+                s.band,
+                tone="flag" if s.flags else "",
+            )
+        )
+    for a in o.alerts:
+        items.append(
+            TimelineItem(
+                a.raised_at,
+                "alert",
+                a.message,
+                "open" if a.acknowledged_at is None else "acknowledged",
+                "alert",
+                a.pk,
+                "flag" if a.acknowledged_at is None else "",
+            )
+        )
+    for e in effects:
+        items.append(
+            TimelineItem(
+                e.at, "effect", f"Side effect: {rules.side_effect_label(e.code)}", e.severity
+            )
+        )
+    return sorted(items, key=lambda i: i.at, reverse=True)
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    tz = timezone.get_current_timezone()
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return start, start + timedelta(days=1)
+
+
+def clinic_day(day: date, now: datetime) -> dict[str, Any]:
+    """Today's chairs and sessions, vitals due, open alerts and decisions due."""
+    start, end = _day_bounds(day)
+    visits = list(
+        Visit.objects.filter(starts_at__gte=start, starts_at__lt=end)
+        .exclude(status="cancelled")
+        .select_related("patient", "chair", "course")
+        .prefetch_related(
+            Prefetch(
+                "orders",
+                queryset=Order.objects.filter(cancelled_reason="").order_by("-signed_at"),
+                to_attr="live_orders",
+            )
+        )
+        .order_by("starts_at")
+    )
+    sessions = {s.visit_id: s for s in InfusionSession.objects.filter(visit__in=visits)}
+    last_vitals = dict(
+        VitalSign.objects.filter(session__in=list(sessions.values()))
+        .values("session")
+        .annotate(last=Max("at"))
+        .values_list("session", "last")
+    )
+    rows = []
+    for v in visits:
+        session = sessions.get(v.pk)
+        order = v.live_orders[0] if v.live_orders else None  # type: ignore[attr-defined]
+        due = None
+        if session and session.status in {"running", "paused", "observing"}:
+            last = last_vitals.get(session.pk)
+            due = (last + timedelta(minutes=rules.vitals_interval_min())) if last else now
+        rows.append(
+            {
+                "visit": v,
+                "session": session,
+                "order": order,
+                "vitals_due": due,
+                "overdue": bool(due and due <= now),
+            }
+        )
+    open_alerts = list(
+        Alert.objects.filter(acknowledged_at__isnull=True)
+        .select_related("patient")
+        .order_by("-raised_at")
+    )
+    active = (
+        Course.objects.filter(status="induction")
+        .select_related("patient")
+        .prefetch_related("visits")
+    )
+    due_courses = [c for c in active if decision_due(c)]
+    return {"rows": rows, "alerts": open_alerts, "decisions_due": due_courses}
+
+
+def outcomes_summary() -> dict[str, Any]:
+    """Response and remission rates, six-infusion completion and side-effect frequencies."""
+    courses = list(
+        Course.objects.select_related("patient").annotate(
+            done=Count("visits", filter=Q(visits__status="done", visits__phase="induction"))
+        )
+    )
+    scores_by_patient: dict[int, list[Assessment]] = {}
+    for s in Assessment.objects.filter(instrument="phq9").order_by("at", "id"):
+        scores_by_patient.setdefault(s.patient_id, []).append(s)
+    statuses: Counter[str] = Counter()
+    evaluated = 0
+    for course in courses:
+        status = rules.response_status(course, scores_by_patient.get(course.patient_id, []))
+        if status is not None and status.evaluable:
+            evaluated += 1
+            statuses[status.category] += 1
+    sessions = InfusionSession.objects.filter(status="discharged").count()
+    effects = Counter(SideEffect.objects.filter(amends__isnull=True).values_list("code", flat=True))
+    return {
+        "courses": len(courses),
+        "completed_series": sum(1 for c in courses if c.done >= rules.induction_count(c.protocol)),  # type: ignore[attr-defined]
+        "evaluated": evaluated,
+        "response": statuses["response"] + statuses["remission"],
+        "remission": statuses["remission"],
+        "sessions": sessions,
+        "effects": [
+            (rules.side_effect_label(code), n, round(100 * n / sessions, 1) if sessions else 0.0)
+            for code, n in effects.most_common()
+        ],
+        "by_status": Counter(c.status for c in courses),
+    }

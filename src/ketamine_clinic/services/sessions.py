@@ -1,0 +1,446 @@
+"""The chair-side infusion session: checklist, pump events, vitals, side effects,
+notes, amendments and discharge.
+
+Recorded entries are never edited. ``do_amend_*`` writes a new entry whose ``amends``
+points at the one it corrects; pages show the original struck through beside it.
+An infusion cannot start before its order is verified by a second clinician.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from ketamine_clinic.domain.policy import Action
+from ketamine_clinic.services import alerts, audit, rules
+from ketamine_clinic.services._common import require
+from ketamine_clinic.services.errors import Conflict, InvalidInput
+from ketamine_clinic.services.prediction import segments_from_events
+from ketamine_clinic.storage.models import (
+    EventType,
+    InfusionSession,
+    Order,
+    PumpEvent,
+    SessionNote,
+    SideEffect,
+    User,
+    Visit,
+    VitalSign,
+)
+
+__all__ = [
+    "SIDE_EFFECTS",
+    "do_amend_vitals",
+    "do_complete_checklist",
+    "do_discharge",
+    "do_open_session",
+    "do_record_pump_event",
+    "do_record_side_effect",
+    "do_record_vitals",
+    "do_sign_note",
+    "current_entries",
+]
+
+#: The side effects the clinic's source lists, plus "other" with free text [S23].
+SIDE_EFFECTS: tuple[tuple[str, str], ...] = (
+    ("drowsiness_dreamlike", "Drowsiness or dream-like state"),
+    ("visual_disturbance", "Double or distorted vision"),
+    ("confusion", "Confusion"),
+    ("jerky_muscles", "Jerky muscles"),
+    ("nausea_vomiting", "Nausea and vomiting"),
+    ("appetite_loss", "Loss of appetite"),
+    ("insomnia", "Insomnia"),
+    ("hypertension", "High blood pressure"),
+    ("other", "Other (describe)"),
+)
+_SIDE_EFFECT_CODES = {code for code, _ in SIDE_EFFECTS}
+
+VITAL_RANGES: dict[str, tuple[int, int]] = {
+    "systolic_mmhg": (50, 260),
+    "diastolic_mmhg": (20, 180),
+    "heart_rate_bpm": (20, 220),
+    "spo2_percent": (50, 100),
+    "respiratory_rate": (4, 60),
+}
+
+
+def check_vitals(values: dict[str, Any]) -> dict[str, int | None]:
+    """Whole numbers within physiological ranges; respiratory rate may be absent."""
+    clean: dict[str, int | None] = {}
+    for name, (low, high) in VITAL_RANGES.items():
+        raw = values.get(name)
+        if raw in (None, "") and name == "respiratory_rate":
+            clean[name] = None
+            continue
+        if isinstance(raw, bool) or not isinstance(raw, int | Decimal | str):
+            raise InvalidInput(f"{name.replace('_', ' ')} must be from {low} to {high}", field=name)
+        try:
+            number = int(raw)
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                f"{name.replace('_', ' ')} must be from {low} to {high}", field=name
+            ) from None
+        if not low <= number <= high:
+            raise InvalidInput(f"{name.replace('_', ' ')} must be from {low} to {high}", field=name)
+        clean[name] = number
+    systolic, diastolic = clean["systolic_mmhg"], clean["diastolic_mmhg"]
+    if systolic is not None and diastolic is not None and diastolic >= systolic:
+        raise InvalidInput("diastolic pressure must be below systolic", field="diastolic_mmhg")
+    return clean
+
+
+def current_entries(model: type, session: InfusionSession) -> list[Any]:
+    """Entries of ``session`` that no later amendment replaces, in time order."""
+    rows = list(model.objects.filter(session=session).order_by("at", "id"))  # type: ignore[attr-defined]
+    replaced = {r.amends_id for r in rows if r.amends_id}
+    return [r for r in rows if r.pk not in replaced]
+
+
+def do_open_session(visit: Visit, *, at: datetime, acting_user: User) -> InfusionSession:
+    """Open the chair-side record for ``visit``; its latest order must be verified."""
+    require(acting_user, Action.RECORD_VITALS, "Only the infusion team opens a session.")
+    order = Order.objects.filter(visit=visit, cancelled_reason="").order_by("-signed_at").first()
+    if order is None:
+        raise Conflict("There is no signed order for this visit.", field="order")
+    if order.verified_at is None:
+        raise Conflict("The order must be verified by a second clinician first.", field="order")
+    with transaction.atomic():
+        session, created = InfusionSession.objects.get_or_create(
+            visit=visit, defaults={"order": order, "patient": visit.patient, "opened_at": at}
+        )
+        if created:
+            audit.record(
+                EventType.SESSION_OPENED,
+                actor=acting_user,
+                patient=visit.patient,
+                subject=session,
+                at=at,
+            )
+    return session
+
+
+def do_complete_checklist(
+    session: InfusionSession,
+    *,
+    items: dict[str, bool],
+    vitals: dict[str, Any],
+    at: datetime,
+    acting_user: User,
+) -> InfusionSession:
+    """Record the pre-infusion checklist and pre-dose vitals.
+
+    Every item must be confirmed; pre-dose vitals above the deferral guide raise an
+    alert the prescriber must acknowledge before the infusion may start ([S30]).
+    """
+    require(acting_user, Action.RECORD_VITALS, "Only the infusion team completes the checklist.")
+    if session.status != "checklist":
+        raise Conflict("The checklist is already complete.", field="checklist")
+    missing = [name for name, _ in rules.CHECKLIST if not items.get(name)]
+    if missing:
+        labels = dict(rules.CHECKLIST)
+        raise InvalidInput(f"not confirmed: {labels[missing[0]]}", field=missing[0])
+    clean = check_vitals(vitals)
+    with transaction.atomic():
+        vital = _save_vitals(session, clean, at=at, acting_user=acting_user, pre_dose=True)
+        session.checklist = {**items, "pre_dose_vital_id": vital.pk}
+        session.checklist_by = acting_user
+        session.status = "ready"
+        session.save(update_fields=["checklist", "checklist_by", "status"])
+        audit.record(
+            EventType.CHECKLIST_COMPLETED,
+            actor=acting_user,
+            patient=session.patient,
+            subject=session,
+            new=session.checklist,
+            at=at,
+        )
+    return session
+
+
+def _save_vitals(
+    session: InfusionSession,
+    clean: dict[str, int | None],
+    *,
+    at: datetime,
+    acting_user: User,
+    pre_dose: bool = False,
+    amends: VitalSign | None = None,
+    reason: str = "",
+) -> VitalSign:
+    baseline = rules.baseline_vitals(session.patient)
+    found = rules.vital_alerts(
+        baseline, clean, pre_dose=pre_dose, esketamine=rules.is_esketamine(session)
+    )
+    vital = VitalSign.objects.create(
+        session=session,
+        at=at,
+        recorded_by=acting_user,
+        recorded_at=at,
+        amends=amends,
+        amend_reason=reason,
+        alerts=[a.as_dict() for a in found],
+        **clean,
+    )
+    audit.record(
+        EventType.ENTRY_AMENDED if amends else EventType.VITALS_RECORDED,
+        actor=acting_user,
+        patient=session.patient,
+        subject=vital,
+        new={**clean, "amends": amends.pk if amends else None},
+        at=at,
+    )
+    for found_alert in found:
+        if found_alert.severity != "notify":
+            alerts.raise_alert(
+                session.patient,
+                kind="vital_sign",
+                severity=found_alert.severity,
+                message=found_alert.message,
+                source=found_alert.source,
+                at=at,
+                actor=acting_user,
+                vital=vital,
+            )
+    return vital
+
+
+def do_record_vitals(
+    session: InfusionSession, values: dict[str, Any], *, at: datetime, acting_user: User
+) -> VitalSign:
+    require(acting_user, Action.RECORD_VITALS, "Your role may not record vital signs.")
+    if session.status == "discharged":
+        raise Conflict("The patient has been discharged; amend an entry instead.", field="vitals")
+    clean = check_vitals(values)
+    with transaction.atomic():
+        return _save_vitals(session, clean, at=at, acting_user=acting_user)
+
+
+def do_amend_vitals(
+    original: VitalSign, values: dict[str, Any], *, reason: str, at: datetime, acting_user: User
+) -> VitalSign:
+    """Correct a recorded reading: a new linked entry; the original stays visible."""
+    require(acting_user, Action.RECORD_VITALS, "Your role may not amend vital signs.")
+    reason = reason.strip()
+    if not 3 <= len(reason) <= 200:
+        raise InvalidInput("reason must be 3 to 200 characters", field="amend_reason")
+    if VitalSign.objects.filter(amends=original).exists():
+        raise Conflict("This entry was already amended; amend the newer entry.", field="amends")
+    clean = check_vitals(values)
+    with transaction.atomic():
+        return _save_vitals(
+            original.session,
+            clean,
+            at=original.at,
+            acting_user=acting_user,
+            amends=original,
+            reason=reason,
+        )
+
+
+_PUMP_NEXT: dict[str, set[str]] = {
+    "ready": {"start"},
+    "running": {"rate", "pause", "stop"},
+    "paused": {"resume", "stop"},
+}
+
+
+def do_record_pump_event(
+    session: InfusionSession,
+    kind: str,
+    *,
+    rate_ml_per_h: Decimal | float | None,
+    at: datetime,
+    acting_user: User,
+) -> PumpEvent:
+    """Record a pump event; a start needs a verified order and a completed checklist.
+
+    The rate may never exceed the order's rate by more than the clinic's titration
+    allowance, and unacknowledged "stop" alerts block a start or resume.
+    """
+    require(acting_user, Action.START_STOP_INFUSION, "Your role may not run the pump.")
+    allowed = _PUMP_NEXT.get(session.status, set())
+    if kind not in allowed:
+        raise Conflict(
+            f"Cannot {kind} the pump while the session is {session.get_status_display()}.",
+            field="kind",
+        )
+    order = session.order
+    rate = Decimal(str(rate_ml_per_h)) if rate_ml_per_h not in (None, "") else order.rate_ml_per_h
+    if kind in {"pause", "stop"}:
+        rate = Decimal("0")
+    limit = order.rate_ml_per_h * Decimal(str(rules.max_rate_factor()))
+    if rate < 0 or rate > limit:
+        raise InvalidInput(
+            f"rate must be from 0 to {limit:.1f} mL/h (the order's rate and its allowance)",
+            field="rate_ml_per_h",
+        )
+    if (
+        kind in {"start", "resume"}
+        and alerts.open_alerts(session.patient).filter(severity__in=["stop", "pause"]).exists()
+    ):
+        raise Conflict(
+            "An unacknowledged vital-sign alert must be acknowledged before the infusion runs.",
+            field="kind",
+        )
+    with transaction.atomic():
+        event = PumpEvent.objects.create(
+            session=session,
+            at=at,
+            recorded_by=acting_user,
+            recorded_at=at,
+            kind=kind,
+            rate_ml_per_h=rate,
+        )
+        session.status = {
+            "start": "running",
+            "resume": "running",
+            "rate": "running",
+            "pause": "paused",
+            "stop": "observing",
+        }[kind]
+        if kind == "start":
+            session.started_at = at
+        if kind == "stop":
+            session.stopped_at = at
+            session.administered_mg = Decimal(str(_administered_mg(session, at)))
+        session.save()
+        audit.record(
+            EventType.PUMP_EVENT,
+            actor=acting_user,
+            patient=session.patient,
+            subject=event,
+            new={"kind": kind, "rate_ml_per_h": str(rate)},
+            at=at,
+        )
+    return event
+
+
+def _administered_mg(session: InfusionSession, now: datetime) -> float:
+    events = [(e.at, e.kind, float(e.rate_ml_per_h)) for e in current_entries(PumpEvent, session)]
+    _, segments = segments_from_events(
+        events, float(session.order.concentration_mg_per_ml), now=now
+    )
+    return round(sum(s.dose_mg for s in segments), 1)
+
+
+def do_record_side_effect(
+    session: InfusionSession,
+    code: str,
+    severity: str,
+    *,
+    note: str = "",
+    at: datetime,
+    acting_user: User,
+) -> SideEffect:
+    require(acting_user, Action.RECORD_SIDE_EFFECTS, "Your role may not record side effects.")
+    if code not in _SIDE_EFFECT_CODES:
+        raise InvalidInput("side effect must be one of the listed effects", field="code")
+    if severity not in {"mild", "moderate", "severe"}:
+        raise InvalidInput("severity must be mild, moderate or severe", field="severity")
+    if code == "other" and len(note.strip()) < 3:
+        raise InvalidInput("describe the side effect (3 to 300 characters)", field="note")
+    with transaction.atomic():
+        effect = SideEffect.objects.create(
+            session=session,
+            at=at,
+            recorded_by=acting_user,
+            recorded_at=at,
+            code=code,
+            severity=severity,
+            note=note.strip()[:300],
+        )
+        audit.record(
+            EventType.SIDE_EFFECT_RECORDED,
+            actor=acting_user,
+            patient=session.patient,
+            subject=effect,
+            new={"code": code, "severity": severity, "note": note},
+            at=at,
+        )
+    return effect
+
+
+def do_sign_note(
+    session: InfusionSession,
+    text: str,
+    *,
+    at: datetime,
+    acting_user: User,
+    amends: SessionNote | None = None,
+    reason: str = "",
+) -> SessionNote:
+    """Sign a session note; a correction is a new signed note that amends the old one."""
+    require(acting_user, Action.SIGN_NOTE, "Your role may not sign notes.")
+    text = text.strip()
+    if not 3 <= len(text) <= 5000:
+        raise InvalidInput("note must be 3 to 5000 characters", field="text")
+    if amends is not None and len(reason.strip()) < 3:
+        raise InvalidInput(
+            "say why the note is amended (3 to 200 characters)", field="amend_reason"
+        )
+    with transaction.atomic():
+        note = SessionNote.objects.create(
+            session=session,
+            at=at,
+            recorded_by=acting_user,
+            recorded_at=at,
+            text=text,
+            amends=amends,
+            amend_reason=reason.strip()[:200],
+        )
+        audit.record(
+            EventType.ENTRY_AMENDED if amends else EventType.NOTE_SIGNED,
+            actor=acting_user,
+            patient=session.patient,
+            subject=note,
+            new={"text": text, "amends": amends.pk if amends else None},
+            at=at,
+        )
+    return note
+
+
+def do_discharge(
+    session: InfusionSession,
+    *,
+    aldrete: list[int],
+    escort_present: bool,
+    at: datetime,
+    acting_user: User,
+) -> InfusionSession:
+    """Discharge when the rules say ready (Aldrete, vitals near baseline, escort, time)."""
+    require(acting_user, Action.DISCHARGE, "Your role may not discharge patients.")
+    if session.status != "observing":
+        raise Conflict("Stop the infusion before discharge.", field="status")
+    verdict = rules.discharge_verdict(
+        session, aldrete=aldrete, escort_present=escort_present, at=at
+    )
+    if not verdict.ready:
+        raise Conflict("Not ready for discharge: " + "; ".join(verdict.reasons), field="discharge")
+    if alerts.open_alerts(session.patient).exists():
+        raise Conflict(
+            "Every alert must be acknowledged by a clinician before the patient leaves.",
+            field="alerts",
+        )
+    with transaction.atomic():
+        session.status, session.discharged_at, session.discharged_by = "discharged", at, acting_user
+        session.discharge = {
+            "aldrete": aldrete,
+            "escort_present": escort_present,
+            "reasons": verdict.reasons,
+        }
+        session.save(update_fields=["status", "discharged_at", "discharged_by", "discharge"])
+        visit = session.visit
+        visit.status = "done"
+        visit.save(update_fields=["status"])
+        audit.record(
+            EventType.DISCHARGED,
+            actor=acting_user,
+            patient=session.patient,
+            subject=session,
+            new=session.discharge,
+            at=at,
+        )
+    return session

@@ -1,0 +1,251 @@
+"""Intake, eligibility, course planning, orders and the end-of-induction decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from ketamine_clinic.domain.policy import Action, actions_for
+from ketamine_clinic.services import courses, intake, orders, rules
+from ketamine_clinic.services.access import (
+    access_course_by_id,
+    access_order_by_id,
+    access_patient_by_id,
+    access_visit_by_id,
+)
+from ketamine_clinic.services.errors import ServiceError
+from ketamine_clinic.storage.models import Intake
+from ketamine_clinic.web import presenters
+from ketamine_clinic.web.forms import (
+    DIAGNOSES,
+    CoursePlanForm,
+    EligibilityDecisionForm,
+    InductionDecisionForm,
+    IntakeForm,
+    OrderForm,
+)
+from ketamine_clinic.web.permissions import actor, requires
+
+
+def _fail(form: Any, exc: ServiceError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+@requires(Action.EDIT_INTAKE)
+def intake_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = access_patient_by_id(actor(request), patient_id, action=Action.EDIT_INTAKE)
+    form = IntakeForm(request.POST or None, questions=rules.contraindication_questions())
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        trials = [
+            {
+                "drug": data[f"trial_{i}_drug"],
+                "weeks": data[f"trial_{i}_weeks"] or 0,
+                "adequate": data[f"trial_{i}_adequate"],
+            }
+            for i in range(form.TRIAL_ROWS)
+            if data[f"trial_{i}_drug"]
+        ]
+        vitals = {
+            k: data[k]
+            for k in (
+                "systolic_mmhg",
+                "diastolic_mmhg",
+                "heart_rate_bpm",
+                "spo2_percent",
+                "respiratory_rate",
+            )
+        }
+        try:
+            row = intake.do_record_intake(
+                patient,
+                diagnoses=data["diagnoses"],
+                failed_trials=trials,
+                contraindications={name[3:]: bool(data[name]) for name in form.question_names},
+                weight_kg=data["weight_kg"],
+                height_cm=data["height_cm"],
+                vitals=vitals,
+                pregnant=data["pregnant"],
+                consent_given=data["consent_given"],
+                at=timezone.now(),
+                acting_user=actor(request),
+            )
+        except ServiceError as exc:
+            _fail(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Intake recorded. Screen: {row.screen_status.replace('_', ' ')}.",
+            )
+            return redirect("intake-detail", patient_id=patient.pk, intake_id=row.pk)
+    return render(request, "clinical/intake_form.html", {"patient": patient, "form": form})
+
+
+@requires(Action.VIEW_CHART)
+def intake_detail(request: HttpRequest, patient_id: int, intake_id: int) -> HttpResponse:
+    patient = access_patient_by_id(actor(request), patient_id)
+    row = Intake.objects.filter(pk=intake_id, patient=patient).first()
+    if row is None:
+        return render(request, "404.html", status=404)
+    form = EligibilityDecisionForm(
+        request.POST or None,
+        initial={"decision": "eligible" if row.screen_status == "eligible" else "not_eligible"},
+    )
+    if request.method == "POST":
+        if Action.DECIDE_ELIGIBILITY not in actions_for(actor(request).role):
+            return render(request, "403.html", {"action": Action.DECIDE_ELIGIBILITY}, status=403)
+        if form.is_valid():
+            try:
+                intake.do_decide_eligibility(
+                    row,
+                    decision=form.cleaned_data["decision"],
+                    note=form.cleaned_data["note"],
+                    at=timezone.now(),
+                    acting_user=actor(request),
+                )
+            except ServiceError as exc:
+                _fail(form, exc)
+            else:
+                messages.success(request, "Eligibility decision recorded.")
+                return redirect("patient-chart", patient_id=patient.pk)
+    return render(
+        request,
+        "clinical/intake_detail.html",
+        {
+            "patient": patient,
+            "intake": row,
+            "form": form,
+            "decisions": row.decisions.select_related("decided_by"),
+            "diagnosis_labels": dict(DIAGNOSES),
+            "questions": dict(rules.contraindication_questions()),
+        },
+    )
+
+
+@requires(Action.PLAN_COURSE)
+def course_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = access_patient_by_id(actor(request), patient_id, action=Action.PLAN_COURSE)
+    form = CoursePlanForm(
+        request.POST or None,
+        protocols=rules.protocol_choices(),
+        initial={"start_date": timezone.localdate()},
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            course = courses.do_plan_course(
+                patient,
+                protocol=d["protocol"],
+                start_date=d["start_date"],
+                start_time=d["start_time"],
+                chair=d["chair"],
+                baseline_score=rules.latest_score(patient, "phq9"),
+                at=timezone.now(),
+                acting_user=actor(request),
+            )
+        except ServiceError as exc:
+            _fail(form, exc)
+        else:
+            messages.success(request, f"Course planned: {course.visits.count()} visits booked.")
+            return redirect("patient-chart", patient_id=patient.pk)
+    return render(
+        request,
+        "clinical/course_form.html",
+        {"patient": patient, "form": form, "protocols": rules.protocol_summaries()},
+    )
+
+
+@requires(Action.SIGN_ORDER)
+def order_new(request: HttpRequest, visit_id: int) -> HttpResponse:
+    visit = access_visit_by_id(actor(request), visit_id, action=Action.SIGN_ORDER)
+    course = visit.course
+    suggestion = rules.titration_suggestion(visit)
+    initial = {
+        "dose_mg_per_kg": suggestion.dose_mg_per_kg if suggestion else course.dose_mg_per_kg,
+        "duration_min": rules.default_duration_min(course.protocol),
+        "concentration_mg_per_ml": rules.default_concentration(),
+    }
+    form = OrderForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            orders.do_sign_order(
+                visit, at=timezone.now(), acting_user=actor(request), **form.cleaned_data
+            )
+        except ServiceError as exc:
+            _fail(form, exc)
+        else:
+            messages.success(request, "Order signed. It needs a second clinician's verification.")
+            return redirect("patient-chart", patient_id=visit.patient_id)
+    preview = rules.preview_dose(visit, form.data if form.is_bound else initial)
+    return render(
+        request,
+        "clinical/order_form.html",
+        {
+            "visit": visit,
+            "patient": visit.patient,
+            "form": form,
+            "suggestion": suggestion,
+            "preview": preview,
+            "limits": rules.dose_limit_summary(),
+        },
+    )
+
+
+@requires(Action.VERIFY_ORDER)
+def order_verify(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = access_order_by_id(actor(request), order_id, action=Action.VERIFY_ORDER)
+    if request.method == "POST":
+        try:
+            orders.do_verify_order(order, at=timezone.now(), acting_user=actor(request))
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Order verified.")
+        return redirect("patient-chart", patient_id=order.patient_id)
+    return render(request, "clinical/order_verify.html", {"order": order, "patient": order.patient})
+
+
+@requires(Action.VIEW_CHART)
+def induction_decision(request: HttpRequest, course_id: int) -> HttpResponse:
+    course = access_course_by_id(actor(request), course_id)
+    suggestion = rules.evaluate_induction(course)
+    form = InductionDecisionForm(
+        request.POST or None,
+        decisions=rules.induction_decision_choices(),
+        initial={"decision": suggestion.decision, "next_visit_weeks": suggestion.interval_weeks},
+    )
+    if request.method == "POST":
+        if Action.DECIDE_INDUCTION not in actions_for(actor(request).role):
+            return render(request, "403.html", {"action": Action.DECIDE_INDUCTION}, status=403)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                courses.do_decide_induction(
+                    course,
+                    decision=d["decision"],
+                    override_reason=d["override_reason"],
+                    next_visit_weeks=d["next_visit_weeks"],
+                    at=timezone.now(),
+                    acting_user=actor(request),
+                )
+            except ServiceError as exc:
+                _fail(form, exc)
+            else:
+                messages.success(request, "End-of-induction decision recorded.")
+                return redirect("patient-chart", patient_id=course.patient_id)
+    return render(
+        request,
+        "clinical/induction_decision.html",
+        {
+            "course": course,
+            "patient": course.patient,
+            "suggestion": suggestion,
+            "form": form,
+            "due": courses.decision_due(course),
+            "trajectory": presenters.trajectory_chart(course),
+        },
+    )

@@ -1,0 +1,44 @@
+"""The patient's own questionnaires."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from ketamine_clinic.domain.policy import Action
+from ketamine_clinic.services import measures, rules
+from ketamine_clinic.services.access import patient_queryset_for
+from ketamine_clinic.services.errors import ServiceError
+from ketamine_clinic.web.permissions import actor, requires
+
+
+@requires(Action.COMPLETE_OWN_QUESTIONNAIRE)
+def questionnaire(request: HttpRequest, code: str) -> HttpResponse:
+    if code not in measures.PATIENT_INSTRUMENTS:
+        raise Http404("No such questionnaire.")
+    record = patient_queryset_for(actor(request)).first()
+    if record is None:
+        raise Http404("No record.")
+    meta = rules.instrument_form(code)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        answers = [request.POST.get(item["name"]) for item in meta["items"]]
+        parsed = [
+            int(a) if a not in (None, "") and a.lstrip("-").isdigit() else None for a in answers
+        ]
+        try:
+            measures.do_record_assessment(
+                record, code, parsed, at=timezone.now(), acting_user=actor(request)
+            )
+        except ServiceError as exc:
+            errors[exc.field or ""] = exc.message
+        else:
+            messages.success(
+                request, "Thank you. Your answers are saved and your care team will see them."
+            )
+            return redirect("me-home")
+    return render(
+        request, "me/questionnaire.html", {"meta": meta, "errors": errors, "posted": request.POST}
+    )

@@ -1,0 +1,331 @@
+"""The chair-side infusion session page and its htmx partials."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from ketamine_clinic.domain.policy import Action, can
+from ketamine_clinic.services import alerts, rules, sessions
+from ketamine_clinic.services.access import access_session_by_id, access_visit_by_id
+from ketamine_clinic.services.errors import ServiceError
+from ketamine_clinic.services.prediction import predict, segments_from_events
+from ketamine_clinic.storage.models import (
+    Assessment,
+    InfusionSession,
+    PumpEvent,
+    SessionNote,
+    SideEffect,
+    VitalSign,
+)
+from ketamine_clinic.web import charts
+from ketamine_clinic.web.forms import (
+    AcknowledgeForm,
+    AmendVitalsForm,
+    NoteForm,
+    PumpForm,
+    SideEffectForm,
+    VitalsForm,
+)
+from ketamine_clinic.web.permissions import actor, requires
+
+VITALS_EVERY_MIN = 15
+
+
+@requires(Action.RECORD_VITALS)
+def open_session(request: HttpRequest, visit_id: int) -> HttpResponse:
+    visit = access_visit_by_id(actor(request), visit_id)
+    if request.method == "POST":
+        try:
+            session = sessions.do_open_session(visit, at=timezone.now(), acting_user=actor(request))
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            return redirect("patient-chart", patient_id=visit.patient_id)
+        return redirect("session", session_id=session.pk)
+    return redirect("patient-chart", patient_id=visit.patient_id)
+
+
+def _chart(session: InfusionSession) -> dict[str, Any]:
+    now = timezone.now()
+    events = [
+        (e.at, e.kind, float(e.rate_ml_per_h)) for e in sessions.current_entries(PumpEvent, session)
+    ]
+    origin, segments = segments_from_events(
+        events, float(session.order.concentration_mg_per_ml), now=session.stopped_at or now
+    )
+    intake = rules.latest_intake(session.patient)
+    weight = float(intake.weight_kg) if intake else float(session.order.weight_kg)
+    prediction = predict(
+        segments,
+        weight_kg=weight,
+        birth_date=session.patient.birth_date,
+        sex=session.patient.sex,
+        on=now.date(),
+    )
+    elapsed = (now - origin).total_seconds() / 60 if origin else None
+    current = None
+    if elapsed is not None and prediction.times_min:
+        index = min(int(round(elapsed)), len(prediction.times_min) - 1)
+        current = prediction.plasma_ng_per_ml[index]
+    markers = [
+        charts.Marker(s.start_min, f"pump {s.rate_mg_per_min * 60:.1f} mg/h", "marker-dose")
+        for s in segments
+    ]
+    if elapsed is not None:
+        markers.append(charts.Marker(elapsed, "now"))
+    svg = charts.line_chart(
+        [
+            charts.Series(
+                "Predicted plasma ketamine (ng/mL)",
+                list(zip(prediction.times_min, prediction.plasma_ng_per_ml, strict=True)),
+            )
+        ],
+        title="Predicted plasma concentration from the recorded pump events",
+        x_label="minutes since start",
+        y_label="ng/mL",
+        y_min=0,
+        markers=markers,
+    )
+    return {"svg": svg, "prediction": prediction, "current": current, "elapsed": elapsed}
+
+
+def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> dict[str, Any]:
+    user = actor(request)
+    vitals_all = list(VitalSign.objects.filter(session=session).order_by("at", "id"))
+    amended = {v.amends_id for v in vitals_all if v.amends_id}
+    last = max((v.at for v in vitals_all), default=None)
+    due_at = last + timedelta(minutes=VITALS_EVERY_MIN) if last else None
+    now = timezone.now()
+    return {
+        "session": session,
+        "visit": session.visit,
+        "order": session.order,
+        "patient": session.patient,
+        "vitals": vitals_all,
+        "amended_ids": amended,
+        "effects": list(SideEffect.objects.filter(session=session).select_related("recorded_by")),
+        "pump_events": list(
+            PumpEvent.objects.filter(session=session).select_related("recorded_by")
+        ),
+        "notes": list(SessionNote.objects.filter(session=session).select_related("recorded_by")),
+        "open_alerts": list(alerts.open_alerts(session.patient)),
+        "checklist_items": rules.CHECKLIST,
+        "due_at": due_at,
+        "due_overdue": bool(
+            due_at and now > due_at and session.status in {"running", "paused", "observing"}
+        ),
+        "chart": _chart(session),
+        "vitals_form": forms.get("vitals_form") or VitalsForm(),
+        "pump_form": forms.get("pump_form")
+        or PumpForm(initial={"rate_ml_per_h": session.order.rate_ml_per_h}),
+        "effect_form": forms.get("effect_form") or SideEffectForm(),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "ack_form": AcknowledgeForm(),
+        "may": {a.value: can(user.role, a) for a in Action},
+        "effect_labels": dict(sessions.SIDE_EFFECTS),
+        "cadss": rules.instrument_form("cadss"),
+        "aldrete": rules.instrument_form("aldrete"),
+        "assessments": list(Assessment.objects.filter(session=session).order_by("at")),
+        "observed_min": int((now - session.stopped_at).total_seconds() // 60)
+        if session.stopped_at
+        else 0,
+        "min_observation": rules.min_observation_min(session),
+    }
+
+
+@requires(Action.VIEW_CHART)
+def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = access_session_by_id(actor(request), session_id)
+    if request.htmx and request.GET.get("part") == "chart":  # type: ignore[attr-defined]
+        return render(
+            request, "sessions/_chart.html", {"chart": _chart(session), "session": session}
+        )
+    return render(request, "sessions/session.html", _context(request, session))
+
+
+def _post(
+    request: HttpRequest, session: InfusionSession, form: Any, action: Any, name: str
+) -> HttpResponse:
+    if form.is_valid():
+        try:
+            action(form.cleaned_data)
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            return redirect("session", session_id=session.pk)
+    return render(
+        request, "sessions/session.html", _context(request, session, **{name: form}), status=422
+    )
+
+
+@requires(Action.RECORD_VITALS)
+def record_vitals(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = access_session_by_id(actor(request), session_id, action=Action.RECORD_VITALS)
+    form = VitalsForm(request.POST)
+    return _post(
+        request,
+        session,
+        form,
+        lambda d: sessions.do_record_vitals(
+            session, d, at=timezone.now(), acting_user=actor(request)
+        ),
+        "vitals_form",
+    )
+
+
+@requires(Action.RECORD_VITALS)
+def checklist(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = access_session_by_id(actor(request), session_id, action=Action.RECORD_VITALS)
+    form = VitalsForm(request.POST)
+    items = {name: request.POST.get(name) == "on" for name, _ in rules.CHECKLIST}
+    return _post(
+        request,
+        session,
+        form,
+        lambda d: sessions.do_complete_checklist(
+            session, items=items, vitals=d, at=timezone.now(), acting_user=actor(request)
+        ),
+        "vitals_form",
+    )
+
+
+@requires(Action.START_STOP_INFUSION)
+def pump(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = access_session_by_id(actor(request), session_id, action=Action.START_STOP_INFUSION)
+    form = PumpForm(request.POST)
+    return _post(
+        request,
+        session,
+        form,
+        lambda d: sessions.do_record_pump_event(
+            session,
+            d["kind"],
+            rate_ml_per_h=d["rate_ml_per_h"],
+            at=timezone.now(),
+            acting_user=actor(request),
+        ),
+        "pump_form",
+    )
+
+
+@requires(Action.RECORD_SIDE_EFFECTS)
+def side_effect(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = access_session_by_id(actor(request), session_id, action=Action.RECORD_SIDE_EFFECTS)
+    form = SideEffectForm(request.POST)
+    return _post(
+        request,
+        session,
+        form,
+        lambda d: sessions.do_record_side_effect(
+            session,
+            d["code"],
+            d["severity"],
+            note=d["note"],
+            at=timezone.now(),
+            acting_user=actor(request),
+        ),
+        "effect_form",
+    )
+
+
+@requires(Action.SIGN_NOTE)
+def note(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = access_session_by_id(actor(request), session_id, action=Action.SIGN_NOTE)
+    form = NoteForm(request.POST)
+    return _post(
+        request,
+        session,
+        form,
+        lambda d: sessions.do_sign_note(
+            session, d["text"], at=timezone.now(), acting_user=actor(request)
+        ),
+        "note_form",
+    )
+
+
+@requires(Action.RECORD_VITALS)
+def amend_vitals(request: HttpRequest, session_id: int, vital_id: int) -> HttpResponse:
+    session = access_session_by_id(actor(request), session_id, action=Action.RECORD_VITALS)
+    original = VitalSign.objects.filter(pk=vital_id, session=session).first()
+    if original is None:
+        return render(request, "404.html", status=404)
+    form = AmendVitalsForm(
+        request.POST or None,
+        initial={
+            f: getattr(original, f)
+            for f in (
+                "systolic_mmhg",
+                "diastolic_mmhg",
+                "heart_rate_bpm",
+                "spo2_percent",
+                "respiratory_rate",
+            )
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        reason = data.pop("amend_reason")
+        try:
+            sessions.do_amend_vitals(
+                original, data, reason=reason, at=timezone.now(), acting_user=actor(request)
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "Reading corrected; the original stays in the record.")
+            return redirect("session", session_id=session.pk)
+    return render(
+        request, "sessions/amend.html", {"session": session, "original": original, "form": form}
+    )
+
+
+@requires(Action.RECORD_ASSESSMENT)
+def assessment(request: HttpRequest, session_id: int) -> HttpResponse:
+    """A clinician-rated scale during the session (CADSS, BPRS+, MADRS ...)."""
+    from ketamine_clinic.services import measures
+
+    session = access_session_by_id(actor(request), session_id, action=Action.RECORD_ASSESSMENT)
+    code = request.POST.get("instrument", "cadss")
+    meta = rules.instrument_form(code)
+    answers = [request.POST.get(item["name"], "") for item in meta["items"]]
+    parsed = [int(a) if a.strip().lstrip("-").isdigit() else None for a in answers]
+    try:
+        measures.do_record_assessment(
+            session.patient,
+            code,
+            parsed,
+            at=timezone.now(),
+            acting_user=actor(request),
+            visit=session.visit,
+            session=session,
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{meta['name']} recorded.")
+    return redirect("session", session_id=session.pk)
+
+
+@requires(Action.DISCHARGE)
+def discharge(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = access_session_by_id(actor(request), session_id, action=Action.DISCHARGE)
+    aldrete = [request.POST.get(f"aldrete_{i}", "") for i in range(5)]
+    parsed = [int(a) if a.isdigit() else -1 for a in aldrete]
+    try:
+        sessions.do_discharge(
+            session,
+            aldrete=parsed,
+            escort_present=request.POST.get("escort") == "on",
+            at=timezone.now(),
+            acting_user=actor(request),
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Discharged.")
+    return redirect("session", session_id=session.pk)
