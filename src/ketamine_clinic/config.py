@@ -36,8 +36,7 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "KC_ALLOWED_HOSTS": ("127.0.0.1,localhost", "Comma-separated host names served."),
     "KC_HTTPS": (
         "1",
-        "1 when served over TLS: secure cookies, HSTS, redirect to https. "
-        "`make run` sets 0 for the loopback demo.",
+        "1 when served over TLS: secure cookies, HSTS, redirect to https. `make run` sets 0 for the loopback demo.",
     ),
     "KC_IDLE_TIMEOUT_MINUTES": ("15", "Default idle timeout before logout (clinic setting)."),
     "KC_LOGIN_FAILURE_LIMIT": ("5", "Failed logins before an account is locked."),

@@ -31,9 +31,7 @@ def register(sub: Any) -> None:
     add.add_argument("--last-name", default="")
     add.add_argument("--credentials", default="", help="e.g. MD, PMHNP-BC, CRNA, RN")
     add.add_argument("--email", default="")
-    add.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
-    )
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(func=_user_add, needs_django=True)
 
     audit = sub.add_parser("audit", help="the audit trail")
@@ -141,8 +139,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
         return 0
     where = f"event #{report.broken_id}" if report.broken_id else "the end of the trail"
     print(
-        f"Audit trail BROKEN at {where}: {report.reason} "
-        f"({report.checked} events verified before it).",
+        f"Audit trail BROKEN at {where}: {report.reason} ({report.checked} events verified before it).",
         file=sys.stderr,
     )
     return 1

@@ -102,15 +102,9 @@ _MATRIX: dict[Role, frozenset[Action]] = {
         Action.ACKNOWLEDGE_ALERT,
         Action.DECIDE_INDUCTION,
     },
-    Role.CRNA: _CLINICAL_READ
-    | _BEDSIDE
-    | {Action.TITRATE_DOSE, Action.START_STOP_INFUSION, Action.DISCHARGE},
-    Role.RN: _CLINICAL_READ
-    | _BEDSIDE
-    | {Action.EDIT_INTAKE, Action.START_STOP_INFUSION, Action.DISCHARGE},
-    Role.FRONT_DESK: frozenset(
-        {Action.VIEW_DEMOGRAPHICS, Action.MANAGE_SCHEDULE, Action.VIEW_DASHBOARD}
-    ),
+    Role.CRNA: _CLINICAL_READ | _BEDSIDE | {Action.TITRATE_DOSE, Action.START_STOP_INFUSION, Action.DISCHARGE},
+    Role.RN: _CLINICAL_READ | _BEDSIDE | {Action.EDIT_INTAKE, Action.START_STOP_INFUSION, Action.DISCHARGE},
+    Role.FRONT_DESK: frozenset({Action.VIEW_DEMOGRAPHICS, Action.MANAGE_SCHEDULE, Action.VIEW_DASHBOARD}),
     Role.PATIENT: frozenset({Action.COMPLETE_OWN_QUESTIONNAIRE, Action.VIEW_OWN_RESULTS}),
 }
 
@@ -134,9 +128,7 @@ def _action(action: str) -> Action:
     try:
         return Action(action)
     except ValueError:
-        raise UnknownActionError(
-            f"unknown action {action!r}; actions: {', '.join(ACTIONS)}"
-        ) from None
+        raise UnknownActionError(f"unknown action {action!r}; actions: {', '.join(ACTIONS)}") from None
 
 
 def can(role: str, action: str) -> bool:

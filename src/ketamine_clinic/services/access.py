@@ -41,9 +41,7 @@ def _may_see(actor: User, patient: Patient, action: Action) -> bool:
     return can(actor.role, action)
 
 
-def access_patient_by_id(
-    actor: User, patient_id: int, *, action: Action = Action.VIEW_CHART
-) -> Patient:
+def access_patient_by_id(actor: User, patient_id: int, *, action: Action = Action.VIEW_CHART) -> Patient:
     """The patient ``patient_id`` if ``actor`` may perform ``action`` on them; audited.
 
     Patients see only their own record; staff need ``action`` in their role.
@@ -83,9 +81,7 @@ def _access_child(model, actor: User, row_id: int, action: Action):  # type: ign
     return row
 
 
-def access_course_by_id(
-    actor: User, course_id: int, *, action: Action = Action.VIEW_CHART
-) -> Course:
+def access_course_by_id(actor: User, course_id: int, *, action: Action = Action.VIEW_CHART) -> Course:
     return _access_child(Course, actor, course_id, action)  # type: ignore[no-any-return]
 
 
@@ -97,9 +93,7 @@ def access_order_by_id(actor: User, order_id: int, *, action: Action = Action.VI
     return _access_child(Order, actor, order_id, action)  # type: ignore[no-any-return]
 
 
-def access_session_by_id(
-    actor: User, session_id: int, *, action: Action = Action.VIEW_CHART
-) -> InfusionSession:
+def access_session_by_id(actor: User, session_id: int, *, action: Action = Action.VIEW_CHART) -> InfusionSession:
     return _access_child(InfusionSession, actor, session_id, action)  # type: ignore[no-any-return]
 
 

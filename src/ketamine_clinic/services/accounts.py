@@ -141,9 +141,7 @@ def do_set_password(user: User, password: str, *, acting_user: User | None) -> U
     return user
 
 
-def do_record_session_event(
-    event_type: EventType, *, user: User | None, username: str = ""
-) -> None:
+def do_record_session_event(event_type: EventType, *, user: User | None, username: str = "") -> None:
     """Audit a login, logout, failed login or idle logout."""
     with transaction.atomic():
         audit.record(event_type, actor=user, new={"username": username} if username else {})

@@ -62,9 +62,7 @@ def record(
     """Append one event; must be called inside ``transaction.atomic``."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the transaction it records")
-    head, _ = AuditChainHead.objects.select_for_update().get_or_create(
-        singleton=1, defaults={"last_hash": GENESIS}
-    )
+    head, _ = AuditChainHead.objects.select_for_update().get_or_create(singleton=1, defaults={"last_hash": GENESIS})
     event = AuditEvent(
         occurred_at=at or timezone.now(),
         event_type=event_type,

@@ -33,9 +33,7 @@ def do_update_clinic_settings(
         raise NotAllowed("Only an administrator may change clinic settings.")
     low, high = IDLE_TIMEOUT_RANGE
     if not low <= idle_timeout_minutes <= high:
-        raise InvalidInput(
-            f"idle timeout must be from {low} to {high} minutes", field="idle_timeout_minutes"
-        )
+        raise InvalidInput(f"idle timeout must be from {low} to {high} minutes", field="idle_timeout_minutes")
     if not clinic_name.strip() or len(clinic_name) > 120:
         raise InvalidInput("clinic name must be 1 to 120 characters", field="clinic_name")
     with transaction.atomic():

@@ -36,15 +36,11 @@ SLOT_STEP = timedelta(minutes=30)
 
 
 def _eligible(patient: Patient) -> bool:
-    latest = (
-        EligibilityDecision.objects.filter(patient=patient).order_by("-decided_at", "-id").first()
-    )
+    latest = EligibilityDecision.objects.filter(patient=patient).order_by("-decided_at", "-id").first()
     return latest is not None and latest.decision == "eligible"
 
 
-def _place(
-    day: date, start: time, minutes: int, chair: Chair | None, close: time
-) -> tuple[datetime, Chair]:
+def _place(day: date, start: time, minutes: int, chair: Chair | None, close: time) -> tuple[datetime, Chair]:
     """The first half-hour slot from ``start`` on ``day`` with a free chair."""
     tz = timezone.get_current_timezone()
     at = datetime.combine(day, start, tzinfo=tz)
@@ -139,14 +135,10 @@ def do_decide_induction(
     """Confirm or override the suggested end-of-induction decision (with a reason)."""
     require(acting_user, Action.DECIDE_INDUCTION, "Only a prescriber decides the end of induction.")
     if not decision_due(course):
-        raise Conflict(
-            "The end-of-induction decision is not due for this course.", field="decision"
-        )
+        raise Conflict("The end-of-induction decision is not due for this course.", field="decision")
     suggestion = rules.evaluate_induction(course)
     if decision not in rules.INDUCTION_DECISIONS:
-        raise InvalidInput(
-            f"decision must be one of: {', '.join(rules.INDUCTION_DECISIONS)}", field="decision"
-        )
+        raise InvalidInput(f"decision must be one of: {', '.join(rules.INDUCTION_DECISIONS)}", field="decision")
     override_reason = override_reason.strip()
     if decision != suggestion.decision and len(override_reason) < 10:
         raise InvalidInput(
@@ -159,20 +151,16 @@ def do_decide_induction(
         row = CourseDecision.objects.create(
             course=course,
             suggested=suggestion.decision,
-            suggested_reasons=suggestion.reasons,
+            suggested_reasons=[r.as_dict() for r in suggestion.reasons],
             decision=decision,
             override_reason=override_reason,
             next_visit_weeks=next_visit_weeks if decision == "maintenance" else None,
             decided_by=acting_user,
             decided_at=at,
         )
-        course.status = {"maintenance": "maintenance", "refer": "referred", "extend": "induction"}[
-            decision
-        ]
+        course.status = {"maintenance": "maintenance", "refer": "referred", "extend": "induction"}[decision]
         if decision == "extend":
-            course.dose_mg_per_kg = Decimal(
-                str(suggestion.next_dose_mg_per_kg or course.dose_mg_per_kg)
-            )
+            course.dose_mg_per_kg = Decimal(str(suggestion.next_dose_mg_per_kg or course.dose_mg_per_kg))
         course.save(update_fields=["status", "dose_mg_per_kg"])
         audit.record(
             EventType.INDUCTION_DECIDED,
@@ -219,9 +207,7 @@ def _book(course: Course, phase: str, day: date, acting_user: User, at: datetime
     return visit
 
 
-def do_book_maintenance_visit(
-    course: Course, *, day: date, acting_user: User, at: datetime
-) -> Visit:
+def do_book_maintenance_visit(course: Course, *, day: date, acting_user: User, at: datetime) -> Visit:
     require(acting_user, Action.MANAGE_SCHEDULE, "Only the front desk books visits.")
     if course.status != "maintenance":
         raise Conflict("Maintenance visits are booked for courses in maintenance.", field="course")

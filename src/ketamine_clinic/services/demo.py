@@ -1,19 +1,26 @@
-"""The demo clinic loaded by ``make run``: staff in every role and sample patients.
+"""The demo clinic loaded by ``make run``: staff in every role, chairs, and about forty
+patients at every stage (intake, induction under way, decision due, maintenance,
+referred to an alternative, not eligible), with plausible PHQ-9 trajectories, side
+effects, today's sessions and one open suicide-risk alert.
 
-Everything goes through the same services a clinic uses, so the audit trail of a demo
-database verifies like a real one.
+Everything goes through the same services a clinic uses, so the demo's audit trail
+verifies like a real one. Generation is seeded: the same day gives the same clinic.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from ketamine_clinic.services import courses, intake, measures, orders, schedule, sessions
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
-from ketamine_clinic.storage.models import User
+from ketamine_clinic.storage.models import Course, Patient, User, Visit
 
 __all__ = ["DEMO_PASSWORD", "DEMO_STAFF", "demo_logins", "load_demo"]
 
@@ -30,13 +37,112 @@ DEMO_STAFF: tuple[tuple[str, str, str, str, str], ...] = (
     ("patient.jordan", "patient", "Jordan", "Ellis", ""),
 )
 
-_PATIENTS: tuple[tuple[str, str, str, date, str], ...] = (
-    ("KC-1001", "Jordan", "Ellis", date(1984, 3, 12), "female"),
-    ("KC-1002", "Marcus", "Bell", date(1976, 7, 2), "male"),
-    ("KC-1003", "Aisha", "Karimi", date(1991, 11, 23), "female"),
-    ("KC-1004", "Tomás", "Ortega", date(1969, 1, 30), "male"),
-    ("KC-1005", "Grace", "Whitfield", date(2001, 5, 17), "female"),
+CHAIRS = ("Chair 1", "Chair 2", "Chair 3", "Chair 4")
+
+GIVEN = [
+    "Aisha",
+    "Marcus",
+    "Grace",
+    "Tomás",
+    "Lena",
+    "Owen",
+    "Priya",
+    "Caleb",
+    "Nora",
+    "Diego",
+    "Hana",
+    "Malik",
+    "Ruth",
+    "Felix",
+    "Ines",
+    "Jonah",
+    "Maya",
+    "Theo",
+    "Sofia",
+    "Andre",
+    "Leah",
+    "Omar",
+    "Clara",
+    "Rafael",
+    "Zoe",
+    "Isaac",
+    "Mira",
+    "Hugo",
+    "Elise",
+    "Kofi",
+    "Vera",
+    "Amir",
+    "Lucia",
+    "Bram",
+    "Esme",
+    "Ravi",
+    "Tess",
+    "Nikolai",
+    "Ada",
+    "Silas",
+]
+FAMILY = [
+    "Karimi",
+    "Bell",
+    "Whitfield",
+    "Ortega",
+    "Novak",
+    "Reyes",
+    "Lindqvist",
+    "Abara",
+    "Fischer",
+    "Moreau",
+    "Tanaka",
+    "Hughes",
+    "Petrov",
+    "Okoye",
+    "Lambert",
+    "Castillo",
+    "Brennan",
+    "Sato",
+    "Varga",
+    "Mendes",
+    "Kowalski",
+    "Haddad",
+    "Quinn",
+    "Sorensen",
+    "Duarte",
+    "Nakamura",
+    "Ferreira",
+    "Adeyemi",
+    "Holt",
+    "Ibrahim",
+    "Marsh",
+    "Costa",
+    "Weber",
+    "Yilmaz",
+    "Dalton",
+    "Shah",
+    "Keller",
+    "Romero",
+    "Nilsson",
+    "Bianchi",
+]
+
+# stage -> how many patients
+STAGES: tuple[tuple[str, int], ...] = (
+    ("new", 4),
+    ("screened", 3),
+    ("not_eligible", 2),
+    ("induction", 12),
+    ("decision_due", 5),
+    ("maintenance", 9),
+    ("referred", 4),
 )
+
+
+@dataclass
+class _Staff:
+    prescriber: User
+    prescriber2: User
+    crna: User
+    rn: User
+    desk: User
 
 
 def demo_logins() -> list[tuple[str, str, str]]:
@@ -46,11 +152,12 @@ def demo_logins() -> list[tuple[str, str, str]]:
     return [(u, role, DEMO_PASSWORD) for u, role, *_ in DEMO_STAFF if u in present]
 
 
-def load_demo(at: datetime | None = None) -> bool:
+def load_demo(at: datetime | None = None, *, patients: int | None = None) -> bool:
     """Load the demo clinic unless it is there already. Returns whether it loaded."""
-    at = at or timezone.now()
+    now = at or timezone.now()
     if User.objects.filter(username=DEMO_STAFF[0][0]).exists():
         return False
+    rng = random.Random(20261124)
     with transaction.atomic():
         users = {
             username: do_create_user(
@@ -64,15 +171,267 @@ def load_demo(at: datetime | None = None) -> bool:
             )
             for username, role, first, last, cred in DEMO_STAFF
         }
-        for mrn, given, family, born, sex in _PATIENTS:
-            do_create_patient(
-                mrn=mrn,
-                given_name=given,
-                family_name=family,
-                birth_date=born,
-                sex=sex,
-                at=at,
-                user=users["patient.jordan"] if mrn == "KC-1001" else None,
-                acting_user=None,
-            )
+        staff = _Staff(
+            users["dr.rivera"],
+            users["np.okafor"],
+            users["crna.hughes"],
+            users["rn.chen"],
+            users["desk.patel"],
+        )
+        for name in CHAIRS:
+            schedule.do_create_chair(name, acting_user=None)
+        plan = [stage for stage, count in STAGES for _ in range(count)]
+        if patients is not None:
+            plan = plan[:patients]
+        for index, stage in enumerate(plan):
+            person = _register(index, rng, now, users["patient.jordan"] if index == 0 else None)
+            _advance(person, stage, rng, now, staff, suicide_alert=(index == 1))
     return True
+
+
+def _register(index: int, rng: random.Random, now: datetime, user: User | None) -> Patient:
+    given, family = ("Jordan", "Ellis") if user else (GIVEN[index % len(GIVEN)], FAMILY[index % len(FAMILY)])
+    born = date(now.year - rng.randint(22, 68), rng.randint(1, 12), rng.randint(1, 28))
+    return do_create_patient(
+        mrn=f"KC-{1001 + index}",
+        given_name=given,
+        family_name=family,
+        birth_date=born,
+        sex=rng.choice(["female", "male", "female", "other"] if index % 9 == 0 else ["female", "male"]),
+        phone=f"555-01{index:02d}",
+        at=now - timedelta(days=90),
+        user=user,
+        acting_user=None,
+    )
+
+
+def _phq9(total: int, rng: random.Random, item9: int = 0) -> list[int]:
+    """Nine item scores (0-3) summing to ``total`` with item 9 fixed."""
+    total = max(item9, min(total, 24 + item9))
+    items = [0] * 8
+    remaining = total - item9
+    while remaining > 0:
+        k = rng.randrange(8)
+        if items[k] < 3:
+            items[k] += 1
+            remaining -= 1
+    return [*items, item9]
+
+
+def _advance(
+    patient: Patient,
+    stage: str,
+    rng: random.Random,
+    now: datetime,
+    s: _Staff,
+    *,
+    suicide_alert: bool,
+) -> None:
+    if stage == "new":
+        return
+    prescriber = s.prescriber if rng.random() < 0.6 else s.prescriber2
+    baseline = rng.randint(16, 25)
+    excluded = stage == "not_eligible"
+    start = now - timedelta(
+        days={
+            "screened": 3,
+            "not_eligible": 10,
+            "induction": rng.randint(3, 12),
+            "decision_due": rng.randint(16, 20),
+            "maintenance": rng.randint(40, 80),
+            "referred": rng.randint(30, 50),
+        }[stage]
+    )
+    measures.do_record_assessment(patient, "phq9", _phq9(baseline, rng), at=start - timedelta(days=2), acting_user=s.rn)
+    row = intake.do_record_intake(
+        patient,
+        diagnoses=["trd"] + (["ptsd"] if rng.random() < 0.2 else []),
+        failed_trials=[
+            {"drug": d, "weeks": rng.randint(6, 12), "adequate": True}
+            for d in rng.sample(
+                [
+                    "sertraline",
+                    "escitalopram",
+                    "bupropion",
+                    "venlafaxine",
+                    "mirtazapine",
+                    "duloxetine",
+                ],
+                2 + (rng.random() < 0.4),
+            )
+        ],
+        contraindications={"psychosis_active": excluded} if excluded else {},
+        weight_kg=Decimal(str(round(rng.uniform(52, 105), 1))),
+        height_cm=Decimal(str(rng.randint(155, 192))),
+        vitals={
+            "systolic_mmhg": rng.randint(108, 134),
+            "diastolic_mmhg": rng.randint(66, 84),
+            "heart_rate_bpm": rng.randint(60, 86),
+            "spo2_percent": rng.randint(96, 99),
+            "respiratory_rate": rng.randint(12, 16),
+        },
+        pregnant=False,
+        consent_given=True,
+        at=start - timedelta(days=2),
+        acting_user=s.rn,
+    )
+    if stage == "screened":
+        return
+    decision = "not_eligible" if row.screen_status == "not_eligible" else "eligible"
+    intake.do_decide_eligibility(
+        row,
+        decision=decision,
+        note=""
+        if decision == row.screen_status
+        else "Reviewed with the patient; benefits outweigh the relative risks.",
+        at=start - timedelta(days=1),
+        acting_user=prescriber,
+    )
+    if decision != "eligible":
+        return
+    course = courses.do_plan_course(
+        patient,
+        protocol="iv_racemic_depression",
+        start_date=timezone.localdate(start),
+        start_time=time(8 + rng.randint(0, 5), 0),
+        baseline_score=baseline,
+        at=start - timedelta(days=1),
+        acting_user=prescriber,
+    )
+    responder = stage in {"maintenance"} or (stage in {"induction", "decision_due"} and rng.random() < 0.65)
+    _run_course(course, patient, baseline, responder, rng, now, s, prescriber, suicide_alert)
+    if stage in {"maintenance", "referred"} and courses.decision_due(course):
+        suggestion_decision = "maintenance" if stage == "maintenance" else "refer"
+        last = course.visits.filter(status="done").order_by("-starts_at").first()
+        at = (last.ends_at if last else now) + timedelta(days=1)
+        from ketamine_clinic.services import rules
+
+        suggested = rules.evaluate_induction(course)
+        courses.do_decide_induction(
+            course,
+            decision=suggestion_decision,
+            override_reason=""
+            if suggested.decision == suggestion_decision
+            else "Discussed with the patient; see note.",
+            next_visit_weeks=suggested.interval_weeks or 3 if suggestion_decision == "maintenance" else None,
+            at=at,
+            acting_user=prescriber,
+        )
+
+
+def _run_course(
+    course: Course,
+    patient: Patient,
+    baseline: int,
+    responder: bool,
+    rng: random.Random,
+    now: datetime,
+    s: _Staff,
+    prescriber: User,
+    suicide_alert: bool,
+) -> None:
+    visits = list(course.visits.order_by("starts_at"))
+    for n, visit in enumerate(visits, start=1):
+        if visit.starts_at.date() > now.date():
+            if n == 1 or visits[n - 2].starts_at.date() < now.date():
+                _order(visit, course, prescriber, s, visit.starts_at - timedelta(days=1))
+            break
+        drop = (0.09 if responder else 0.025) * n
+        score = max(2, round(baseline * (1 - drop * rng.uniform(0.8, 1.2))))
+        item9 = 1 if suicide_alert and visit.starts_at.date() == now.date() else 0
+        pre = min(visit.starts_at, now) - timedelta(minutes=20)
+        measures.do_record_assessment(
+            patient,
+            "phq9",
+            _phq9(score, rng, item9),
+            at=pre,
+            acting_user=patient.user or s.rn,
+            visit=visit,
+        )
+        order = _order(visit, course, prescriber, s, pre - timedelta(hours=20))
+        if visit.starts_at > now:
+            break
+        today = visit.starts_at.date() == now.date()
+        _session(visit, order, rng, now if today else visit.ends_at + timedelta(hours=1), s, live=today)
+        if today:
+            break
+
+
+def _order(visit: Visit, course: Course, prescriber: User, s: _Staff, at: datetime):  # type: ignore[no-untyped-def]
+    order = orders.do_sign_order(
+        visit,
+        dose_mg_per_kg=course.dose_mg_per_kg,
+        duration_min=40,
+        concentration_mg_per_ml=Decimal("1.0"),
+        at=at,
+        acting_user=prescriber,
+    )
+    return orders.do_verify_order(order, at=at + timedelta(minutes=30), acting_user=s.rn)
+
+
+def _session(visit: Visit, order, rng: random.Random, until: datetime, s: _Staff, *, live: bool) -> None:  # type: ignore[no-untyped-def]
+    t0 = visit.starts_at
+    if until < t0 + timedelta(minutes=5):
+        return
+    nurse = s.rn
+    session = sessions.do_open_session(visit, at=t0, acting_user=nurse)
+    base = {
+        "systolic_mmhg": rng.randint(112, 132),
+        "diastolic_mmhg": rng.randint(68, 82),
+        "heart_rate_bpm": rng.randint(62, 84),
+        "spo2_percent": rng.randint(96, 99),
+        "respiratory_rate": 14,
+    }
+    items = {name: True for name, _ in sessions.rules.CHECKLIST}
+    sessions.do_complete_checklist(session, items=items, vitals=base, at=t0 + timedelta(minutes=2), acting_user=nurse)
+    start = t0 + timedelta(minutes=5)
+    sessions.do_record_pump_event(session, "start", rate_ml_per_h=order.rate_ml_per_h, at=start, acting_user=s.crna)
+    for k in range(1, 9):
+        at = start + timedelta(minutes=10 * k)
+        if at > until:
+            return
+        rise = 16 * min(k, 4) / 4 if k <= 4 else 16 * max(0, 8 - k) / 4
+        reading = {
+            **base,
+            "systolic_mmhg": int(base["systolic_mmhg"] + rise + rng.randint(-4, 6)),
+            "diastolic_mmhg": int(base["diastolic_mmhg"] + rise * 0.6 + rng.randint(-3, 4)),
+            "heart_rate_bpm": int(base["heart_rate_bpm"] + rng.randint(-3, 8)),
+        }
+        sessions.do_record_vitals(session, reading, at=at, acting_user=nurse)
+        if k == 2 and rng.random() < 0.55:
+            code = rng.choice(
+                [
+                    "drowsiness_dreamlike",
+                    "drowsiness_dreamlike",
+                    "visual_disturbance",
+                    "nausea_vomiting",
+                    "confusion",
+                    "jerky_muscles",
+                    "hypertension",
+                ]
+            )
+            sessions.do_record_side_effect(
+                session, code, rng.choice(["mild", "mild", "moderate"]), at=at, acting_user=nurse
+            )
+        if k == 4:
+            if until < start + timedelta(minutes=40):
+                return
+            sessions.do_record_pump_event(
+                session,
+                "stop",
+                rate_ml_per_h=None,
+                at=start + timedelta(minutes=40),
+                acting_user=s.crna,
+            )
+    if live:
+        return
+    settled = {**sessions.rules.baseline_vitals(visit.patient), "heart_rate_bpm": base["heart_rate_bpm"]}
+    settled["systolic_mmhg"] = int(settled["systolic_mmhg"] or base["systolic_mmhg"]) + rng.randint(-4, 6)
+    sessions.do_record_vitals(session, settled, at=start + timedelta(minutes=120), acting_user=nurse)
+    sessions.do_discharge(
+        session,
+        aldrete=[2, 2, 2, 2, 2],
+        escort_present=True,
+        at=start + timedelta(minutes=130),
+        acting_user=nurse,
+    )

@@ -30,13 +30,9 @@ def _decimal(value: Any, field: str, low: float, high: float, unit: str) -> Deci
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise InvalidInput(
-            f"{field.replace('_', ' ')} must be from {low} to {high} {unit}", field=field
-        ) from None
+        raise InvalidInput(f"{field.replace('_', ' ')} must be from {low} to {high} {unit}", field=field) from None
     if not low <= number <= high:
-        raise InvalidInput(
-            f"{field.replace('_', ' ')} must be from {low} to {high} {unit}", field=field
-        )
+        raise InvalidInput(f"{field.replace('_', ' ')} must be from {low} to {high} {unit}", field=field)
     return number.quantize(Decimal("0.1"))
 
 
@@ -57,11 +53,7 @@ def do_record_intake(
     """Record an intake and its eligibility screen. Validation names the field and range."""
     require(acting_user, Action.EDIT_INTAKE, "Your role may not record an intake.")
     weight = _decimal(weight_kg, "weight_kg", *WEIGHT_RANGE_KG, "kg")
-    height = (
-        None
-        if height_cm in (None, "")
-        else _decimal(height_cm, "height_cm", *HEIGHT_RANGE_CM, "cm")
-    )
+    height = None if height_cm in (None, "") else _decimal(height_cm, "height_cm", *HEIGHT_RANGE_CM, "cm")
     clean_vitals = check_vitals(vitals)
     if not diagnoses:
         raise InvalidInput("choose at least one diagnosis", field="diagnoses")

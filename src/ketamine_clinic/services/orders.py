@@ -22,9 +22,7 @@ __all__ = ["do_cancel_order", "do_sign_order", "do_verify_order", "latest_order"
 
 
 def latest_order(visit: Visit) -> Order | None:
-    return (
-        Order.objects.filter(visit=visit, cancelled_reason="").order_by("-signed_at", "-id").first()
-    )
+    return Order.objects.filter(visit=visit, cancelled_reason="").order_by("-signed_at", "-id").first()
 
 
 def do_sign_order(
@@ -113,9 +111,7 @@ def do_cancel_order(order: Order, *, reason: str, at: datetime, acting_user: Use
     if not 3 <= len(reason) <= 200:
         raise InvalidInput("reason must be 3 to 200 characters", field="reason")
     if hasattr(order, "sessions") and order.sessions.exists():
-        raise Conflict(
-            "An infusion was started on this order; it cannot be cancelled.", field="order"
-        )
+        raise Conflict("An infusion was started on this order; it cannot be cancelled.", field="order")
     with transaction.atomic():
         order.cancelled_reason = reason
         order.save(update_fields=["cancelled_reason"])

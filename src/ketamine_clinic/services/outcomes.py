@@ -57,17 +57,9 @@ class Overview:
 def patient_overview(patient: Patient) -> Overview:
     """Everything the chart shows, in a fixed number of queries."""
     intake = patient.intakes.order_by("-recorded_at", "-id").first()
-    decision = (
-        patient.eligibility_decisions.select_related("decided_by")
-        .order_by("-decided_at", "-id")
-        .first()
-    )
+    decision = patient.eligibility_decisions.select_related("decided_by").order_by("-decided_at", "-id").first()
     course = patient.courses.order_by("-planned_at", "-id").first()
-    visits = list(
-        Visit.objects.filter(patient=patient)
-        .select_related("chair", "course")
-        .order_by("starts_at")
-    )
+    visits = list(Visit.objects.filter(patient=patient).select_related("chair", "course").order_by("starts_at"))
     orders: dict[int, Order] = {}
     for order in (
         Order.objects.filter(patient=patient, cancelled_reason="")
@@ -77,11 +69,7 @@ def patient_overview(patient: Patient) -> Overview:
         orders[order.visit_id] = order
     sessions = {s.visit_id: s for s in InfusionSession.objects.filter(patient=patient)}
     scores = list(Assessment.objects.filter(patient=patient).order_by("at", "id"))
-    alerts = list(
-        Alert.objects.filter(patient=patient)
-        .select_related("acknowledged_by")
-        .order_by("-raised_at")
-    )
+    alerts = list(Alert.objects.filter(patient=patient).select_related("acknowledged_by").order_by("-raised_at"))
     effects = list(SideEffect.objects.filter(session__patient=patient).order_by("at"))
     overview = Overview(patient, intake, decision, course, visits, orders, sessions, scores, alerts)
     overview.timeline = _timeline(overview, effects)
@@ -142,11 +130,7 @@ def _timeline(o: Overview, effects: list[SideEffect]) -> list[TimelineItem]:
             )
         )
     for e in effects:
-        items.append(
-            TimelineItem(
-                e.at, "effect", f"Side effect: {rules.side_effect_label(e.code)}", e.severity
-            )
-        )
+        items.append(TimelineItem(e.at, "effect", f"Side effect: {rules.side_effect_label(e.code)}", e.severity))
     return sorted(items, key=lambda i: i.at, reverse=True)
 
 
@@ -197,15 +181,9 @@ def clinic_day(day: date, now: datetime) -> dict[str, Any]:
             }
         )
     open_alerts = list(
-        Alert.objects.filter(acknowledged_at__isnull=True)
-        .select_related("patient")
-        .order_by("-raised_at")
+        Alert.objects.filter(acknowledged_at__isnull=True).select_related("patient").order_by("-raised_at")
     )
-    active = (
-        Course.objects.filter(status="induction")
-        .select_related("patient")
-        .prefetch_related("visits")
-    )
+    active = Course.objects.filter(status="induction").select_related("patient").prefetch_related("visits")
     due_courses = [c for c in active if decision_due(c)]
     return {"rows": rows, "alerts": open_alerts, "decisions_due": due_courses}
 

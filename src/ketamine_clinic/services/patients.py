@@ -22,9 +22,7 @@ def _check(given_name: str, family_name: str, birth_date: date, sex: str, at: da
     if not family_name.strip() or len(family_name) > 80:
         raise InvalidInput("family name must be 1 to 80 characters", field="family_name")
     if not date(1900, 1, 1) <= birth_date <= at.date():
-        raise InvalidInput(
-            f"birth date must be from 1900-01-01 to {at.date().isoformat()}", field="birth_date"
-        )
+        raise InvalidInput(f"birth date must be from 1900-01-01 to {at.date().isoformat()}", field="birth_date")
     if sex not in _SEXES:
         raise InvalidInput(f"sex must be one of: {', '.join(_SEXES)}", field="sex")
 

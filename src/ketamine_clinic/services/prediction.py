@@ -73,9 +73,7 @@ def segments_from_events(
     return origin, segments
 
 
-def _segment(
-    origin: datetime, a: datetime, b: datetime, ml_per_h: float, mg_per_ml: float
-) -> PumpSegment:
+def _segment(origin: datetime, a: datetime, b: datetime, ml_per_h: float, mg_per_ml: float) -> PumpSegment:
     return PumpSegment(
         (a - origin).total_seconds() / 60,
         (b - origin).total_seconds() / 60,

@@ -7,10 +7,28 @@ that loading settings and mapping rows to domain values happens in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from ketamine_clinic.storage.models import InfusionSession, Intake, Patient
+from ketamine_clinic.domain import instruments
+from ketamine_clinic.domain.course import DECISIONS, InductionDecision, ResponseStatus, evaluate_response
+from ketamine_clinic.domain.course import evaluate_induction as domain_evaluate_induction
+from ketamine_clinic.domain.discharge import evaluate_discharge
+from ketamine_clinic.domain.dosing import (
+    DoseLimitError,
+    DoseLimits,
+    TitrationSuggestion,
+    plan_infusion,
+    suggest_titration,
+)
+from ketamine_clinic.domain.eligibility import CONTRAINDICATIONS, screen_eligibility
+from ketamine_clinic.domain.eligibility import Intake as DomainIntake
+from ketamine_clinic.domain.escalation import evaluate_escalation
+from ketamine_clinic.domain.protocols import PROTOCOLS, PlannedVisit, ProtocolError, plan_course
+from ketamine_clinic.domain.settings import ClinicRules
+from ketamine_clinic.domain.vitals import evaluate_vitals, predose_deferral
+from ketamine_clinic.services.errors import InvalidInput
+from ketamine_clinic.storage.models import Assessment, InfusionSession, Intake, Patient, Visit, VitalSign
 
 __all__ = [
     "CHECKLIST",
@@ -72,17 +90,318 @@ def is_esketamine(session: InfusionSession) -> bool:
     return session.visit.course.protocol.startswith("esketamine")
 
 
+def clinic_rules() -> ClinicRules:
+    """The clinic's thresholds: the cited defaults (per-clinic overrides are not stored yet)."""
+    return ClinicRules()
+
+
 def max_rate_factor() -> float:
-    raise NotImplementedError
+    return clinic_rules().rate_allowance_factor
+
+
+def vitals_interval_min() -> int:
+    return int(clinic_rules().vitals_every_min)
 
 
 def vital_alerts(
     baseline: dict[str, Any], reading: dict[str, Any], *, pre_dose: bool, esketamine: bool
 ) -> list[FoundAlert]:
-    raise NotImplementedError
+    """Alerts for a reading; before the dose also the deferral guide ([S30])."""
+    found = [FoundAlert(a.severity, a.message, a.source) for a in evaluate_vitals(reading, baseline, clinic_rules())]
+    if pre_dose:
+        deferral = predose_deferral(reading, clinic_rules())
+        if deferral is not None:
+            found.append(FoundAlert(deferral.severity, deferral.message, deferral.source))
+    return found
 
 
-def discharge_verdict(
-    session: InfusionSession, *, aldrete: list[int], escort_present: bool, at: datetime
-) -> Verdict:
-    raise NotImplementedError
+def min_observation_min(session: InfusionSession) -> int:
+    r = clinic_rules()
+    return int(r.min_observation_esketamine_min if is_esketamine(session) else r.min_observation_iv_min)
+
+
+def discharge_verdict(session: InfusionSession, *, aldrete: list[int], escort_present: bool, at: datetime) -> Verdict:
+    if any(v not in (0, 1, 2) for v in aldrete) or len(aldrete) != 5:
+        raise InvalidInput("score each of the five Aldrete items 0, 1 or 2", field="aldrete")
+    last = VitalSign.objects.filter(session=session).order_by("-at", "-id").first()
+    reading = {"systolic_mmhg": last.systolic_mmhg} if last else {}
+    verdict = evaluate_discharge(
+        aldrete=aldrete,
+        last_vitals=reading,
+        baseline=baseline_vitals(session.patient),
+        escort_present=escort_present,
+        infusion_stopped_at=session.stopped_at or at,
+        at=at,
+        esketamine=is_esketamine(session),
+        rules=clinic_rules(),
+    )
+    return Verdict(verdict.ready, list(verdict.reasons))
+
+
+# ---- dosing -------------------------------------------------------------------------------
+
+
+def plan_dose(*, weight_kg: float, dose_mg_per_kg: float, duration_min: int, concentration_mg_per_ml: float):  # type: ignore[no-untyped-def]
+    """``dosing.plan_infusion`` under the clinic's hard limits; limits become ``InvalidInput``."""
+    try:
+        return plan_infusion(
+            weight_kg,
+            dose_mg_per_kg,
+            duration_min,
+            concentration_mg_per_ml,
+            limits=DoseLimits.from_rules(clinic_rules()),
+        )
+    except DoseLimitError as exc:
+        raise InvalidInput(str(exc), field=exc.field) from None
+
+
+def dose_limit_summary() -> list[str]:
+    r = clinic_rules()
+    return [
+        f"At most {r.max_dose_mg_per_kg:g} mg/kg per infusion",
+        f"At most {r.max_dose_mg_per_session:g} mg per session",
+        f"At most {r.max_rate_mg_per_kg_per_h:g} mg/kg/h",
+        f"Weight {r.min_weight_kg:g}-{r.max_weight_kg:g} kg",
+    ]
+
+
+def default_duration_min(protocol: str) -> int:
+    return PROTOCOLS[protocol].duration_min or int(clinic_rules().standard_duration_min)
+
+
+def default_concentration() -> float:
+    return clinic_rules().default_concentration_mg_per_ml
+
+
+def _course_scores(course: Any) -> list[int]:
+    return list(
+        Assessment.objects.filter(patient=course.patient, instrument="phq9", at__gte=course.planned_at)
+        .order_by("at")
+        .values_list("total", flat=True)
+    )
+
+
+def titration_suggestion(visit: Visit) -> TitrationSuggestion | None:
+    course = visit.course
+    done = course.visits.filter(status="done").count()
+    scores = _course_scores(course)
+    if not course.baseline_score or not scores:
+        return None
+    status = evaluate_response("phq9", course.baseline_score, scores[-1], clinic_rules())
+    responding = status.category in {"response", "remission"}
+    return suggest_titration(done, responding, float(course.dose_mg_per_kg), clinic_rules())
+
+
+def titration_note(visit: Visit) -> str:
+    suggestion = titration_suggestion(visit)
+    return f"Suggested {suggestion.dose_mg_per_kg:g} mg/kg: {suggestion.reason}" if suggestion else ""
+
+
+def preview_dose(visit: Visit, data: Any) -> dict[str, Any]:
+    intake = latest_intake(visit.patient)
+    if intake is None:
+        return {"ok": False, "message": "No weight recorded: complete an intake first."}
+    try:
+        plan = plan_dose(
+            weight_kg=float(intake.weight_kg),
+            dose_mg_per_kg=float(data.get("dose_mg_per_kg")),
+            duration_min=int(data.get("duration_min")),
+            concentration_mg_per_ml=float(data.get("concentration_mg_per_ml")),
+        )
+    except (InvalidInput, TypeError, ValueError) as exc:
+        return {"ok": False, "message": getattr(exc, "message", str(exc))}
+    return {
+        "ok": True,
+        "weight_kg": intake.weight_kg,
+        "dose_mg": plan.dose_mg,
+        "volume_ml": plan.volume_ml,
+        "rate_ml_per_h": plan.rate_ml_per_h,
+    }
+
+
+# ---- eligibility --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Screen:
+    status: str
+    reasons: list[dict[str, str]]
+
+
+def contraindication_questions() -> list[tuple[str, str]]:
+    return [(c.code, c.text) for c in CONTRAINDICATIONS]
+
+
+def screen(
+    *,
+    patient: Patient,
+    diagnoses: list[str],
+    failed_trials: list[dict[str, Any]],
+    contraindications: dict[str, bool],
+    weight_kg: float,
+    vitals: dict[str, Any],
+    pregnant: bool,
+    consent_given: bool,
+    at: datetime,
+) -> Screen:
+    try:
+        data = DomainIntake(
+            tuple(diagnoses),
+            tuple(failed_trials),
+            contraindications,
+            patient.birth_date,
+            weight_kg,
+            pregnant,
+            consent_given,
+            vitals,
+        )
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="diagnoses") from None
+    result = screen_eligibility(data, on=at.date(), rules=clinic_rules())
+    return Screen(result.status, [f.as_dict() for f in result.findings])
+
+
+# ---- courses ------------------------------------------------------------------------------
+
+CLINIC_CLOSES = time(17, 0)
+CLINIC_DAYS = (0, 1, 2, 3, 4)
+INDUCTION_DECISIONS = tuple(DECISIONS)
+
+
+@dataclass(frozen=True)
+class VisitPlan:
+    dose_mg_per_kg: float
+    visits: list[PlannedVisit]
+
+
+def protocol_choices() -> list[tuple[str, str]]:
+    return [(code, p.name) for code, p in PROTOCOLS.items()]
+
+
+def protocol_summaries() -> list[dict[str, str]]:
+    return [{"name": p.name, "summary": p.summary, "sources": p.sources} for p in PROTOCOLS.values()]
+
+
+def plan_visits(protocol: str, start: date) -> VisitPlan:
+    try:
+        visits = plan_course(protocol, start, clinic_days=CLINIC_DAYS, rules=clinic_rules())
+    except ProtocolError as exc:
+        raise InvalidInput(str(exc), field="protocol") from None
+    p = PROTOCOLS[protocol]
+    return VisitPlan(p.dose_mg_per_kg or clinic_rules().standard_dose_mg_per_kg, visits)
+
+
+def slot_minutes(protocol: str) -> int:
+    return PROTOCOLS[protocol].slot_minutes
+
+
+def induction_count(protocol: str) -> int:
+    return (
+        int(clinic_rules().induction_infusions)
+        if protocol == "iv_racemic_depression"
+        else PROTOCOLS[protocol].induction_visits
+    )
+
+
+def next_clinic_day(day: date) -> date:
+    while day.weekday() not in CLINIC_DAYS:
+        day += timedelta(days=1)
+    return day
+
+
+def extension_offsets_days() -> list[int]:
+    """Three more induction infusions, two to three days apart ([S12])."""
+    return [2, 4, 7]
+
+
+def evaluate_induction(course: Any) -> InductionDecision:
+    scores = _course_scores(course)
+    done = course.visits.filter(status="done").count()
+    extended = course.decisions.filter(decision="extend").exists()
+    return domain_evaluate_induction(
+        instrument="phq9",
+        baseline=course.baseline_score or (scores[0] if scores else 0),
+        scores=scores,
+        infusions_done=done,
+        current_mg_per_kg=float(course.dose_mg_per_kg),
+        already_extended=extended,
+        rules=clinic_rules(),
+    )
+
+
+def induction_decision_choices() -> list[tuple[str, str]]:
+    return list(DECISIONS.items())
+
+
+def response_status(course: Any, scores: list[Any]) -> ResponseStatus | None:
+    if course is None:
+        return None
+    phq = [s.total for s in scores if s.instrument == "phq9" and s.at >= course.planned_at]
+    baseline = course.baseline_score
+    if baseline is None:
+        return None
+    return evaluate_response("phq9", baseline, phq[-1] if phq else None, clinic_rules())
+
+
+def latest_score(patient: Patient, code: str) -> int | None:
+    row = Assessment.objects.filter(patient=patient, instrument=code).order_by("-at", "-id").first()
+    return row.total if row else None
+
+
+# ---- instruments --------------------------------------------------------------------------
+
+
+def score(code: str, answers: Any) -> Any:
+    result = instruments.score(code, answers, clinic_rules())
+    return ScoreView(result.total, result.band, list(result.flags), result)
+
+
+@dataclass(frozen=True)
+class ScoreView:
+    total: int
+    band: str
+    flags: list[str]
+    result: Any
+
+
+def error_field(exc: Exception) -> str:
+    return str(getattr(exc, "field", "answers"))
+
+
+def escalations(code: str, answers: Any, result: Any) -> list[FoundAlert]:
+    return [FoundAlert(e.severity, e.message, e.source) for e in evaluate_escalation(result.result)]
+
+
+def instrument_name(code: str) -> str:
+    return instruments.INSTRUMENTS[code].name if code in instruments.INSTRUMENTS else code
+
+
+def instrument_max(code: str) -> int:
+    return instruments.INSTRUMENTS[code].max_total
+
+
+def instrument_form(code: str) -> dict[str, Any]:
+    inst = instruments.get(code)
+    items = []
+    for item in inst.items:
+        values = range(item.low, item.high + 1)
+        labels = item.anchors if len(item.anchors) == len(values) else tuple(str(v) for v in values)
+        items.append(
+            {
+                "name": f"item_{item.number}",
+                "field": f"item_{item.number}",
+                "text": item.text,
+                "options": list(zip(values, labels, strict=True)),
+            }
+        )
+    return {"code": code, "name": inst.name, "instructions": inst.instructions, "items": items}
+
+
+def patient_questionnaires() -> list[tuple[str, str]]:
+    return [(c, instruments.INSTRUMENTS[c].name) for c in ("phq9", "gad7", "pcl5", "cssrs_screen")]
+
+
+def side_effect_label(code: str) -> str:
+    from ketamine_clinic.services.sessions import SIDE_EFFECTS
+
+    return dict(SIDE_EFFECTS).get(code, code)

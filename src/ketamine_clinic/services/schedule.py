@@ -41,21 +41,15 @@ def do_create_chair(name: str, *, acting_user: User | None) -> Chair:
     return chair
 
 
-def chair_is_free(
-    chair: Chair, starts_at: datetime, ends_at: datetime, *, ignore: int | None = None
-) -> bool:
+def chair_is_free(chair: Chair, starts_at: datetime, ends_at: datetime, *, ignore: int | None = None) -> bool:
     """Whether no scheduled visit overlaps [starts_at, ends_at) on ``chair``."""
-    clash = Visit.objects.filter(
-        chair=chair, status="scheduled", starts_at__lt=ends_at, ends_at__gt=starts_at
-    )
+    clash = Visit.objects.filter(chair=chair, status="scheduled", starts_at__lt=ends_at, ends_at__gt=starts_at)
     if ignore is not None:
         clash = clash.exclude(pk=ignore)
     return not clash.exists()
 
 
-def find_free_chair(
-    starts_at: datetime, ends_at: datetime, *, preferred: Chair | None = None
-) -> Chair | None:
+def find_free_chair(starts_at: datetime, ends_at: datetime, *, preferred: Chair | None = None) -> Chair | None:
     """The preferred chair if free, else the first free active chair, else None."""
     if preferred is not None and chair_is_free(preferred, starts_at, ends_at):
         return preferred

@@ -80,9 +80,7 @@ def check_vitals(values: dict[str, Any]) -> dict[str, int | None]:
         try:
             number = int(raw)
         except (TypeError, ValueError):
-            raise InvalidInput(
-                f"{name.replace('_', ' ')} must be from {low} to {high}", field=name
-            ) from None
+            raise InvalidInput(f"{name.replace('_', ' ')} must be from {low} to {high}", field=name) from None
         if not low <= number <= high:
             raise InvalidInput(f"{name.replace('_', ' ')} must be from {low} to {high}", field=name)
         clean[name] = number
@@ -171,9 +169,7 @@ def _save_vitals(
     reason: str = "",
 ) -> VitalSign:
     baseline = rules.baseline_vitals(session.patient)
-    found = rules.vital_alerts(
-        baseline, clean, pre_dose=pre_dose, esketamine=rules.is_esketamine(session)
-    )
+    found = rules.vital_alerts(baseline, clean, pre_dose=pre_dose, esketamine=rules.is_esketamine(session))
     vital = VitalSign.objects.create(
         session=session,
         at=at,
@@ -207,9 +203,7 @@ def _save_vitals(
     return vital
 
 
-def do_record_vitals(
-    session: InfusionSession, values: dict[str, Any], *, at: datetime, acting_user: User
-) -> VitalSign:
+def do_record_vitals(session: InfusionSession, values: dict[str, Any], *, at: datetime, acting_user: User) -> VitalSign:
     require(acting_user, Action.RECORD_VITALS, "Your role may not record vital signs.")
     if session.status == "discharged":
         raise Conflict("The patient has been discharged; amend an entry instead.", field="vitals")
@@ -320,9 +314,7 @@ def do_record_pump_event(
 
 def _administered_mg(session: InfusionSession, now: datetime) -> float:
     events = [(e.at, e.kind, float(e.rate_ml_per_h)) for e in current_entries(PumpEvent, session)]
-    _, segments = segments_from_events(
-        events, float(session.order.concentration_mg_per_ml), now=now
-    )
+    _, segments = segments_from_events(events, float(session.order.concentration_mg_per_ml), now=now)
     return round(sum(s.dose_mg for s in segments), 1)
 
 
@@ -378,9 +370,7 @@ def do_sign_note(
     if not 3 <= len(text) <= 5000:
         raise InvalidInput("note must be 3 to 5000 characters", field="text")
     if amends is not None and len(reason.strip()) < 3:
-        raise InvalidInput(
-            "say why the note is amended (3 to 200 characters)", field="amend_reason"
-        )
+        raise InvalidInput("say why the note is amended (3 to 200 characters)", field="amend_reason")
     with transaction.atomic():
         note = SessionNote.objects.create(
             session=session,
@@ -414,9 +404,7 @@ def do_discharge(
     require(acting_user, Action.DISCHARGE, "Your role may not discharge patients.")
     if session.status != "observing":
         raise Conflict("Stop the infusion before discharge.", field="status")
-    verdict = rules.discharge_verdict(
-        session, aldrete=aldrete, escort_present=escort_present, at=at
-    )
+    verdict = rules.discharge_verdict(session, aldrete=aldrete, escort_present=escort_present, at=at)
     if not verdict.ready:
         raise Conflict("Not ready for discharge: " + "; ".join(verdict.reasons), field="discharge")
     if alerts.open_alerts(session.patient).exists():

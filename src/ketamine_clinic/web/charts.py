@@ -116,8 +116,7 @@ def line_chart(
     labels = x_tick_labels or {t: _fmt(t) for t in _ticks(lo_x, hi_x, 6)}
     for tick, text in labels.items():
         out.append(
-            f'<text class="tick" x="{px(tick):.1f}" y="{top + ph + 16}" text-anchor="middle">'
-            f"{escape(text)}</text>"
+            f'<text class="tick" x="{px(tick):.1f}" y="{top + ph + 16}" text-anchor="middle">{escape(text)}</text>'
         )
     out.append(
         f'<line class="axis" x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}"/>'

@@ -16,13 +16,9 @@ class UserCreateForm(forms.Form):
     username = forms.CharField(max_length=150)
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)
-    credentials = forms.CharField(
-        max_length=40, required=False, help_text="e.g. MD, PMHNP-BC, CRNA, RN"
-    )
+    credentials = forms.CharField(max_length=40, required=False, help_text="e.g. MD, PMHNP-BC, CRNA, RN")
     role = forms.ChoiceField(choices=ROLE_CHOICES)
-    password = forms.CharField(
-        widget=forms.PasswordInput, min_length=10, help_text="At least 10 characters."
-    )
+    password = forms.CharField(widget=forms.PasswordInput, min_length=10, help_text="At least 10 characters.")
 
 
 class UserUpdateForm(forms.Form):
@@ -61,15 +57,11 @@ class RescheduleVisitForm(forms.Form):
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 900}))
     chair = forms.ModelChoiceField(queryset=Chair.objects.filter(active=True).order_by("name"))
-    reason = forms.CharField(
-        min_length=3, max_length=200, help_text="Why the visit moves (3–200 characters)."
-    )
+    reason = forms.CharField(min_length=3, max_length=200, help_text="Why the visit moves (3–200 characters).")
 
 
 class CancelVisitForm(forms.Form):
-    reason = forms.CharField(
-        min_length=3, max_length=200, help_text="Why the visit is cancelled (3–200 characters)."
-    )
+    reason = forms.CharField(min_length=3, max_length=200, help_text="Why the visit is cancelled (3–200 characters).")
 
 
 class VitalsForm(forms.Form):
@@ -77,9 +69,7 @@ class VitalsForm(forms.Form):
     diastolic_mmhg = forms.IntegerField(label="Diastolic (mmHg)", min_value=20, max_value=180)
     heart_rate_bpm = forms.IntegerField(label="Heart rate (/min)", min_value=20, max_value=220)
     spo2_percent = forms.IntegerField(label="SpO₂ (%)", min_value=50, max_value=100)
-    respiratory_rate = forms.IntegerField(
-        label="Resp. rate (/min)", min_value=4, max_value=60, required=False
-    )
+    respiratory_rate = forms.IntegerField(label="Resp. rate (/min)", min_value=4, max_value=60, required=False)
 
 
 class AmendVitalsForm(VitalsForm):
@@ -103,9 +93,7 @@ class PumpForm(forms.Form):
 
 class SideEffectForm(forms.Form):
     code = forms.ChoiceField(label="Side effect")
-    severity = forms.ChoiceField(
-        choices=[("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe")]
-    )
+    severity = forms.ChoiceField(choices=[("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe")])
     note = forms.CharField(max_length=300, required=False, label="Details")
 
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -146,19 +134,13 @@ class IntakeForm(forms.Form):
     """The contraindication questions are added per instance from the domain's list."""
 
     diagnoses = forms.MultipleChoiceField(choices=DIAGNOSES, widget=forms.CheckboxSelectMultiple)
-    weight_kg = forms.DecimalField(
-        label="Weight (kg)", min_value=30, max_value=250, decimal_places=1
-    )
-    height_cm = forms.DecimalField(
-        label="Height (cm)", min_value=100, max_value=230, decimal_places=1, required=False
-    )
+    weight_kg = forms.DecimalField(label="Weight (kg)", min_value=30, max_value=250, decimal_places=1)
+    height_cm = forms.DecimalField(label="Height (cm)", min_value=100, max_value=230, decimal_places=1, required=False)
     systolic_mmhg = forms.IntegerField(label="Systolic (mmHg)", min_value=50, max_value=260)
     diastolic_mmhg = forms.IntegerField(label="Diastolic (mmHg)", min_value=20, max_value=180)
     heart_rate_bpm = forms.IntegerField(label="Heart rate (/min)", min_value=20, max_value=220)
     spo2_percent = forms.IntegerField(label="SpO₂ (%)", min_value=50, max_value=100)
-    respiratory_rate = forms.IntegerField(
-        label="Resp. rate (/min)", min_value=4, max_value=60, required=False
-    )
+    respiratory_rate = forms.IntegerField(label="Resp. rate (/min)", min_value=4, max_value=60, required=False)
     pregnant = forms.BooleanField(required=False, label="Pregnant or may be pregnant")
     consent_given = forms.BooleanField(required=False, label="Informed consent signed")
 
@@ -178,9 +160,7 @@ class IntakeForm(forms.Form):
             self.fields[f"trial_{i}_weeks"] = forms.IntegerField(
                 required=False, min_value=0, max_value=520, label="Weeks at dose"
             )
-            self.fields[f"trial_{i}_adequate"] = forms.BooleanField(
-                required=False, label="Adequate dose and duration"
-            )
+            self.fields[f"trial_{i}_adequate"] = forms.BooleanField(required=False, label="Adequate dose and duration")
 
     def trial_rows(self):  # type: ignore[no-untyped-def]
         return [
@@ -208,9 +188,7 @@ class EligibilityDecisionForm(forms.Form):
 class CoursePlanForm(forms.Form):
     protocol = forms.ChoiceField()
     start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    start_time = forms.TimeField(
-        widget=forms.TimeInput(attrs={"type": "time", "step": 1800}), initial="09:00"
-    )
+    start_time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 1800}), initial="09:00")
     chair = forms.ModelChoiceField(
         queryset=Chair.objects.filter(active=True).order_by("name"),
         required=False,
@@ -225,9 +203,7 @@ class CoursePlanForm(forms.Form):
 class OrderForm(forms.Form):
     dose_mg_per_kg = forms.DecimalField(label="Dose (mg/kg)", decimal_places=2, min_value=0)
     duration_min = forms.IntegerField(label="Duration (min)", min_value=1)
-    concentration_mg_per_ml = forms.DecimalField(
-        label="Concentration (mg/mL)", decimal_places=2, min_value=0
-    )
+    concentration_mg_per_ml = forms.DecimalField(label="Concentration (mg/mL)", decimal_places=2, min_value=0)
 
 
 class InductionDecisionForm(forms.Form):
@@ -238,9 +214,7 @@ class InductionDecisionForm(forms.Form):
         max_length=2000,
         label="Reason (when not following the suggestion)",
     )
-    next_visit_weeks = forms.IntegerField(
-        min_value=2, max_value=6, required=False, label="First booster in (weeks)"
-    )
+    next_visit_weeks = forms.IntegerField(min_value=2, max_value=6, required=False, label="First booster in (weeks)")
 
     def __init__(self, *args, decisions=(), **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

@@ -31,8 +31,7 @@ def score_chart(overview: Any) -> SafeString | None:
     for s in scores:
         by_code.setdefault(s.instrument, []).append((_days(s.at, origin), float(s.total)))
     series = [
-        charts.Series(rules.instrument_name(code), pts, _CSS[i % 3])
-        for i, (code, pts) in enumerate(by_code.items())
+        charts.Series(rules.instrument_name(code), pts, _CSS[i % 3]) for i, (code, pts) in enumerate(by_code.items())
     ]
     markers = []
     first = None  # the first ordered mg/kg: later changes are drawn as dose markers
@@ -45,9 +44,7 @@ def score_chart(overview: Any) -> SafeString | None:
             )
             first = first if first is not None else (order.dose_mg_per_kg if order else None)
             css = "marker-dose" if order and order.dose_mg_per_kg != first else "marker"
-            markers.append(
-                charts.Marker(_days(session.started_at or visit.starts_at, origin), label, css)
-            )
+            markers.append(charts.Marker(_days(session.started_at or visit.starts_at, origin), label, css))
     bands = []
     if "phq9" in by_code:
         bands = [charts.Band(0, 4.5, "remission (PHQ-9 < 5)", "band-ok")]
@@ -65,9 +62,7 @@ def score_chart(overview: Any) -> SafeString | None:
 
 
 def trajectory_chart(course: Course) -> SafeString | None:
-    scores = list(
-        Assessment.objects.filter(patient=course.patient, instrument="phq9").order_by("at")
-    )
+    scores = list(Assessment.objects.filter(patient=course.patient, instrument="phq9").order_by("at"))
     if not scores:
         return None
     origin = scores[0].at
@@ -77,8 +72,7 @@ def trajectory_chart(course: Course) -> SafeString | None:
         half = course.baseline_score / 2
         bands.append(charts.Band(4.5, half, "response (≥ 50 % drop)", "band"))
     markers = [
-        charts.Marker(_days(v.starts_at, origin), f"Infusion #{v.number}")
-        for v in course.visits.filter(status="done")
+        charts.Marker(_days(v.starts_at, origin), f"Infusion #{v.number}") for v in course.visits.filter(status="done")
     ]
     return charts.line_chart(
         [charts.Series("PHQ-9", points)],
@@ -108,7 +102,5 @@ def dashboard_charts(summary: dict[str, Any]) -> dict[str, Any]:
         "response_pct": round(100 * summary["response"] / evaluated) if evaluated else 0,
         "remission_pct": round(100 * summary["remission"] / evaluated) if evaluated else 0,
         "stages": charts.bar_chart(stages, title="Courses by stage"),
-        "effects": charts.bar_chart(effects, title="Side effects per 100 infusions", unit="%")
-        if effects
-        else "",
+        "effects": charts.bar_chart(effects, title="Side effects per 100 infusions", unit="%") if effects else "",
     }

@@ -24,6 +24,4 @@ def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 @receiver(user_login_failed)
 def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any) -> None:
-    do_record_session_event(
-        EventType.LOGIN_FAILED, user=None, username=str(credentials.get("username", ""))[:150]
-    )
+    do_record_session_event(EventType.LOGIN_FAILED, user=None, username=str(credentials.get("username", ""))[:150])

@@ -37,9 +37,7 @@ urlpatterns = [
     path("clinic/visits/<int:visit_id>/session/", sessions.open_session, name="session-open"),
     path("clinic/orders/<int:order_id>/verify/", clinical.order_verify, name="order-verify"),
     path("clinic/sessions/<int:session_id>/", sessions.session_page, name="session"),
-    path(
-        "clinic/sessions/<int:session_id>/checklist/", sessions.checklist, name="session-checklist"
-    ),
+    path("clinic/sessions/<int:session_id>/checklist/", sessions.checklist, name="session-checklist"),
     path("clinic/sessions/<int:session_id>/pump/", sessions.pump, name="session-pump"),
     path("clinic/sessions/<int:session_id>/vitals/", sessions.record_vitals, name="session-vitals"),
     path(
@@ -58,9 +56,7 @@ urlpatterns = [
         name="session-assessment",
     ),
     path("clinic/sessions/<int:session_id>/notes/", sessions.note, name="session-note"),
-    path(
-        "clinic/sessions/<int:session_id>/discharge/", sessions.discharge, name="session-discharge"
-    ),
+    path("clinic/sessions/<int:session_id>/discharge/", sessions.discharge, name="session-discharge"),
     path("clinic/alerts/", alerts.alert_list, name="alert-list"),
     path("clinic/alerts/<int:alert_id>/", alerts.alert_detail, name="alert"),
     # front desk

@@ -10,9 +10,7 @@ class User(AbstractUser):
     """A person who logs in. ``role`` decides what they may do (``domain.policy``)."""
 
     role = models.CharField(max_length=20, choices=[(r.value, r.value) for r in Role])
-    credentials = models.CharField(
-        max_length=40, blank=True, help_text="e.g. MD, PMHNP-BC, CRNA, RN"
-    )
+    credentials = models.CharField(max_length=40, blank=True, help_text="e.g. MD, PMHNP-BC, CRNA, RN")
 
     class Meta:
         db_table = "kc_user"

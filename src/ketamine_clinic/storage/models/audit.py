@@ -50,13 +50,9 @@ class EventType(models.IntegerChoices):
 class AuditEvent(models.Model):
     occurred_at = models.DateTimeField(db_index=True)
     event_type = models.PositiveSmallIntegerField(choices=EventType.choices, db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
-    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     actor_label = models.CharField(max_length=150)
-    patient = models.ForeignKey(
-        "storage.Patient", null=True, on_delete=models.PROTECT, related_name="+"
-    )
+    patient = models.ForeignKey("storage.Patient", null=True, on_delete=models.PROTECT, related_name="+")
     subject_type = models.CharField(max_length=40, blank=True)
     subject_id = models.CharField(max_length=40, blank=True)
     old_values = models.JSONField(default=dict)

@@ -33,9 +33,7 @@ class Course(models.Model):
     dose_mg_per_kg = models.DecimalField(max_digits=4, decimal_places=2)
     baseline_instrument = models.CharField(max_length=20, default="phq9")
     baseline_score = models.PositiveSmallIntegerField(null=True, blank=True)
-    planned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    planned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     planned_at = models.DateTimeField()
 
     class Meta:
@@ -74,9 +72,7 @@ class CourseDecision(models.Model):
     decision = models.CharField(max_length=20)
     override_reason = models.TextField(blank=True)
     next_visit_weeks = models.PositiveSmallIntegerField(null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField()
 
     class Meta:

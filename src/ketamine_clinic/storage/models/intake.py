@@ -10,9 +10,7 @@ class Intake(models.Model):
     """One intake assessment. A later intake supersedes an earlier one; none is edited."""
 
     patient = models.ForeignKey("storage.Patient", on_delete=models.PROTECT, related_name="intakes")
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField()
     diagnoses = models.JSONField(default=list, help_text="codes: trd, mdsi, ptsd, chronic_pain")
     failed_trials = models.JSONField(default=list, help_text="[{drug, dose_mg, weeks, adequate}]")
@@ -37,15 +35,11 @@ class Intake(models.Model):
 class EligibilityDecision(models.Model):
     DECISIONS = [("eligible", "eligible"), ("not_eligible", "not eligible")]
 
-    patient = models.ForeignKey(
-        "storage.Patient", on_delete=models.PROTECT, related_name="eligibility_decisions"
-    )
+    patient = models.ForeignKey("storage.Patient", on_delete=models.PROTECT, related_name="eligibility_decisions")
     intake = models.ForeignKey(Intake, on_delete=models.PROTECT, related_name="decisions")
     decision = models.CharField(max_length=20, choices=DECISIONS)
     note = models.TextField(blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField()
 
     class Meta:

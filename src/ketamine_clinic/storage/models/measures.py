@@ -7,9 +7,7 @@ from django.db import models
 
 
 class Assessment(models.Model):
-    patient = models.ForeignKey(
-        "storage.Patient", on_delete=models.PROTECT, related_name="assessments"
-    )
+    patient = models.ForeignKey("storage.Patient", on_delete=models.PROTECT, related_name="assessments")
     visit = models.ForeignKey(
         "storage.Visit", null=True, blank=True, on_delete=models.PROTECT, related_name="assessments"
     )
@@ -22,9 +20,7 @@ class Assessment(models.Model):
     band = models.CharField(max_length=40)
     flags = models.JSONField(default=list)
     at = models.DateTimeField(db_index=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         db_table = "kc_assessment"
@@ -38,12 +34,8 @@ class Alert(models.Model):
     severity = models.CharField(max_length=10, choices=SEVERITIES)
     message = models.CharField(max_length=300)
     source = models.CharField(max_length=40, blank=True)
-    assessment = models.ForeignKey(
-        Assessment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    vital = models.ForeignKey(
-        "storage.VitalSign", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    assessment = models.ForeignKey(Assessment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    vital = models.ForeignKey("storage.VitalSign", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     raised_at = models.DateTimeField(db_index=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -17,9 +17,7 @@ class Order(models.Model):
     volume_ml = models.DecimalField(max_digits=6, decimal_places=1)
     rate_ml_per_h = models.DecimalField(max_digits=6, decimal_places=1)
     titration_note = models.CharField(max_length=300, blank=True)
-    signed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     signed_at = models.DateTimeField()
     verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -32,8 +30,7 @@ class Order(models.Model):
         ordering = ["-signed_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(verified_by__isnull=True)
-                | ~models.Q(verified_by=models.F("signed_by")),
+                condition=models.Q(verified_by__isnull=True) | ~models.Q(verified_by=models.F("signed_by")),
                 name="kc_order_verifier_is_not_signer",
             ),
         ]

@@ -11,9 +11,7 @@ class Patient(models.Model):
     given_name = models.CharField(max_length=80)
     family_name = models.CharField(max_length=80)
     birth_date = models.DateField()
-    sex = models.CharField(
-        max_length=10, choices=[("female", "female"), ("male", "male"), ("other", "other")]
-    )
+    sex = models.CharField(max_length=10, choices=[("female", "female"), ("male", "male"), ("other", "other")])
     phone = models.CharField(max_length=30, blank=True)
     email = models.EmailField(blank=True)
     user = models.OneToOneField(

@@ -18,21 +18,15 @@ class InfusionSession(models.Model):
     ]
     visit = models.OneToOneField("storage.Visit", on_delete=models.PROTECT, related_name="session")
     order = models.ForeignKey("storage.Order", on_delete=models.PROTECT, related_name="sessions")
-    patient = models.ForeignKey(
-        "storage.Patient", on_delete=models.PROTECT, related_name="sessions"
-    )
+    patient = models.ForeignKey("storage.Patient", on_delete=models.PROTECT, related_name="sessions")
     status = models.CharField(max_length=20, choices=STATUSES, default="checklist")
     checklist = models.JSONField(default=dict)
-    checklist_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
-    )
+    checklist_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     opened_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     discharged_at = models.DateTimeField(null=True, blank=True)
-    discharged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
-    )
+    discharged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     discharge = models.JSONField(default=dict)
     administered_mg = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
 
@@ -43,13 +37,9 @@ class InfusionSession(models.Model):
 class _Entry(models.Model):
     session = models.ForeignKey(InfusionSession, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField()
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField()
-    amends = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="amended_by"
-    )
+    amends = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="amended_by")
     amend_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:

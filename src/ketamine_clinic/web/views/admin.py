@@ -52,9 +52,7 @@ def users(request: HttpRequest) -> HttpResponse:
 @requires(Action.MANAGE_USERS)
 def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     target = get_object_or_404(User, pk=user_id)
-    form = UserUpdateForm(
-        request.POST or None, initial={"role": target.role, "is_active": target.is_active}
-    )
+    form = UserUpdateForm(request.POST or None, initial={"role": target.role, "is_active": target.is_active})
     if request.method == "POST" and form.is_valid():
         try:
             accounts.do_update_user(

@@ -15,9 +15,7 @@ class LoginView(_LoginView):
     redirect_authenticated_user = True
 
 
-def locked_out(
-    request: HttpRequest, credentials: Any = None, *args: Any, **kw: Any
-) -> HttpResponse:
+def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kw: Any) -> HttpResponse:
     """Shown (by django-axes) once an account has too many failed logins."""
     minutes = round(float(settings.AXES_COOLOFF_TIME) * 60)
     return render(

@@ -172,9 +172,7 @@ def order_new(request: HttpRequest, visit_id: int) -> HttpResponse:
     form = OrderForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            orders.do_sign_order(
-                visit, at=timezone.now(), acting_user=actor(request), **form.cleaned_data
-            )
+            orders.do_sign_order(visit, at=timezone.now(), acting_user=actor(request), **form.cleaned_data)
         except ServiceError as exc:
             _fail(form, exc)
         else:

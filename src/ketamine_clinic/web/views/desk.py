@@ -39,9 +39,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
     chairs = list(Chair.objects.filter(active=True).order_by("name"))
     grid: dict[tuple[int, date], list[Visit]] = {}
     for visit in visits:
-        grid.setdefault((visit.chair_id, timezone.localtime(visit.starts_at).date()), []).append(
-            visit
-        )
+        grid.setdefault((visit.chair_id, timezone.localtime(visit.starts_at).date()), []).append(visit)
     rows = [{"chair": c, "cells": [grid.get((c.pk, d), []) for d in days]} for c in chairs]
     return render(
         request,
@@ -69,9 +67,7 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
     try:
         if move.is_bound and move.is_valid():
             data = move.cleaned_data
-            starts = datetime.combine(
-                data["date"], data["time"], tzinfo=timezone.get_current_timezone()
-            )
+            starts = datetime.combine(data["date"], data["time"], tzinfo=timezone.get_current_timezone())
             schedule.do_reschedule_visit(
                 visit,
                 starts,
@@ -82,9 +78,7 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
             messages.success(request, "Visit moved.")
             return redirect("desk-visit", visit_id=visit.pk)
         if cancel.is_bound and cancel.is_valid():
-            schedule.do_cancel_visit(
-                visit, reason=cancel.cleaned_data["reason"], acting_user=actor(request)
-            )
+            schedule.do_cancel_visit(visit, reason=cancel.cleaned_data["reason"], acting_user=actor(request))
             messages.success(request, "Visit cancelled.")
             return redirect("desk-home")
     except ServiceError as exc:

@@ -50,9 +50,7 @@ def me_home(request: HttpRequest) -> HttpResponse:
     record = patient_queryset_for(actor(request)).first()
     overview = outcomes.patient_overview(record) if record else None
     upcoming = (
-        [v for v in overview.visits if v.status == "scheduled" and v.starts_at >= timezone.now()]
-        if overview
-        else []
+        [v for v in overview.visits if v.status == "scheduled" and v.starts_at >= timezone.now()] if overview else []
     )
     return render(
         request,

@@ -25,20 +25,12 @@ def questionnaire(request: HttpRequest, code: str) -> HttpResponse:
     errors: dict[str, str] = {}
     if request.method == "POST":
         answers = [request.POST.get(item["name"]) for item in meta["items"]]
-        parsed = [
-            int(a) if a not in (None, "") and a.lstrip("-").isdigit() else None for a in answers
-        ]
+        parsed = [int(a) if a not in (None, "") and a.lstrip("-").isdigit() else None for a in answers]
         try:
-            measures.do_record_assessment(
-                record, code, parsed, at=timezone.now(), acting_user=actor(request)
-            )
+            measures.do_record_assessment(record, code, parsed, at=timezone.now(), acting_user=actor(request))
         except ServiceError as exc:
             errors[exc.field or ""] = exc.message
         else:
-            messages.success(
-                request, "Thank you. Your answers are saved and your care team will see them."
-            )
+            messages.success(request, "Thank you. Your answers are saved and your care team will see them.")
             return redirect("me-home")
-    return render(
-        request, "me/questionnaire.html", {"meta": meta, "errors": errors, "posted": request.POST}
-    )
+    return render(request, "me/questionnaire.html", {"meta": meta, "errors": errors, "posted": request.POST})

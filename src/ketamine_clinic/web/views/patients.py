@@ -27,9 +27,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         patients = patients.filter(
             Q(family_name__icontains=query) | Q(given_name__icontains=query) | Q(mrn__iexact=query)
         )
-    page = Paginator(patients.order_by("family_name", "given_name"), 25).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(patients.order_by("family_name", "given_name"), 25).get_page(request.GET.get("page"))
     template = "patients/_rows.html" if request.htmx else "patients/list.html"  # type: ignore[attr-defined]
     return render(request, template, {"page": page, "q": query})
 

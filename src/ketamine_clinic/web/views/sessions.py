@@ -52,9 +52,7 @@ def open_session(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 def _chart(session: InfusionSession) -> dict[str, Any]:
     now = timezone.now()
-    events = [
-        (e.at, e.kind, float(e.rate_ml_per_h)) for e in sessions.current_entries(PumpEvent, session)
-    ]
+    events = [(e.at, e.kind, float(e.rate_ml_per_h)) for e in sessions.current_entries(PumpEvent, session)]
     origin, segments = segments_from_events(
         events, float(session.order.concentration_mg_per_ml), now=session.stopped_at or now
     )
@@ -72,10 +70,7 @@ def _chart(session: InfusionSession) -> dict[str, Any]:
     if elapsed is not None and prediction.times_min:
         index = min(int(round(elapsed)), len(prediction.times_min) - 1)
         current = prediction.plasma_ng_per_ml[index]
-    markers = [
-        charts.Marker(s.start_min, f"pump {s.rate_mg_per_min * 60:.1f} mg/h", "marker-dose")
-        for s in segments
-    ]
+    markers = [charts.Marker(s.start_min, f"pump {s.rate_mg_per_min * 60:.1f} mg/h", "marker-dose") for s in segments]
     if elapsed is not None:
         markers.append(charts.Marker(elapsed, "now"))
     svg = charts.line_chart(
@@ -109,20 +104,15 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "vitals": vitals_all,
         "amended_ids": amended,
         "effects": list(SideEffect.objects.filter(session=session).select_related("recorded_by")),
-        "pump_events": list(
-            PumpEvent.objects.filter(session=session).select_related("recorded_by")
-        ),
+        "pump_events": list(PumpEvent.objects.filter(session=session).select_related("recorded_by")),
         "notes": list(SessionNote.objects.filter(session=session).select_related("recorded_by")),
         "open_alerts": list(alerts.open_alerts(session.patient)),
         "checklist_items": rules.CHECKLIST,
         "due_at": due_at,
-        "due_overdue": bool(
-            due_at and now > due_at and session.status in {"running", "paused", "observing"}
-        ),
+        "due_overdue": bool(due_at and now > due_at and session.status in {"running", "paused", "observing"}),
         "chart": _chart(session),
         "vitals_form": forms.get("vitals_form") or VitalsForm(),
-        "pump_form": forms.get("pump_form")
-        or PumpForm(initial={"rate_ml_per_h": session.order.rate_ml_per_h}),
+        "pump_form": forms.get("pump_form") or PumpForm(initial={"rate_ml_per_h": session.order.rate_ml_per_h}),
         "effect_form": forms.get("effect_form") or SideEffectForm(),
         "note_form": forms.get("note_form") or NoteForm(),
         "ack_form": AcknowledgeForm(),
@@ -131,9 +121,7 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "cadss": rules.instrument_form("cadss"),
         "aldrete": rules.instrument_form("aldrete"),
         "assessments": list(Assessment.objects.filter(session=session).order_by("at")),
-        "observed_min": int((now - session.stopped_at).total_seconds() // 60)
-        if session.stopped_at
-        else 0,
+        "observed_min": int((now - session.stopped_at).total_seconds() // 60) if session.stopped_at else 0,
         "min_observation": rules.min_observation_min(session),
     }
 
@@ -142,15 +130,11 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
 def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
     session = access_session_by_id(actor(request), session_id)
     if request.htmx and request.GET.get("part") == "chart":  # type: ignore[attr-defined]
-        return render(
-            request, "sessions/_chart.html", {"chart": _chart(session), "session": session}
-        )
+        return render(request, "sessions/_chart.html", {"chart": _chart(session), "session": session})
     return render(request, "sessions/session.html", _context(request, session))
 
 
-def _post(
-    request: HttpRequest, session: InfusionSession, form: Any, action: Any, name: str
-) -> HttpResponse:
+def _post(request: HttpRequest, session: InfusionSession, form: Any, action: Any, name: str) -> HttpResponse:
     if form.is_valid():
         try:
             action(form.cleaned_data)
@@ -158,9 +142,7 @@ def _post(
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             return redirect("session", session_id=session.pk)
-    return render(
-        request, "sessions/session.html", _context(request, session, **{name: form}), status=422
-    )
+    return render(request, "sessions/session.html", _context(request, session, **{name: form}), status=422)
 
 
 @requires(Action.RECORD_VITALS)
@@ -171,9 +153,7 @@ def record_vitals(request: HttpRequest, session_id: int) -> HttpResponse:
         request,
         session,
         form,
-        lambda d: sessions.do_record_vitals(
-            session, d, at=timezone.now(), acting_user=actor(request)
-        ),
+        lambda d: sessions.do_record_vitals(session, d, at=timezone.now(), acting_user=actor(request)),
         "vitals_form",
     )
 
@@ -241,9 +221,7 @@ def note(request: HttpRequest, session_id: int) -> HttpResponse:
         request,
         session,
         form,
-        lambda d: sessions.do_sign_note(
-            session, d["text"], at=timezone.now(), acting_user=actor(request)
-        ),
+        lambda d: sessions.do_sign_note(session, d["text"], at=timezone.now(), acting_user=actor(request)),
         "note_form",
     )
 
@@ -271,17 +249,13 @@ def amend_vitals(request: HttpRequest, session_id: int, vital_id: int) -> HttpRe
         data = dict(form.cleaned_data)
         reason = data.pop("amend_reason")
         try:
-            sessions.do_amend_vitals(
-                original, data, reason=reason, at=timezone.now(), acting_user=actor(request)
-            )
+            sessions.do_amend_vitals(original, data, reason=reason, at=timezone.now(), acting_user=actor(request))
         except ServiceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             messages.success(request, "Reading corrected; the original stays in the record.")
             return redirect("session", session_id=session.pk)
-    return render(
-        request, "sessions/amend.html", {"session": session, "original": original, "form": form}
-    )
+    return render(request, "sessions/amend.html", {"session": session, "original": original, "form": form})
 
 
 @requires(Action.RECORD_ASSESSMENT)

@@ -1,0 +1,179 @@
+"""Every clinical threshold, as a clinic setting with its cited default.
+
+``SETTINGS`` describes each one (default, unit, allowed range, source, and a note where
+the reference marks the value UNCONFIRMED: such defaults must be confirmed by the
+clinic's medical director). ``ClinicRules`` holds one clinic's values and refuses a
+value outside its range.
+
+Errors::
+
+    SettingError (ValueError)   a value outside its allowed range; names the setting
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+__all__ = ["SETTINGS", "ClinicRules", "SettingError", "SettingSpec", "describe_settings"]
+
+
+class SettingError(ValueError):
+    code = "setting_out_of_range"
+
+    def __init__(self, name: str, low: float, high: float, unit: str) -> None:
+        super().__init__(f"{name} must be from {low:g} to {high:g} {unit}".rstrip())
+        self.field = name
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    default: float
+    unit: str
+    low: float
+    high: float
+    source: str
+    note: str = ""
+
+
+_U = "UNCONFIRMED in the reference: confirm with the clinic's medical director."
+
+SETTINGS: dict[str, SettingSpec] = {
+    # dosing [S11][S13][S12][S14]
+    "standard_dose_mg_per_kg": SettingSpec(0.5, "mg/kg", 0.1, 1.0, "[S11][S13]"),
+    "standard_duration_min": SettingSpec(40, "min", 20, 120, "[S11][S13]"),
+    "titrated_dose_mg_per_kg": SettingSpec(0.75, "mg/kg", 0.5, 1.0, "[S12]"),
+    "titrate_after_infusions": SettingSpec(3, "infusions", 1, 6, "[S12]"),
+    "max_dose_mg_per_kg": SettingSpec(
+        1.0,
+        "mg/kg",
+        0.5,
+        3.0,
+        "[S11][S14]",
+        "Hard limit; community practice reaches 3.0 mg/kg [S14]. " + _U,
+    ),
+    "max_dose_mg_per_session": SettingSpec(100, "mg", 20, 300, "[S11]", "Hard limit per session. " + _U),
+    "max_rate_mg_per_kg_per_h": SettingSpec(
+        1.5, "mg/kg/h", 0.5, 7.0, "[S44]", "Pain infusions run 0.5-2 mg/kg/h [S44]. " + _U
+    ),
+    "rate_allowance_factor": SettingSpec(
+        1.0,
+        "x order rate",
+        1.0,
+        1.5,
+        "[S12]",
+        "How far a CRNA may raise the pump above the ordered rate. " + _U,
+    ),
+    "min_weight_kg": SettingSpec(30, "kg", 20, 60, "[S11]", "Plausibility bound. " + _U),
+    "max_weight_kg": SettingSpec(250, "kg", 120, 350, "[S11]", "Plausibility bound. " + _U),
+    "default_concentration_mg_per_ml": SettingSpec(
+        1.0, "mg/mL", 0.5, 10.0, "[S13]", "Bag concentration the pharmacy prepares. " + _U
+    ),
+    # course [S12][S41][S16][S17]
+    "induction_infusions": SettingSpec(6, "infusions", 4, 12, "[S12][S41]"),
+    "infusions_per_week": SettingSpec(3, "per week", 2, 3, "[S41][S12]"),
+    "min_hours_between_infusions": SettingSpec(
+        40,
+        "h",
+        20,
+        96,
+        "[S41]",
+        "Three a week on alternate days gives >= 48 h; 40 h allows slack. " + _U,
+    ),
+    "maintenance_min_weeks": SettingSpec(2, "weeks", 1, 4, "[S16][S17]", _U),
+    "maintenance_max_weeks": SettingSpec(6, "weeks", 4, 12, "[S16][S17]", _U),
+    # outcomes [S11][S70b][S55][S54][S66][S53]
+    "response_drop_pct": SettingSpec(50, "%", 30, 70, "[S11][S70b]"),
+    "partial_response_drop_pct": SettingSpec(25, "%", 10, 49, "[S70b]", "Partial response 25-49 %. " + _U),
+    "remission_phq9_below": SettingSpec(5, "points", 3, 10, "[S55]"),
+    "remission_madrs_at_most": SettingSpec(10, "points", 6, 12, "[S54]"),
+    "remission_qids_at_most": SettingSpec(5, "points", 3, 8, "[S66]"),
+    "remission_hamd_at_most": SettingSpec(7, "points", 5, 10, "[S53]"),
+    # vitals [S6][S7][S30]
+    "vitals_every_min": SettingSpec(15, "min", 10, 15, "[S6][S7]"),
+    "sbp_notify_mmhg": SettingSpec(160, "mmHg", 130, 200, "[S7]", _U),
+    "sbp_pause_mmhg": SettingSpec(180, "mmHg", 150, 220, "[S7]", "The often-quoted 180/100. " + _U),
+    "sbp_stop_mmhg": SettingSpec(200, "mmHg", 170, 240, "[S7]", _U),
+    "dbp_pause_mmhg": SettingSpec(100, "mmHg", 85, 130, "[S7]", "The often-quoted 180/100. " + _U),
+    "dbp_stop_mmhg": SettingSpec(110, "mmHg", 95, 140, "[S7]", _U),
+    "sbp_rise_notify_mmhg": SettingSpec(
+        30,
+        "mmHg",
+        10,
+        60,
+        "[S7]",
+        "Mean rise at 40 min is +16 mmHg [S7]; a rise of 30 is unusual. " + _U,
+    ),
+    "hr_pause_bpm": SettingSpec(110, "/min", 90, 150, "[S7]", "The often-quoted HR > 110. " + _U),
+    "hr_low_notify_bpm": SettingSpec(50, "/min", 35, 60, "[S49]", _U),
+    "spo2_pause_below_pct": SettingSpec(92, "%", 85, 95, "[S46]"),
+    "spo2_stop_below_pct": SettingSpec(88, "%", 80, 92, "[S46]", _U),
+    "rr_low_pause": SettingSpec(8, "/min", 5, 12, "[S30]", "Respiratory depression [S30]. " + _U),
+    "predose_defer_sbp_mmhg": SettingSpec(140, "mmHg", 130, 180, "[S30]"),
+    "predose_defer_dbp_mmhg": SettingSpec(90, "mmHg", 80, 110, "[S30]"),
+    # discharge [S46][S49][S30]
+    "aldrete_min": SettingSpec(9, "points", 8, 10, "[S46]"),
+    "discharge_bp_within_pct": SettingSpec(20, "% of baseline", 10, 30, "[S46][S49]"),
+    "min_observation_iv_min": SettingSpec(60, "min after the infusion", 30, 180, "[S49]", _U),
+    "min_observation_esketamine_min": SettingSpec(120, "min after the dose", 120, 240, "[S30]"),
+    # critical items [S70][S63]
+    "madrs_item10_review_at": SettingSpec(4, "points", 1, 6, "[S63]", _U),
+    "qids_item12_review_at": SettingSpec(2, "points", 1, 3, "[S66]", _U),
+    "hamd_item3_review_at": SettingSpec(2, "points", 1, 4, "[S11b]", _U),
+    "pcl5_item16_review_at": SettingSpec(2, "points", 1, 4, "[S63]", _U),
+    "bprs_positive_item_review_at": SettingSpec(4, "points", 2, 7, "[S69]", _U),
+    "cadss_significant_above": SettingSpec(4, "points", 0, 20, "[S69]", _U),
+    # eligibility [S57][S17]
+    "min_failed_trials": SettingSpec(2, "trials", 1, 4, "[S11][S57]"),
+    "min_age_years": SettingSpec(18, "years", 18, 21, "[S17]"),
+    "max_age_years": SettingSpec(
+        65,
+        "years",
+        60,
+        100,
+        "[S17]",
+        "One centre's upper bound [S17]; older patients need review, not exclusion. " + _U,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ClinicRules:
+    """One clinic's thresholds. ``ClinicRules()`` is every cited default; ``with_(**v)``
+    returns a copy with some values changed, validated against ``SETTINGS`` [S1]."""
+
+    values: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        for name, value in self.values:
+            spec = SETTINGS.get(name)
+            if spec is None:
+                raise SettingError(name, 0, 0, "(unknown setting)")
+            if isinstance(value, bool) or not spec.low <= float(value) <= spec.high:
+                raise SettingError(name, spec.low, spec.high, spec.unit)
+
+    def __getattr__(self, name: str) -> float:
+        if name.startswith("__") or name not in SETTINGS:
+            raise AttributeError(name)
+        return float(dict(self.values).get(name, SETTINGS[name].default))
+
+    def with_(self, **changes: float) -> ClinicRules:
+        """A copy with ``changes`` applied; out-of-range values raise ``SettingError`` [S1]."""
+        merged = {**dict(self.values), **changes}
+        return replace(self, values=tuple(sorted(merged.items())))
+
+
+def describe_settings() -> list[dict[str, Any]]:
+    """Every setting as a row: name, default, unit, range, source, note [S1]."""
+    return [
+        {
+            "name": n,
+            "default": s.default,
+            "unit": s.unit,
+            "low": s.low,
+            "high": s.high,
+            "source": s.source,
+            "note": s.note,
+        }
+        for n, s in SETTINGS.items()
+    ]

@@ -1,0 +1,62 @@
+"""Source keys cited by the clinical rules, as listed in the project's clinical reference
+(``shared/reference/clinical.md`` section 7). Every public rule's docstring names at
+least one of these keys in square brackets."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["SOURCES", "cited_keys"]
+
+SOURCES: dict[str, str] = {
+    "S1": "Sanacora G et al. Consensus statement on ketamine in mood disorders. JAMA Psychiatry 2017;74(4):399-405.",
+    "S2": "Clinic summary of the APA consensus (secondary).",
+    "S6": "Riva-Posse P et al. Blood pressure safety of subanesthetic ketamine, 684 infusions. J Affect Disord 2018.",
+    "S7": "Blood pressure changes during ketamine infusion for depression. Gen Hosp Psychiatry 2024.",
+    "S11": "Fava M et al. Dose-ranging trial of IV ketamine in TRD. Mol Psychiatry 2020;25:1592-1603.",
+    "S11b": "Dutch ketamine trial eligibility table: HDRS17 item 3 > 2 as active suicidal intent.",
+    "S12": "Cusin C et al. Two-step IV dose escalation of ketamine for TRD. Aust N Z J Psychiatry 2017.",
+    "S13": "Andrade C. Ketamine for depression, 4. J Clin Psychiatry 2017;78(7):e852-e857.",
+    "S14": "An update on community ketamine practices. Am J Psychiatry 2022.",
+    "S16": "Focus (APA) 2019: maintenance guidance excerpt.",
+    "S17": "Canadian Rapid Treatment Center of Excellence FAQ.",
+    "S20": "AANA: Ketamine therapy for psychiatric disorders and chronic pain, practice considerations (2024).",
+    "S21": "APNA/AANA joint position: ketamine infusion therapy.",
+    "S23": "Side effects of ketamine: common effects list.",
+    "S24": "cliot R package: gad7_anxiety_screen, citing Spitzer 2006.",
+    "S30": "SPRAVATO US Prescribing Information: boxed warning, 5.1, 5.2, 5.6, 5.9, 17.",
+    "S32": "spravatohcp.com dosing and administration (TRD and MDSI).",
+    "S33": "Spravato monograph (MPR).",
+    "S38": "SPRAVATO Important Safety Information.",
+    "S38b": "spravato.com: food 2 h, liquids 30 min, nasal steroid/decongestant 1 h before.",
+    "S41": "Feder A et al. RCT of repeated ketamine for chronic PTSD. Am J Psychiatry 2021.",
+    "S44": "Cohen SP et al. Consensus guidelines on IV ketamine infusions for chronic pain (ASRA/AAPM/ASA 2018).",
+    "S45": "StatPearls: Aldrete scoring system.",
+    "S46": "Aldrete's scoring system: 1970 original, 1995 modification, >= 9 to leave PACU.",
+    "S47": "Modified Aldrete criteria (item anchors).",
+    "S49": "RCEM Learning: procedural sedation, recovery and discharge.",
+    "S50": "Ketamine discharge instructions (clinic handout).",
+    "S53": "Frank E et al. 1991 MacArthur consensus definitions (HAM-D17 remission <= 7).",
+    "S54": "Review excerpt: MADRS remission <= 10 (<= 12 also used).",
+    "S55": "CMS159 Depression Remission at Twelve Months: PHQ-9 < 5.",
+    "S57": "Royal Prince Alfred Hospital ketamine clinic review: TRD definition.",
+    "S61": "Medizininformatik-Initiative PRO module: PHQ-9 items and LOINC codes.",
+    "S61c": "Medizininformatik-Initiative PRO module: GAD-7 items and LOINC codes.",
+    "S62": "HL7 US Core PHQ-9 panel example (44249-1).",
+    "S63": "CamCOPS task documentation (scoring, bands, licences).",
+    "S64": "HL7 US Behavioral Health Profiles IG: C-SSRS screener item codes.",
+    "S65": "Columbia clinical triage guidelines using the C-SSRS.",
+    "S65b": "C-SSRS screener skip logic after question 2; risk tiers.",
+    "S66": "IDS/QIDS interpretation and administration (QIDS-SR16 scoring).",
+    "S67": "MADRS: Snaith 1986 cut-points; item list.",
+    "S69": "CADSS: Bremner JD et al. J Trauma Stress 1998; BPRS positive subscale in ketamine studies.",
+    "S70": "PHQ-9 item 9: any answer other than 'not at all' needs a suicide-risk assessment. Crit Care Nurse 2020.",
+    "S70b": "Talati SK, Sharma M. 2019: MADRS response >= 50 %.",
+}
+
+_KEY = re.compile(r"\[(S\d+[a-z]?)\]")
+
+
+def cited_keys(text: str) -> set[str]:
+    """Source keys cited as ``[S<n>]`` in ``text`` [S63]."""
+    return set(_KEY.findall(text or ""))
