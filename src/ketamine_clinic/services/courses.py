@@ -41,19 +41,18 @@ def _eligible(patient: Patient) -> bool:
 
 
 def _place(day: date, start: time, minutes: int, chair: Chair | None, close: time) -> tuple[datetime, Chair]:
-    """The first half-hour slot from ``start`` on ``day`` with a free chair."""
+    """The first half-hour slot from ``start`` on ``day`` with a free chair, else the first
+    from the clinic's opening time."""
     tz = timezone.get_current_timezone()
-    at = datetime.combine(day, start, tzinfo=tz)
     last = datetime.combine(day, close, tzinfo=tz)
-    while at + timedelta(minutes=minutes) <= last:
-        found = find_free_chair(at, at + timedelta(minutes=minutes), preferred=chair)
-        if found is not None:
-            return at, found
-        at += SLOT_STEP
-    raise Conflict(
-        f"No chair is free on {day:%A %d %B} between {start:%H:%M} and {close:%H:%M}.",
-        field="start_date",
-    )
+    for begin in (start, rules.CLINIC_OPENS):
+        at = datetime.combine(day, begin, tzinfo=tz)
+        while at + timedelta(minutes=minutes) <= last:
+            found = find_free_chair(at, at + timedelta(minutes=minutes), preferred=chair)
+            if found is not None:
+                return at, found
+            at += SLOT_STEP
+    raise Conflict(f"No chair is free on {day:%A %d %B} before {close:%H:%M}.", field="start_date")
 
 
 def do_plan_course(

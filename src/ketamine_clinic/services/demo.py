@@ -126,10 +126,10 @@ FAMILY = [
 
 # stage -> how many patients
 STAGES: tuple[tuple[str, int], ...] = (
+    ("induction", 12),
     ("new", 4),
     ("screened", 3),
     ("not_eligible", 2),
-    ("induction", 12),
     ("decision_due", 5),
     ("maintenance", 9),
     ("referred", 4),
@@ -185,7 +185,8 @@ def load_demo(at: datetime | None = None, *, patients: int | None = None) -> boo
             plan = plan[:patients]
         for index, stage in enumerate(plan):
             person = _register(index, rng, now, users["patient.jordan"] if index == 0 else None)
-            _advance(person, stage, rng, now, staff, suicide_alert=(index == 1))
+            today_slot = index if stage == "induction" and index < 4 else None
+            _advance(person, stage, rng, now, staff, suicide_alert=(index == 1), today_slot=today_slot)
     return True
 
 
@@ -226,6 +227,7 @@ def _advance(
     s: _Staff,
     *,
     suicide_alert: bool,
+    today_slot: int | None = None,
 ) -> None:
     if stage == "new":
         return
@@ -289,17 +291,25 @@ def _advance(
     )
     if decision != "eligible":
         return
+    start_day, start_time = timezone.localdate(start), time(8 + rng.randint(0, 5), 0)
+    if today_slot is not None:
+        start_day, start_time = _start_with_visit_today(now, today_slot)
     course = courses.do_plan_course(
         patient,
         protocol="iv_racemic_depression",
-        start_date=timezone.localdate(start),
-        start_time=time(8 + rng.randint(0, 5), 0),
+        start_date=start_day,
+        start_time=start_time,
         baseline_score=baseline,
         at=start - timedelta(days=1),
         acting_user=prescriber,
     )
     responder = stage in {"maintenance"} or (stage in {"induction", "decision_due"} and rng.random() < 0.65)
-    _run_course(course, patient, baseline, responder, rng, now, s, prescriber, suicide_alert)
+    _run_course(course, patient, baseline, responder, rng, now, s, prescriber, False)
+    if suicide_alert:
+        answers = _phq9(max(8, baseline - 6), rng, item9=1)
+        measures.do_record_assessment(
+            patient, "phq9", answers, at=now - timedelta(minutes=35), acting_user=patient.user or s.rn
+        )
     if stage in {"maintenance", "referred"} and courses.decision_due(course):
         suggestion_decision = "maintenance" if stage == "maintenance" else "refer"
         last = course.visits.filter(status="done").order_by("-starts_at").first()
@@ -319,6 +329,25 @@ def _advance(
         )
 
 
+def _start_with_visit_today(now: datetime, slot: int) -> tuple[date, time]:
+    """A course start that puts an infusion on today (when the clinic is open today), at a
+    time around now so the chair-side pages have something running: slot 0 started 25
+    minutes ago, slot 1 ninety minutes ago, slot 2 starts in an hour, slot 3 in two."""
+    from ketamine_clinic.services import rules
+
+    today = timezone.localdate(now)
+    local = timezone.localtime(now)
+    offset = (-25, -90, 60, 120)[slot % 4]
+    minutes = min(max(local.hour * 60 + local.minute + offset, 8 * 60), 14 * 60 + 30)
+    minutes -= minutes % 5
+    at = time(minutes // 60, minutes % 60)
+    for back in (2, 4, 5, 7, 9, 11, 3, 6, 8, 10, 1, 0):
+        start = today - timedelta(days=back)
+        if any(v.date == today for v in rules.plan_visits("iv_racemic_depression", start).visits):
+            return start, at
+    return today - timedelta(days=5), at
+
+
 def _run_course(
     course: Course,
     patient: Patient,
@@ -336,7 +365,7 @@ def _run_course(
             if n == 1 or visits[n - 2].starts_at.date() < now.date():
                 _order(visit, course, prescriber, s, visit.starts_at - timedelta(days=1))
             break
-        drop = (0.09 if responder else 0.025) * n
+        drop = ((0.13 if baseline % 3 == 0 else 0.09) if responder else 0.025) * n
         score = max(2, round(baseline * (1 - drop * rng.uniform(0.8, 1.2))))
         item9 = 1 if suicide_alert and visit.starts_at.date() == now.date() else 0
         pre = min(visit.starts_at, now) - timedelta(minutes=20)

@@ -263,6 +263,7 @@ def screen(
 
 # ---- courses ------------------------------------------------------------------------------
 
+CLINIC_OPENS = time(8, 0)
 CLINIC_CLOSES = time(17, 0)
 CLINIC_DAYS = (0, 1, 2, 3, 4)
 INDUCTION_DECISIONS = tuple(DECISIONS)

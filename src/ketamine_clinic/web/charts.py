@@ -157,12 +157,12 @@ def bar_chart(
     *,
     title: str,
     unit: str = "",
-    width: int = 480,
+    width: int = 560,
     bar_height: int = 26,
 ) -> SafeString:
     """Horizontal bars with their labels and values."""
     top = max((v for _, v in bars), default=1.0) or 1.0
-    label_w, gap = 190, 8
+    label_w, gap = 240, 8
     height = len(bars) * (bar_height + gap) + gap
     out = [
         f'<svg class="chart bars" viewBox="0 0 {width} {height}" role="img" '

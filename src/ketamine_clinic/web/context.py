@@ -35,8 +35,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {"nav_items": []}
     role = getattr(user, "role", "")
     items = [
-        {"label": label, "url": reverse(name), "active": request.path.startswith(reverse(name))}
-        for label, name, action in _NAV
-        if role and can(role, action)
+        {"label": label, "url": reverse(name)} for label, name, action in _NAV if role and can(role, action)
     ]
+    # the longest matching prefix is the current section (/clinic/patients/ beats /clinic/)
+    matches = [i for i in items if request.path.startswith(i["url"])]
+    current = max(matches, key=lambda i: len(i["url"]), default=None)
+    for item in items:
+        item["active"] = item is current
     return {"nav_items": items, "role_label": ROLE_LABELS.get(role, role)}
