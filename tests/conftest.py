@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from ketamine_clinic.services import courses, intake, measures, orders, schedule, sessions
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
 
@@ -102,3 +103,86 @@ def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
     if os.environ.get("KC_FAIL_ON_SKIP") == "1" and skipped and exitstatus == 0:
         reporter.write_line(f"KC_FAIL_ON_SKIP: {skipped} test(s) skipped; failing the run.")
         session.exitstatus = 1
+
+
+# ---- the journey: chairs, intake, eligibility, course, order, session ----
+
+
+MONDAY = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+VITALS = {"systolic_mmhg": 120, "diastolic_mmhg": 78, "heart_rate_bpm": 72, "spo2_percent": 98, "respiratory_rate": 14}
+
+
+@pytest.fixture
+def chairs(db):  # type: ignore[no-untyped-def]
+    return [schedule.do_create_chair(n, acting_user=None) for n in ("Chair A", "Chair B")]
+
+
+@pytest.fixture
+def recorded_intake(patient, nurse):  # type: ignore[no-untyped-def]
+    return intake.do_record_intake(
+        patient,
+        diagnoses=["trd"],
+        failed_trials=[
+            {"drug": "sertraline", "weeks": 8, "adequate": True},
+            {"drug": "bupropion", "weeks": 8, "adequate": True},
+        ],
+        contraindications={},
+        weight_kg="70.0",
+        height_cm="170",
+        vitals=VITALS,
+        pregnant=False,
+        consent_given=True,
+        at=MONDAY - timedelta(days=7),
+        acting_user=nurse,
+    )
+
+
+@pytest.fixture
+def course(recorded_intake, prescriber, nurse, patient, chairs):  # type: ignore[no-untyped-def]
+    intake.do_decide_eligibility(
+        recorded_intake, decision="eligible", note="", at=MONDAY - timedelta(days=6), acting_user=prescriber
+    )
+    measures.do_record_assessment(
+        patient, "phq9", [2, 2, 2, 2, 2, 2, 2, 2, 0], at=MONDAY - timedelta(days=6), acting_user=nurse
+    )
+    return courses.do_plan_course(
+        patient,
+        protocol="iv_racemic_depression",
+        start_date=MONDAY.date(),
+        start_time=time(9, 0),
+        baseline_score=16,
+        at=MONDAY - timedelta(days=5),
+        acting_user=prescriber,
+    )
+
+
+@pytest.fixture
+def verified_order(course, prescriber, crna):  # type: ignore[no-untyped-def]
+    visit = course.visits.order_by("starts_at").first()
+    order = orders.do_sign_order(
+        visit,
+        dose_mg_per_kg=0.5,
+        duration_min=40,
+        concentration_mg_per_ml=1,
+        at=MONDAY - timedelta(days=1),
+        acting_user=prescriber,
+    )
+    return orders.do_verify_order(order, at=MONDAY - timedelta(hours=20), acting_user=crna)
+
+
+@pytest.fixture
+def running_session(verified_order, nurse, crna):  # type: ignore[no-untyped-def]
+    visit = verified_order.visit
+    session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=nurse)
+    sessions.do_complete_checklist(
+        session,
+        items={n: True for n, _ in sessions.rules.CHECKLIST},
+        vitals=VITALS,
+        at=visit.starts_at + timedelta(minutes=2),
+        acting_user=nurse,
+    )
+    sessions.do_record_pump_event(
+        session, "start", rate_ml_per_h=None, at=visit.starts_at + timedelta(minutes=5), acting_user=crna
+    )
+    session.refresh_from_db()
+    return session

@@ -1,0 +1,134 @@
+"""Every clinic page: who may open it, that another patient's data stays hidden, that a
+form error names the field, and that the main pages run a bounded number of queries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ketamine_clinic.domain.policy import ROLES
+from ketamine_clinic.services import measures
+from ketamine_clinic.storage.models import Alert, Order
+from tests.conftest import MONDAY
+
+STAFF_READ = {"prescriber", "crna", "rn"}
+
+
+def _urls(course, verified_order, running_session, recorded_intake):  # type: ignore[no-untyped-def]
+    patient_id = course.patient_id
+    visit = course.visits.order_by("starts_at")[1]
+    vital = running_session.checklist["pre_dose_vital_id"]
+    return {
+        f"/clinic/patients/{patient_id}/": STAFF_READ,
+        f"/clinic/patients/{patient_id}/intake/": {"prescriber", "rn"},
+        f"/clinic/patients/{patient_id}/intake/{recorded_intake.pk}/": STAFF_READ,
+        f"/clinic/patients/{patient_id}/course/": {"prescriber"},
+        f"/clinic/courses/{course.pk}/decision/": STAFF_READ,
+        f"/clinic/visits/{visit.pk}/order/": {"prescriber"},
+        f"/clinic/orders/{verified_order.pk}/verify/": {"crna", "rn"},
+        f"/clinic/sessions/{running_session.pk}/": STAFF_READ,
+        f"/clinic/sessions/{running_session.pk}/vitals/{vital}/amend/": {"crna", "rn"},
+        "/clinic/alerts/": STAFF_READ,
+        "/desk/patients/new/": {"front_desk"},
+    }
+
+
+@pytest.mark.parametrize("role", [r.value for r in ROLES])
+def test_each_clinic_page_opens_only_for_its_roles(client, personas, role, course, verified_order, running_session,
+                                                  recorded_intake) -> None:
+    client.force_login(personas[role])
+    for url, roles in _urls(course, verified_order, running_session, recorded_intake).items():
+        response = client.get(url)
+        assert response.status_code == (200 if role in roles else 403), (url, role, response.status_code)
+
+
+@pytest.mark.parametrize("url", [
+    "/clinic/patients/999999/", "/clinic/patients/999999/intake/", "/clinic/courses/999999/decision/",
+    "/clinic/visits/999999/order/", "/clinic/orders/999999/verify/", "/clinic/sessions/999999/",
+    "/clinic/alerts/999999/", "/desk/visits/999999/",
+])
+def test_a_missing_record_is_a_404_for_every_role_that_may_open_the_page(client, personas, url) -> None:
+    opened = 0
+    for role in ("prescriber", "crna", "rn", "front_desk"):
+        client.force_login(personas[role])
+        status = client.get(url).status_code
+        assert status in (403, 404), (url, role, status)
+        opened += status == 404
+    assert opened >= 1
+
+
+def test_another_patients_intake_id_under_my_patient_is_a_404(client, prescriber, recorded_intake, stranger) -> None:
+    client.force_login(prescriber)
+    assert client.get(f"/clinic/patients/{stranger.pk}/intake/{recorded_intake.pk}/").status_code == 404
+
+
+def test_a_patient_sees_only_their_own_care_page(client, course, stranger, patient_user) -> None:
+    client.force_login(stranger.user)
+    page = client.get("/me/").content.decode()
+    assert "Sam Stranger" in page and "Pat Example" not in page
+    client.force_login(patient_user)
+    page = client.get("/me/").content.decode()
+    assert "Pat Example" in page and "Sam Stranger" not in page
+
+
+def test_the_patient_questionnaire_saves_and_raises_the_item9_alert(client, patient_user, patient) -> None:
+    client.force_login(patient_user)
+    form = client.get("/me/questionnaires/phq9/").content.decode()
+    assert "Thoughts that you would be better off dead" in form
+    answers = {f"item_{i}": "1" for i in range(1, 10)}
+    response = client.post("/me/questionnaires/phq9/", answers)
+    assert response.status_code == 302
+    assert Alert.objects.filter(patient=patient, kind="suicide_risk", acknowledged_at__isnull=True).exists()
+
+
+def test_a_missing_answer_names_the_item(client, patient_user, patient) -> None:
+    client.force_login(patient_user)
+    answers = {f"item_{i}": "1" for i in range(1, 9)}
+    text = client.post("/me/questionnaires/phq9/", answers).content.decode()
+    assert "item 9" in text and "0 to 3" in text
+
+
+def test_an_order_above_the_hard_limit_is_refused_with_the_range(client, prescriber, course) -> None:
+    client.force_login(prescriber)
+    visit = course.visits.order_by("starts_at").first()
+    text = client.post(f"/clinic/visits/{visit.pk}/order/", {
+        "dose_mg_per_kg": "1.5", "duration_min": "40", "concentration_mg_per_ml": "1",
+    }).content.decode()
+    assert "dose mg per kg must be from 0.05 to 1 mg/kg" in text
+    assert not Order.objects.exists()
+
+
+def test_the_session_page_draws_the_predicted_concentration(client, crna, running_session) -> None:
+    client.force_login(crna)
+    text = client.get(f"/clinic/sessions/{running_session.pk}/").content.decode()
+    assert "<svg" in text and "Predicted plasma" in text and "model domino" in text
+    chart = client.get(f"/clinic/sessions/{running_session.pk}/?part=chart", HTTP_HX_REQUEST="true").content.decode()
+    assert chart.lstrip().startswith("<svg")
+
+
+def test_vitals_posted_from_the_session_page_are_recorded_and_alerted(client, nurse, running_session) -> None:
+    client.force_login(nurse)
+    response = client.post(f"/clinic/sessions/{running_session.pk}/vitals/", {
+        "systolic_mmhg": "210", "diastolic_mmhg": "100", "heart_rate_bpm": "80", "spo2_percent": "97",
+    })
+    assert response.status_code == 302
+    assert Alert.objects.filter(kind="vital_sign", severity="stop").exists()
+    bad = client.post(f"/clinic/sessions/{running_session.pk}/vitals/", {
+        "systolic_mmhg": "400", "diastolic_mmhg": "100", "heart_rate_bpm": "80", "spo2_percent": "97",
+    })
+    assert bad.status_code == 422 and "Systolic (mmHg): Ensure this value is less than or equal to 260" in bad.content.decode()
+
+
+@pytest.mark.parametrize(("url_name", "limit"), [("clinic", 40), ("chart", 30), ("session", 40)])
+def test_main_pages_run_a_bounded_number_of_queries(client, prescriber, course, running_session, nurse,
+                                                   django_assert_max_num_queries, url_name, limit) -> None:
+    for day in range(5):
+        measures.do_record_assessment(course.patient, "phq9", [1] * 8 + [0], at=MONDAY - timedelta(days=day),
+                                      acting_user=nurse)
+    client.force_login(prescriber)
+    url = {"clinic": "/clinic/", "chart": f"/clinic/patients/{course.patient_id}/",
+           "session": f"/clinic/sessions/{running_session.pk}/"}[url_name]
+    client.get(url)
+    with django_assert_max_num_queries(limit):
+        assert client.get(url).status_code == 200
