@@ -35,19 +35,28 @@ def _urls(course, verified_order, running_session, recorded_intake):  # type: ig
 
 
 @pytest.mark.parametrize("role", [r.value for r in ROLES])
-def test_each_clinic_page_opens_only_for_its_roles(client, personas, role, course, verified_order, running_session,
-                                                  recorded_intake) -> None:
+def test_each_clinic_page_opens_only_for_its_roles(
+    client, personas, role, course, verified_order, running_session, recorded_intake
+) -> None:
     client.force_login(personas[role])
     for url, roles in _urls(course, verified_order, running_session, recorded_intake).items():
         response = client.get(url)
         assert response.status_code == (200 if role in roles else 403), (url, role, response.status_code)
 
 
-@pytest.mark.parametrize("url", [
-    "/clinic/patients/999999/", "/clinic/patients/999999/intake/", "/clinic/courses/999999/decision/",
-    "/clinic/visits/999999/order/", "/clinic/orders/999999/verify/", "/clinic/sessions/999999/",
-    "/clinic/alerts/999999/", "/desk/visits/999999/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/clinic/patients/999999/",
+        "/clinic/patients/999999/intake/",
+        "/clinic/courses/999999/decision/",
+        "/clinic/visits/999999/order/",
+        "/clinic/orders/999999/verify/",
+        "/clinic/sessions/999999/",
+        "/clinic/alerts/999999/",
+        "/desk/visits/999999/",
+    ],
+)
 def test_a_missing_record_is_a_404_for_every_role_that_may_open_the_page(client, personas, url) -> None:
     opened = 0
     for role in ("prescriber", "crna", "rn", "front_desk"):
@@ -92,9 +101,14 @@ def test_a_missing_answer_names_the_item(client, patient_user, patient) -> None:
 def test_an_order_above_the_hard_limit_is_refused_with_the_range(client, prescriber, course) -> None:
     client.force_login(prescriber)
     visit = course.visits.order_by("starts_at").first()
-    text = client.post(f"/clinic/visits/{visit.pk}/order/", {
-        "dose_mg_per_kg": "1.5", "duration_min": "40", "concentration_mg_per_ml": "1",
-    }).content.decode()
+    text = client.post(
+        f"/clinic/visits/{visit.pk}/order/",
+        {
+            "dose_mg_per_kg": "1.5",
+            "duration_min": "40",
+            "concentration_mg_per_ml": "1",
+        },
+    ).content.decode()
     assert "dose mg per kg must be from 0.05 to 1 mg/kg" in text
     assert not Order.objects.exists()
 
@@ -109,26 +123,46 @@ def test_the_session_page_draws_the_predicted_concentration(client, crna, runnin
 
 def test_vitals_posted_from_the_session_page_are_recorded_and_alerted(client, nurse, running_session) -> None:
     client.force_login(nurse)
-    response = client.post(f"/clinic/sessions/{running_session.pk}/vitals/", {
-        "systolic_mmhg": "210", "diastolic_mmhg": "100", "heart_rate_bpm": "80", "spo2_percent": "97",
-    })
+    response = client.post(
+        f"/clinic/sessions/{running_session.pk}/vitals/",
+        {
+            "systolic_mmhg": "210",
+            "diastolic_mmhg": "100",
+            "heart_rate_bpm": "80",
+            "spo2_percent": "97",
+        },
+    )
     assert response.status_code == 302
     assert Alert.objects.filter(kind="vital_sign", severity="stop").exists()
-    bad = client.post(f"/clinic/sessions/{running_session.pk}/vitals/", {
-        "systolic_mmhg": "400", "diastolic_mmhg": "100", "heart_rate_bpm": "80", "spo2_percent": "97",
-    })
-    assert bad.status_code == 422 and "Systolic (mmHg): Ensure this value is less than or equal to 260" in bad.content.decode()
+    bad = client.post(
+        f"/clinic/sessions/{running_session.pk}/vitals/",
+        {
+            "systolic_mmhg": "400",
+            "diastolic_mmhg": "100",
+            "heart_rate_bpm": "80",
+            "spo2_percent": "97",
+        },
+    )
+    assert (
+        bad.status_code == 422
+        and "Systolic (mmHg): Ensure this value is less than or equal to 260" in bad.content.decode()
+    )
 
 
 @pytest.mark.parametrize(("url_name", "limit"), [("clinic", 40), ("chart", 30), ("session", 40)])
-def test_main_pages_run_a_bounded_number_of_queries(client, prescriber, course, running_session, nurse,
-                                                   django_assert_max_num_queries, url_name, limit) -> None:
+def test_main_pages_run_a_bounded_number_of_queries(
+    client, prescriber, course, running_session, nurse, django_assert_max_num_queries, url_name, limit
+) -> None:
     for day in range(5):
-        measures.do_record_assessment(course.patient, "phq9", [1] * 8 + [0], at=MONDAY - timedelta(days=day),
-                                      acting_user=nurse)
+        measures.do_record_assessment(
+            course.patient, "phq9", [1] * 8 + [0], at=MONDAY - timedelta(days=day), acting_user=nurse
+        )
     client.force_login(prescriber)
-    url = {"clinic": "/clinic/", "chart": f"/clinic/patients/{course.patient_id}/",
-           "session": f"/clinic/sessions/{running_session.pk}/"}[url_name]
+    url = {
+        "clinic": "/clinic/",
+        "chart": f"/clinic/patients/{course.patient_id}/",
+        "session": f"/clinic/sessions/{running_session.pk}/",
+    }[url_name]
     client.get(url)
     with django_assert_max_num_queries(limit):
         assert client.get(url).status_code == 200

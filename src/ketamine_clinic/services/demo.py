@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from ketamine_clinic.services import courses, intake, measures, orders, schedule, sessions
+from ketamine_clinic.services import courses, intake, measures, orders, rules, schedule, sessions
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import Course, Patient, User, Visit
@@ -314,8 +314,6 @@ def _advance(
         suggestion_decision = "maintenance" if stage == "maintenance" else "refer"
         last = course.visits.filter(status="done").order_by("-starts_at").first()
         at = (last.ends_at if last else now) + timedelta(days=1)
-        from ketamine_clinic.services import rules
-
         suggested = rules.evaluate_induction(course)
         courses.do_decide_induction(
             course,
@@ -333,8 +331,6 @@ def _start_with_visit_today(now: datetime, slot: int) -> tuple[date, time]:
     """A course start that puts an infusion on today (when the clinic is open today), at a
     time around now so the chair-side pages have something running: slot 0 started 25
     minutes ago, slot 1 ninety minutes ago, slot 2 starts in an hour, slot 3 in two."""
-    from ketamine_clinic.services import rules
-
     today = timezone.localdate(now)
     local = timezone.localtime(now)
     offset = (-25, -90, 60, 120)[slot % 4]
@@ -411,7 +407,7 @@ def _session(visit: Visit, order, rng: random.Random, until: datetime, s: _Staff
         "spo2_percent": rng.randint(96, 99),
         "respiratory_rate": 14,
     }
-    items = {name: True for name, _ in sessions.rules.CHECKLIST}
+    items = {name: True for name, _ in rules.CHECKLIST}
     sessions.do_complete_checklist(session, items=items, vitals=base, at=t0 + timedelta(minutes=2), acting_user=nurse)
     start = t0 + timedelta(minutes=5)
     sessions.do_record_pump_event(session, "start", rate_ml_per_h=order.rate_ml_per_h, at=start, acting_user=s.crna)
@@ -454,7 +450,7 @@ def _session(visit: Visit, order, rng: random.Random, until: datetime, s: _Staff
             )
     if live:
         return
-    settled = {**sessions.rules.baseline_vitals(visit.patient), "heart_rate_bpm": base["heart_rate_bpm"]}
+    settled = {**rules.baseline_vitals(visit.patient), "heart_rate_bpm": base["heart_rate_bpm"]}
     settled["systolic_mmhg"] = int(settled["systolic_mmhg"] or base["systolic_mmhg"]) + rng.randint(-4, 6)
     sessions.do_record_vitals(session, settled, at=start + timedelta(minutes=120), acting_user=nurse)
     sessions.do_discharge(

@@ -166,7 +166,7 @@ def clinic_day(day: date, now: datetime) -> dict[str, Any]:
     rows = []
     for v in visits:
         session = sessions.get(v.pk)
-        order = v.live_orders[0] if v.live_orders else None  # type: ignore[attr-defined]
+        order = v.live_orders[0] if v.live_orders else None
         due = None
         if session and session.status in {"running", "paused", "observing"}:
             last = last_vitals.get(session.pk)
@@ -209,7 +209,7 @@ def outcomes_summary() -> dict[str, Any]:
     effects = Counter(SideEffect.objects.filter(amends__isnull=True).values_list("code", flat=True))
     return {
         "courses": len(courses),
-        "completed_series": sum(1 for c in courses if c.done >= rules.induction_count(c.protocol)),  # type: ignore[attr-defined]
+        "completed_series": sum(1 for c in courses if c.done >= rules.induction_count(c.protocol)),
         "evaluated": evaluated,
         "response": statuses["response"] + statuses["remission"],
         "remission": statuses["remission"],

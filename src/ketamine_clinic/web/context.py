@@ -34,7 +34,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if not user.is_authenticated:
         return {"nav_items": []}
     role = getattr(user, "role", "")
-    items = [
+    items: list[dict[str, Any]] = [
         {"label": label, "url": reverse(name)} for label, name, action in _NAV if role and can(role, action)
     ]
     # the longest matching prefix is the current section (/clinic/patients/ beats /clinic/)

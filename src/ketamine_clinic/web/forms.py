@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django import forms
 
 from ketamine_clinic.domain.policy import ROLES
@@ -96,7 +99,7 @@ class SideEffectForm(forms.Form):
     severity = forms.ChoiceField(choices=[("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe")])
     note = forms.CharField(max_length=300, required=False, label="Details")
 
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         from ketamine_clinic.services.sessions import SIDE_EFFECTS
 
         super().__init__(*args, **kwargs)
@@ -146,9 +149,9 @@ class IntakeForm(forms.Form):
 
     TRIAL_ROWS = 4
 
-    def __init__(self, *args, questions=(), **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, questions: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.question_names = []
+        self.question_names: list[str] = []
         for code, text in questions:
             name = f"ci_{code}"
             self.fields[name] = forms.BooleanField(required=False, label=text)
@@ -195,7 +198,7 @@ class CoursePlanForm(forms.Form):
         help_text="Preferred chair; another free chair is used when it is taken.",
     )
 
-    def __init__(self, *args, protocols=(), **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, protocols: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["protocol"].choices = list(protocols)  # type: ignore[attr-defined]
 
@@ -216,7 +219,7 @@ class InductionDecisionForm(forms.Form):
     )
     next_visit_weeks = forms.IntegerField(min_value=2, max_value=6, required=False, label="First booster in (weeks)")
 
-    def __init__(self, *args, decisions=(), **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, decisions: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["decision"].choices = list(decisions)  # type: ignore[attr-defined]
 

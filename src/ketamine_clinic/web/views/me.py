@@ -25,7 +25,7 @@ def questionnaire(request: HttpRequest, code: str) -> HttpResponse:
     errors: dict[str, str] = {}
     if request.method == "POST":
         answers = [request.POST.get(item["name"]) for item in meta["items"]]
-        parsed = [int(a) if a not in (None, "") and a.lstrip("-").isdigit() else None for a in answers]
+        parsed = [int(a) if a and a.lstrip("-").isdigit() else None for a in answers]
         try:
             measures.do_record_assessment(record, code, parsed, at=timezone.now(), acting_user=actor(request))
         except ServiceError as exc:
