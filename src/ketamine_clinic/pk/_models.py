@@ -77,7 +77,7 @@ def _p(name: str, value: float, unit: str, conf: str, cite: str) -> Parameter:
 def _from_clearances(
     v1: float, v2: float, v3: float | None, cl: float, q2: float, q3: float | None
 ) -> tuple[float, tuple[float, ...]]:
-    ks = (cl / v1, q2 / v1, q2 / v2)
+    ks: tuple[float, ...] = (cl / v1, q2 / v1, q2 / v2)
     if v3 is not None and q3 is not None:
         ks = (*ks, q3 / v1, q3 / v3)
     return v1, ks

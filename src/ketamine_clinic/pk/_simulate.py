@@ -163,7 +163,8 @@ def _advance(
     vec: NDArray[np.float64],
     inv: NDArray[np.float64],
 ) -> NDArray[np.float64]:
-    return _advance_many(x, np.array([h]), rate, lam, vec, inv)[0]
+    result: NDArray[np.float64] = _advance_many(x, np.array([h]), rate, lam, vec, inv)[0]
+    return result
 
 
 def _advance_many(
