@@ -61,3 +61,9 @@ def test_the_readme_documents_every_setting() -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     missing = [name for name in config.SETTINGS_DOC if f"`{name}`" not in readme]
     assert missing == []
+
+
+def test_an_unknown_time_zone_is_refused() -> None:
+    with pytest.raises(ConfigError, match="KC_TIME_ZONE"):
+        load({"KC_SECRET_KEY": GOOD, "KC_TIME_ZONE": "Mars/Olympus"})
+    assert load({"KC_SECRET_KEY": GOOD, "KC_TIME_ZONE": "America/New_York"}).time_zone == "America/New_York"

@@ -44,6 +44,7 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "KC_BIND": ("127.0.0.1:8000", "Address `kclinic serve` listens on."),
     "KC_WORKERS": ("2", "Web server worker processes."),
     "KC_EMAIL_HOST": ("(none)", "SMTP host; without it mail goes to KC_DATA_DIR/outbox."),
+    "KC_TIME_ZONE": ("UTC", "The clinic's time zone for pages and the schedule, e.g. America/New_York."),
 }
 
 
@@ -65,6 +66,7 @@ class Config:
     bind: str
     workers: int
     email_host: str | None
+    time_zone: str = "UTC"
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -129,7 +131,18 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         bind=_get(env, "KC_BIND") or "127.0.0.1:8000",
         workers=_int(env, "KC_WORKERS", 2, 1, 64),
         email_host=_get(env, "KC_EMAIL_HOST"),
+        time_zone=_time_zone(_get(env, "KC_TIME_ZONE") or "UTC"),
     )
+
+
+def _time_zone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"KC_TIME_ZONE: unknown time zone {name!r} (use a name like Europe/Paris)") from None
+    return name
 
 
 def load_for_tests() -> Config:

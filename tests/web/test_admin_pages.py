@@ -41,9 +41,7 @@ def test_admin_changes_a_role_and_deactivates(client, admin, nurse) -> None:
 
 def test_settings_out_of_range_say_the_range(client, admin) -> None:
     client.force_login(admin)
-    text = client.post(
-        "/admin-area/settings/", {"clinic_name": "X", "idle_timeout_minutes": "500"}
-    ).content.decode()
+    text = client.post("/admin-area/settings/", {"clinic_name": "X", "idle_timeout_minutes": "500"}).content.decode()
     assert "Idle timeout minutes: Ensure this value is less than or equal to 240" in text
     client.post("/admin-area/settings/", {"clinic_name": "X", "idle_timeout_minutes": "20"})
     assert AuditEvent.objects.filter(event_type=EventType.SETTINGS_CHANGED).exists()
@@ -53,9 +51,27 @@ def test_the_audit_page_filters_and_verifies(client, admin, nurse, patient) -> N
     client.force_login(admin)
     text = client.get("/admin-area/audit/", {"patient": "T-0001"}).content.decode()
     assert "<td>patient created</td>" in text and "<td>user created</td>" not in text
-    text = client.get(
-        "/admin-area/audit/", {"user": "admin1", "event_type": "110"}
-    ).content.decode()
+    text = client.get("/admin-area/audit/", {"user": "admin1", "event_type": "110"}).content.decode()
     assert "No events match" not in text
     text = client.get("/admin-area/audit/?verify=1").content.decode()
     assert "The chain is intact" in text
+
+
+def test_admin_gives_a_patient_a_login_to_their_own_record(client, admin, stranger) -> None:
+    from ketamine_clinic.storage.models import Patient
+
+    client.force_login(admin)
+    missing = client.post("/admin-area/users/", {"username": "p2", "role": "patient", "password": "a-long-password"})
+    assert "Patient MRN: a patient login needs the MRN" in missing.content.decode()
+    Patient.objects.filter(pk=stranger.pk).update(user=None)
+    response = client.post(
+        "/admin-area/users/",
+        {
+            "username": "p2",
+            "role": "patient",
+            "password": "a-long-password",
+            "patient_mrn": "T-0002",
+        },
+    )
+    assert response.status_code == 302
+    assert Patient.objects.get(pk=stranger.pk).user.username == "p2"

@@ -24,9 +24,7 @@ HOMES = {
 @pytest.mark.parametrize("role", list(HOMES))
 def test_each_role_lands_on_its_own_home_page(client, personas, role) -> None:
     user = personas[role]
-    response = client.post(
-        "/login/", {"username": user.username, "password": PASSWORD}, follow=True
-    )
+    response = client.post("/login/", {"username": user.username, "password": PASSWORD}, follow=True)
     assert response.redirect_chain[-1][0] == HOMES[role]
     assert response.status_code == 200
     assert AuditEvent.objects.filter(event_type=EventType.LOGIN, actor=user).exists()

@@ -41,9 +41,7 @@ def test_staff_open_a_chart_and_the_read_is_audited(client, prescriber, patient)
     client.force_login(prescriber)
     response = client.get(f"/clinic/patients/{patient.pk}/")
     assert response.status_code == 200 and "Pat Example" in response.content.decode()
-    assert AuditEvent.objects.filter(
-        event_type=EventType.CHART_VIEWED, actor=prescriber, patient=patient
-    ).exists()
+    assert AuditEvent.objects.filter(event_type=EventType.CHART_VIEWED, actor=prescriber, patient=patient).exists()
 
 
 def test_a_missing_chart_is_a_404(client, prescriber, db) -> None:

@@ -183,8 +183,16 @@ def clinic_day(day: date, now: datetime) -> dict[str, Any]:
     open_alerts = list(
         Alert.objects.filter(acknowledged_at__isnull=True).select_related("patient").order_by("-raised_at")
     )
-    active = Course.objects.filter(status="induction").select_related("patient").prefetch_related("visits")
-    due_courses = [c for c in active if decision_due(c)]
+    # the same rule as courses.decision_due, in one query for every course
+    due_courses = list(
+        Course.objects.filter(status="induction")
+        .annotate(
+            pending=Count("visits", filter=Q(visits__phase="induction", visits__status="scheduled")),
+            done=Count("visits", filter=Q(visits__phase="induction", visits__status="done")),
+        )
+        .filter(pending=0, done__gt=0)
+        .select_related("patient")
+    )
     return {"rows": rows, "alerts": open_alerts, "decisions_due": due_courses}
 
 

@@ -11,7 +11,7 @@ from ketamine_clinic.services import audit
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import EventType, Patient, User
 
-__all__ = ["do_create_patient", "next_mrn"]
+__all__ = ["do_create_patient", "do_create_patient_login", "next_mrn"]
 
 _SEXES = ("female", "male", "other")
 
@@ -79,3 +79,27 @@ def next_mrn() -> str:
         if m[3:].isdigit()
     ]
     return f"KC-{max(numbers, default=1000) + 1}"
+
+
+def do_create_patient_login(patient: Patient, *, username: str, password: str, acting_user: User | None) -> User:
+    """Give a registered patient a login to see their own care (admin); both or neither."""
+    from ketamine_clinic.services.accounts import do_create_user
+
+    with transaction.atomic():
+        if patient.user_id is not None:
+            raise Conflict("This patient already has a login.", field="patient_mrn")
+        user = do_create_user(
+            username,
+            "patient",
+            password,
+            first_name=patient.given_name,
+            last_name=patient.family_name,
+            email=patient.email,
+            acting_user=acting_user,
+        )
+        patient.user = user
+        patient.save(update_fields=["user"])
+        audit.record(
+            EventType.PATIENT_UPDATED, actor=acting_user, patient=patient, subject=patient, new={"login": username}
+        )
+    return user

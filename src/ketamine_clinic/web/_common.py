@@ -64,6 +64,7 @@ def apply(cfg: _config.Config, namespace: dict[str, object]) -> None:
         EMAIL_HOST=cfg.email_host or "localhost",
         EMAIL_FILE_PATH=str(cfg.data_dir / "outbox"),
         STATIC_ROOT=cfg.data_dir / "static",
+        TIME_ZONE=cfg.time_zone,
     )
 
 

@@ -22,6 +22,12 @@ class UserCreateForm(forms.Form):
     credentials = forms.CharField(max_length=40, required=False, help_text="e.g. MD, PMHNP-BC, CRNA, RN")
     role = forms.ChoiceField(choices=ROLE_CHOICES)
     password = forms.CharField(widget=forms.PasswordInput, min_length=10, help_text="At least 10 characters.")
+    patient_mrn = forms.CharField(
+        max_length=20,
+        required=False,
+        label="Patient MRN",
+        help_text="For a patient login: the medical record number it opens (the patient sees only that record).",
+    )
 
 
 class UserUpdateForm(forms.Form):

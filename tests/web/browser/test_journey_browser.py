@@ -25,8 +25,13 @@ START = datetime(2027, 3, 1, 7, 30, tzinfo=UTC)  # a Monday
 
 
 def _staff() -> None:
-    for username, role in (("desk", "front_desk"), ("rn", "rn"), ("crna", "crna"), ("doc", "prescriber"),
-                           ("pat", "patient")):
+    for username, role in (
+        ("desk", "front_desk"),
+        ("rn", "rn"),
+        ("crna", "crna"),
+        ("doc", "prescriber"),
+        ("pat", "patient"),
+    ):
         do_create_user(username, role, PASSWORD, first_name=username.title(), last_name="Tester", acting_user=None)
     for name in ("Chair 1", "Chair 2"):
         schedule.do_create_chair(name, acting_user=None)
@@ -64,11 +69,21 @@ def _infusion(page, clock, patient: Patient, visit: Visit, number: int) -> None:
     page.get_by_role("button", name="Open session").click()
     page.wait_for_url("**/clinic/sessions/*/")
     session_url = page.url
-    for label in ("Identity and allergies checked", "Fasting as instructed", "Escort present to take the patient home",
-                  "Consent on file", "Today's PHQ-9 and suicide screen reviewed", "IV access in place"):
+    for label in (
+        "Identity and allergies checked",
+        "Fasting as instructed",
+        "Escort present to take the patient home",
+        "Consent on file",
+        "Today's PHQ-9 and suicide screen reviewed",
+        "IV access in place",
+    ):
         page.get_by_label(label).check()
-    for label, value in (("Systolic (mmHg)", "122"), ("Diastolic (mmHg)", "78"), ("Heart rate (/min)", "70"),
-                         ("SpO₂ (%)", "98")):
+    for label, value in (
+        ("Systolic (mmHg)", "122"),
+        ("Diastolic (mmHg)", "78"),
+        ("Heart rate (/min)", "70"),
+        ("SpO₂ (%)", "98"),
+    ):
         page.get_by_label(label).fill(value)
     page.get_by_role("button", name="Complete checklist").click()
     clock.move_to(visit.starts_at + timedelta(minutes=5))
@@ -144,8 +159,13 @@ def test_one_patient_from_registration_to_the_induction_decision(page) -> None: 
         page.locator("input[name=trial_1_drug]").fill("venlafaxine")
         page.locator("input[name=trial_1_weeks]").fill("10")
         page.locator("input[name=trial_1_adequate]").check()
-        for label, value in (("Weight (kg)", "68.5"), ("Systolic (mmHg)", "118"), ("Diastolic (mmHg)", "76"),
-                             ("Heart rate (/min)", "72"), ("SpO₂ (%)", "98")):
+        for label, value in (
+            ("Weight (kg)", "68.5"),
+            ("Systolic (mmHg)", "118"),
+            ("Diastolic (mmHg)", "76"),
+            ("Heart rate (/min)", "72"),
+            ("SpO₂ (%)", "98"),
+        ):
             page.get_by_label(label).fill(value)
         page.get_by_label("Informed consent signed").check()
         screenshot(page, "journey-intake")

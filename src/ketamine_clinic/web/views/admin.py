@@ -11,8 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import accounts, clinic
 from ketamine_clinic.services.audit import verify_chain
-from ketamine_clinic.services.errors import ServiceError
-from ketamine_clinic.storage.models import AuditEvent, ClinicSettings, User
+from ketamine_clinic.services.errors import InvalidInput, ServiceError
+from ketamine_clinic.services.patients import do_create_patient_login
+from ketamine_clinic.storage.models import AuditEvent, ClinicSettings, Patient, User
 from ketamine_clinic.web.forms import (
     AuditFilterForm,
     ClinicSettingsForm,
@@ -38,8 +39,13 @@ def admin_home(request: HttpRequest) -> HttpResponse:
 def users(request: HttpRequest) -> HttpResponse:
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        mrn = data.pop("patient_mrn").strip()
         try:
-            user = accounts.do_create_user(**form.cleaned_data, acting_user=actor(request))
+            if data["role"] == "patient":
+                user = _create_patient_login(mrn, data, actor(request))
+            else:
+                user = accounts.do_create_user(**data, acting_user=actor(request))
         except ServiceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -47,6 +53,13 @@ def users(request: HttpRequest) -> HttpResponse:
             return redirect("admin-users")
     rows = User.objects.order_by("-is_active", "role", "last_name", "username")
     return render(request, "admin/users.html", {"form": form, "rows": rows})
+
+
+def _create_patient_login(mrn: str, data: dict[str, str], acting: User) -> User:
+    patient = Patient.objects.filter(mrn__iexact=mrn).first() if mrn else None
+    if patient is None:
+        raise InvalidInput("a patient login needs the MRN of a registered patient", field="patient_mrn")
+    return do_create_patient_login(patient, username=data["username"], password=data["password"], acting_user=acting)
 
 
 @requires(Action.MANAGE_USERS)

@@ -63,8 +63,8 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "score_chart": presenters.score_chart(overview),
             "may": {a.value: can(actor(request).role, a) for a in Action},
             "decision_due": overview.course is not None and outcomes.decision_due(overview.course),
-        "next_visit_id": next(
-            (v.pk for v in overview.visits if v.status == "scheduled" and v.pk not in overview.orders), None
-        ),
+            "next_visit_id": next(
+                (v.pk for v in overview.visits if v.status == "scheduled" and v.pk not in overview.orders), None
+            ),
         },
     )
