@@ -29,6 +29,9 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	DJANGO_SETTINGS_MODULE=ketamine_clinic.web.settings_test $(BIN)/django-admin makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=ketamine_clinic.web.settings KC_DATA_DIR=$$(mktemp -d) \
+	  KC_SECRET_KEY=check-deploy-only-0123456789abcdefghijklmnopqrstuv \
+	  $(BIN)/django-admin check --deploy --fail-level WARNING
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest

@@ -111,10 +111,12 @@ def test_a_second_course_never_double_books_a_chair(course, prescriber, nurse, s
         at=MONDAY,
         acting_user=prescriber,
     )
-    for visit in Visit.objects.filter(status="scheduled"):
-        clash = Visit.objects.filter(
-            chair=visit.chair, status="scheduled", starts_at__lt=visit.ends_at, ends_at__gt=visit.starts_at
-        ).exclude(pk=visit.pk)
+    for visit in Visit.objects.exclude(status="cancelled"):
+        clash = (
+            Visit.objects.filter(chair=visit.chair, starts_at__lt=visit.ends_at, ends_at__gt=visit.starts_at)
+            .exclude(status="cancelled")
+            .exclude(pk=visit.pk)
+        )
         assert not clash.exists()
     assert other.visits.count() == 6
 
@@ -349,3 +351,11 @@ def test_after_six_infusions_a_non_responder_is_referred(course, prescriber, crn
     courses.do_decide_induction(course, decision="refer", at=MONDAY + timedelta(days=20), acting_user=prescriber)
     course.refresh_from_db()
     assert course.status == "referred"
+
+
+def test_a_done_visit_still_occupies_its_chair(course, chairs) -> None:
+    visit = course.visits.order_by("starts_at").first()
+    Visit.objects.filter(pk=visit.pk).update(status="done")
+    assert not schedule.chair_is_free(visit.chair, visit.starts_at, visit.ends_at)
+    Visit.objects.filter(pk=visit.pk).update(status="cancelled")
+    assert schedule.chair_is_free(visit.chair, visit.starts_at, visit.ends_at)

@@ -42,8 +42,9 @@ def do_create_chair(name: str, *, acting_user: User | None) -> Chair:
 
 
 def chair_is_free(chair: Chair, starts_at: datetime, ends_at: datetime, *, ignore: int | None = None) -> bool:
-    """Whether no scheduled visit overlaps [starts_at, ends_at) on ``chair``."""
-    clash = Visit.objects.filter(chair=chair, status="scheduled", starts_at__lt=ends_at, ends_at__gt=starts_at)
+    """Whether no visit (scheduled or done; cancelled ones free the chair) overlaps
+    [starts_at, ends_at) on ``chair``."""
+    clash = Visit.objects.filter(chair=chair, starts_at__lt=ends_at, ends_at__gt=starts_at).exclude(status="cancelled")
     if ignore is not None:
         clash = clash.exclude(pk=ignore)
     return not clash.exists()

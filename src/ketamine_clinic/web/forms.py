@@ -9,7 +9,7 @@ from django import forms
 
 from ketamine_clinic.domain.policy import ROLES
 from ketamine_clinic.services.clinic import IDLE_TIMEOUT_RANGE
-from ketamine_clinic.storage.models import Chair, EventType
+from ketamine_clinic.storage.models import Chair, EventType, User
 from ketamine_clinic.web.context import ROLE_LABELS
 
 ROLE_CHOICES = [(r.value, ROLE_LABELS[r.value]) for r in ROLES]
@@ -202,6 +202,12 @@ class CoursePlanForm(forms.Form):
         queryset=Chair.objects.filter(active=True).order_by("name"),
         required=False,
         help_text="Preferred chair; another free chair is used when it is taken.",
+    )
+    staff = forms.ModelChoiceField(
+        queryset=User.objects.filter(role__in=["crna", "rn"], is_active=True).order_by("last_name"),
+        required=False,
+        label="Infusion clinician",
+        help_text="The CRNA or RN who runs the infusions (can be changed per visit by the front desk).",
     )
 
     def __init__(self, *args: Any, protocols: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:

@@ -143,6 +143,7 @@ def course_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                 start_date=d["start_date"],
                 start_time=d["start_time"],
                 chair=d["chair"],
+                staff=d["staff"],
                 baseline_score=rules.latest_score(patient, "phq9"),
                 at=timezone.now(),
                 acting_user=actor(request),

@@ -121,6 +121,11 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "cadss": rules.instrument_form("cadss"),
         "aldrete": rules.instrument_form("aldrete"),
         "assessments": list(Assessment.objects.filter(session=session).order_by("at")),
+        "pre_scores": list(
+            Assessment.objects.filter(
+                patient=session.patient, at__date=timezone.localtime(session.visit.starts_at).date(), session=None
+            ).order_by("at")
+        ),
         "observed_min": int((now - session.stopped_at).total_seconds() // 60) if session.stopped_at else 0,
         "min_observation": rules.min_observation_min(session),
     }
