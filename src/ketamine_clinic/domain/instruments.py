@@ -66,7 +66,7 @@ class Instrument:
 
     @property
     def max_total(self) -> int:
-        return sum(i.high for i in self.items if i.optional_value is None or i.high < i.optional_value)
+        return sum(i.high if i.optional_value is None else i.optional_value - 1 for i in self.items)
 
 
 _FREQ = ("Not at all", "Several days", "More than half the days", "Nearly every day")
