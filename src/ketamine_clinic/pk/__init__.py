@@ -1,21 +1,11 @@
-"""The PK/PD engine: published ketamine models, exact simulation.
-
-Times in minutes, doses in mg of free base, concentrations in ng/mL.
-"""
+"""The PK/PD engine: published ketamine models, exact simulation, target-controlled
+infusion and virtual populations. Times in minutes, doses in mg of free base,
+concentrations in ng/mL."""
 
 from ketamine_clinic.pk._models import Model, Parameter, Patient, Validity, model, models
+from ketamine_clinic.pk._population import Population, draw_individuals, simulate_population
 from ketamine_clinic.pk._simulate import Bolus, Infusion, OutOfRangeWarning, Profile, simulate
+from ketamine_clinic.pk._tci import TciSchedule, tci
 
-__all__ = [
-    "Bolus",
-    "Infusion",
-    "Model",
-    "OutOfRangeWarning",
-    "Parameter",
-    "Patient",
-    "Profile",
-    "Validity",
-    "model",
-    "models",
-    "simulate",
-]
+__all__ = ["Bolus", "Infusion", "Model", "OutOfRangeWarning", "Parameter", "Patient", "Population", "Profile",
+           "TciSchedule", "Validity", "draw_individuals", "model", "models", "simulate", "simulate_population", "tci"]

@@ -1,0 +1,128 @@
+"""The PK engine against closed forms, the matrix exponential and its own invariants."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.linalg import expm
+
+from ketamine_clinic import pk
+from ketamine_clinic.pk._simulate import rate_matrix
+
+ADULT = pk.Patient(70, 40, "male")
+GRID = np.arange(0.0, 240.0 + 1e-9, 1.0)
+
+
+def test_every_model_has_provenance_and_a_validity_range() -> None:
+    assert set(pk.models()) >= {"domino", "clements250", "hijazi", "herd", "kamp2020", "flint2017"}
+    for name in pk.models():
+        m = pk.model(name)
+        assert m.citation and m.parameters and all(p.confidence in {"[C]", "[C2]", "[P]", "[U]"} for p in m.parameters)
+        assert m.validity.population and m.ke0_note
+    with pytest.raises(ValueError, match="unknown model"):
+        pk.model("propofol")
+
+
+def test_a_tiny_peripheral_exchange_reduces_to_the_one_compartment_closed_form() -> None:
+    # a two-compartment model with k12 -> 0 behaves as one compartment: C = D/V e^{-k t}
+    herd = pk.model("herd")
+    v1, (k10, _k12, _k21) = herd.micro(pk.Patient(30, 8, "female"))
+    oracle = pk.Model("oracle", "one compartment", "closed form", 2, herd.parameters, herd.validity, None, "none",
+                      "racemic", "n/a", lambda p: (v1, (k10, 1e-14, 1.0)))
+    profile = pk.simulate(oracle, pk.Patient(30, 8, "female"), [pk.Bolus(0, 10)], GRID)
+    expected = 10 / v1 * np.exp(-k10 * GRID) * 1000
+    np.testing.assert_allclose(profile.plasma_ng_per_ml, expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["domino", "kamp2020", "clements250", "hijazi"])
+def test_simulation_matches_the_matrix_exponential(name: str) -> None:
+    m = pk.model(name)
+    v1, ks = m.micro(ADULT)
+    a = rate_matrix(ks)
+    profile = pk.simulate(m, ADULT, [pk.Bolus(0, 20)], GRID)
+    expected = np.array([(expm(a * t) @ np.eye(a.shape[0])[:, 0])[0] for t in GRID]) * 20 / v1 * 1000
+    np.testing.assert_allclose(profile.plasma_ng_per_ml, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_an_infusion_rises_then_falls_and_peaks_at_its_end() -> None:
+    profile = pk.simulate(pk.model("domino"), ADULT, [pk.Infusion(0, 40, 35)], GRID)
+    assert int(np.argmax(profile.plasma_ng_per_ml)) == 40
+    assert 150 < profile.plasma_ng_per_ml.max() < 350  # published peaks after 0.5 mg/kg/40 min: ~185 ng/mL
+
+
+def test_from_rate_and_the_effect_site_lag() -> None:
+    infusion = pk.Infusion.from_rate(0, 40, 35 / 40)
+    assert infusion.dose_mg == pytest.approx(35)
+    profile = pk.simulate(pk.model("domino"), ADULT, [infusion], GRID)
+    assert profile.effect_ng_per_ml is not None
+    # after the pump stops the effect site lags: it stays above the falling plasma level
+    assert profile.effect_ng_per_ml[45] > profile.plasma_ng_per_ml[45]
+    assert profile.effect_ng_per_ml[10] < profile.plasma_ng_per_ml[10]
+
+
+def test_outside_the_model_population_a_warning_is_given() -> None:
+    with pytest.warns(pk.OutOfRangeWarning, match="outside the model's population"):
+        pk.simulate(pk.model("herd"), ADULT, [pk.Bolus(0, 10)], GRID)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pk.simulate(pk.model("herd"), pk.Patient(30, 8, "female"), [pk.Bolus(0, 10)], GRID)
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: pk.Patient(1, 40, "male"), lambda: pk.Patient(70, 200, "male"), lambda: pk.Patient(70, 40, "x"),
+    lambda: pk.Patient(70, 40, "male", 10), lambda: pk.Bolus(-1, 5), lambda: pk.Infusion(0, 0, 5),
+    lambda: pk.simulate(pk.model("domino"), ADULT, [], [-1.0]),
+])
+def test_invalid_inputs_are_refused(bad) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError):
+        bad()
+
+
+regimens = st.lists(
+    st.one_of(
+        st.builds(pk.Bolus, st.floats(0, 200), st.floats(0, 50)),
+        st.builds(pk.Infusion, st.floats(0, 200), st.floats(0.5, 120), st.floats(0, 80)),
+    ),
+    min_size=1, max_size=5,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(regimen=regimens, name=st.sampled_from(["domino", "kamp2020", "hijazi"]))
+def test_mass_balance_holds(regimen: list[pk.Bolus | pk.Infusion], name: str) -> None:
+    profile = pk.simulate(pk.model(name), ADULT, regimen, GRID)
+    given_mg = profile.amounts_mg.sum(axis=1) + profile.eliminated_mg
+    dosed = np.array([sum(b.dose_mg for b in regimen if isinstance(b, pk.Bolus) and b.at_min <= t)
+                      + sum(np.clip(t - i.start_min, 0, i.duration_min) * i.rate_mg_per_min
+                            for i in regimen if isinstance(i, pk.Infusion)) for t in GRID])
+    np.testing.assert_allclose(given_mg, dosed, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(a=regimens, b=regimens)
+def test_superposition(a: list[pk.Bolus | pk.Infusion], b: list[pk.Bolus | pk.Infusion]) -> None:
+    m = pk.model("domino")
+    both = pk.simulate(m, ADULT, a + b, GRID).plasma_ng_per_ml
+    apart = pk.simulate(m, ADULT, a, GRID).plasma_ng_per_ml + pk.simulate(m, ADULT, b, GRID).plasma_ng_per_ml
+    np.testing.assert_allclose(both, apart, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shift=st.floats(1, 60), dose=st.floats(1, 50))
+def test_time_invariance(shift: float, dose: float) -> None:
+    m = pk.model("kamp2020")
+    base = pk.simulate(m, ADULT, [pk.Infusion(0, 40, dose)], GRID).plasma_ng_per_ml
+    later = pk.simulate(m, ADULT, [pk.Infusion(shift, 40, dose)], GRID + shift).plasma_ng_per_ml
+    np.testing.assert_allclose(later, base, rtol=1e-9, atol=1e-9)
+
+
+def test_unsorted_times_are_answered_in_their_order() -> None:
+    m = pk.model("domino")
+    times = np.array([60.0, 10.0, 40.0])
+    profile = pk.simulate(m, ADULT, [pk.Infusion(0, 40, 35)], times)
+    sorted_profile = pk.simulate(m, ADULT, [pk.Infusion(0, 40, 35)], np.sort(times))
+    assert profile.plasma_ng_per_ml[1] == pytest.approx(sorted_profile.plasma_ng_per_ml[0])

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ketamine_clinic import pk
+
+ADULT = pk.Patient(70, 40, "male")
+DOMINO = pk.model("domino")
+
+
+def test_plasma_tci_hits_the_target_at_every_step_boundary() -> None:
+    schedule = pk.tci(DOMINO, ADULT, 300, 40)
+    assert schedule.rates_mg_per_h.shape == (240,) and not schedule.rate_cap_bound
+    boundaries = np.arange(1, 241) * 10 / 60
+    plasma = pk.simulate(DOMINO, ADULT, schedule.regimen, boundaries).plasma_ng_per_ml
+    np.testing.assert_allclose(plasma[1:], 300, rtol=1e-3)
+    assert schedule.total_mg == pytest.approx(sum(i.dose_mg for i in schedule.regimen))
+
+
+def test_caps_are_never_exceeded_and_say_they_bound() -> None:
+    capped = pk.tci(DOMINO, ADULT, 300, 40, max_rate_mg_per_h=300)
+    assert capped.rates_mg_per_h.max() <= 300 + 1e-9 and capped.rate_cap_bound
+    dosed = pk.tci(DOMINO, ADULT, 300, 40, max_dose_mg=20)
+    assert dosed.total_mg <= 20 + 1e-9 and dosed.dose_cap_bound
+
+
+def test_effect_tci_brings_the_effect_site_to_the_target_without_overshoot() -> None:
+    schedule = pk.tci(DOMINO, ADULT, 150, 40, site="effect")
+    effect = pk.simulate(DOMINO, ADULT, schedule.regimen, np.arange(0, 2401) / 60).effect_ng_per_ml
+    assert effect is not None
+    assert effect.max() <= 150 * 1.001 and effect[-1] == pytest.approx(150, rel=0.02)
+
+
+def test_tci_refuses_bad_requests() -> None:
+    with pytest.raises(ValueError):
+        pk.tci(DOMINO, ADULT, 0, 40)
+    with pytest.raises(ValueError, match="site"):
+        pk.tci(DOMINO, ADULT, 100, 40, site="brain")
+    with pytest.raises(ValueError, match="no ke0"):
+        pk.tci(pk.model("hijazi"), ADULT, 100, 40, site="effect")
+
+
+GRID = np.arange(0, 240 + 1e-9, 10 / 60)
+
+
+def _individual(model: pk.Model, patient: pk.Patient) -> dict[str, list[float]]:
+    v1, ks = model.micro(patient)
+    k13, k31 = (ks[3], ks[4]) if len(ks) == 5 else (0.0, 0.0)
+    return {"v1_l": [v1], "k10_per_min": [ks[0]], "k12_per_min": [ks[1]], "k21_per_min": [ks[2]],
+            "k13_per_min": [k13], "k31_per_min": [k31]}
+
+
+@pytest.mark.parametrize("name", ["domino", "kamp2020"])
+def test_explicit_individuals_are_simulated_draw_for_draw(name: str) -> None:
+    m = pk.model(name)
+    regimen = [pk.Infusion(0, 40, 35), pk.Bolus(60, 5)]
+    exact = pk.simulate(m, ADULT, regimen, GRID).plasma_ng_per_ml
+    pop = pk.simulate_population(m, regimen, GRID, individuals=_individual(m, ADULT), keep_curves=True)
+    assert pop.plasma_ng_per_ml is not None
+    np.testing.assert_allclose(pop.plasma_ng_per_ml[0], exact, rtol=1e-9, atol=1e-9)
+    assert pop.peak_ng_per_ml[0] == pytest.approx(exact.max(), rel=1e-9)
+
+
+def test_a_two_compartment_individual_matches_too() -> None:
+    m = pk.model("hijazi")
+    exact = pk.simulate(m, ADULT, [pk.Infusion(0, 40, 35)], GRID).plasma_ng_per_ml
+    pop = pk.simulate_population(m, [pk.Infusion(0, 40, 35)], GRID, individuals=_individual(m, ADULT))
+    assert pop.peak_ng_per_ml[0] == pytest.approx(exact.max(), rel=1e-6)
+
+
+def test_draws_are_reproducible_by_seed_and_vary_by_cv() -> None:
+    a = pk.simulate_population(DOMINO, [pk.Infusion(0, 40, 35)], GRID, n=500, seed=7, keep_curves=True)
+    b = pk.simulate_population(DOMINO, [pk.Infusion(0, 40, 35)], GRID, n=500, seed=7)
+    np.testing.assert_array_equal(a.peak_ng_per_ml, b.peak_ng_per_ml)
+    spread = np.std(np.log(a.individuals["v1_l"]))
+    assert 0.2 < spread < 0.4 and "30% CV" in a.variability
+    assert a.time_above_min(100, GRID).shape == (500,)
+    assert np.all(a.auc_ng_min_per_ml > 0)
+    with pytest.raises(ValueError, match="keep_curves"):
+        b.time_above_min(100, GRID)
+
+
+def test_population_input_errors() -> None:
+    with pytest.raises(ValueError, match="uniform grid"):
+        pk.simulate_population(DOMINO, [], [0.0, 1.0, 3.0], n=2)
+    with pytest.raises(ValueError, match="give n"):
+        pk.simulate_population(DOMINO, [], GRID)
+    with pytest.raises(ValueError, match="lacks"):
+        pk.simulate_population(DOMINO, [], GRID, individuals={"v1_l": [1.0]})
+    with pytest.raises(ValueError, match="output grid"):
+        pk.simulate_population(DOMINO, [pk.Infusion(0.05, 40, 35)], GRID, n=2)
