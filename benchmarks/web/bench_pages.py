@@ -30,8 +30,14 @@ def main() -> int:
     course = Course.objects.first()
     session = InfusionSession.objects.order_by("-id").first()
     pages = {
-        "prescriber": ["/clinic/", "/clinic/patients/", f"/clinic/patients/{patient.pk}/",
-                       f"/clinic/courses/{course.pk}/decision/", f"/clinic/sessions/{session.pk}/", "/clinic/alerts/"],
+        "prescriber": [
+            "/clinic/",
+            "/clinic/patients/",
+            f"/clinic/patients/{patient.pk}/",
+            f"/clinic/courses/{course.pk}/decision/",
+            f"/clinic/sessions/{session.pk}/",
+            "/clinic/alerts/",
+        ],
         "front_desk": ["/desk/"],
         "patient": ["/me/"],
         "admin": ["/admin-area/audit/"],

@@ -126,3 +126,11 @@ def test_unsorted_times_are_answered_in_their_order() -> None:
     profile = pk.simulate(m, ADULT, [pk.Infusion(0, 40, 35)], times)
     sorted_profile = pk.simulate(m, ADULT, [pk.Infusion(0, 40, 35)], np.sort(times))
     assert profile.plasma_ng_per_ml[1] == pytest.approx(sorted_profile.plasma_ng_per_ml[0])
+
+
+def test_pharmacodynamics_only_where_a_model_is_published() -> None:
+    assert pk.perception_relative_to_c50(np.array([121.0, 60.5])).tolist() == [1.0, 0.5]
+    with pytest.raises(pk.NoPublishedModel, match="slope was not retrieved"):
+        pk.dissociation_probability(np.array([100.0]))
+    with pytest.raises(pk.NoPublishedModel, match="blood pressure"):
+        pk.blood_pressure_change(np.array([100.0]))

@@ -90,3 +90,10 @@ def test_population_input_errors() -> None:
         pk.simulate_population(DOMINO, [], GRID, individuals={"v1_l": [1.0]})
     with pytest.raises(ValueError, match="output grid"):
         pk.simulate_population(DOMINO, [pk.Infusion(0.05, 40, 35)], GRID, n=2)
+
+
+def test_auc_is_the_trapezoid_of_the_curve() -> None:
+    pop = pk.simulate_population(DOMINO, [pk.Infusion(0, 40, 35)], GRID, n=3, seed=2, keep_curves=True)
+    assert pop.plasma_ng_per_ml is not None
+    np.testing.assert_allclose(pop.auc_ng_min_per_ml, np.trapezoid(pop.plasma_ng_per_ml, GRID, axis=1), rtol=1e-9)
+    np.testing.assert_allclose(pop.time_of_peak_min, GRID[np.argmax(pop.plasma_ng_per_ml, axis=1)])

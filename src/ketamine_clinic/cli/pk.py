@@ -31,6 +31,136 @@ def register(sub: Any) -> None:
     sim.add_argument("--plot", metavar="FILE", help="write an SVG or PNG plot")
     sim.set_defaults(func=_simulate)
 
+    tci = pk_sub.add_parser("tci", help="target-controlled infusion schedule")
+    _patient_args(tci)
+    tci.add_argument("--model", default="domino")
+    tci.add_argument("--target", type=float, required=True, help="ng/mL")
+    tci.add_argument("--duration", type=float, default=40.0, help="minutes")
+    tci.add_argument("--site", choices=["plasma", "effect"], default="plasma")
+    tci.add_argument("--step-s", type=float, default=10.0)
+    tci.add_argument("--max-rate", type=float, help="mg/h")
+    tci.add_argument("--max-dose", type=float, help="mg")
+    tci.add_argument("--every", type=int, default=30, help="print every Nth step")
+    tci.add_argument("--csv", action="store_true")
+    tci.add_argument("--plot", metavar="FILE")
+    tci.set_defaults(func=_tci)
+
+    pop = pk_sub.add_parser("population", help="simulate a virtual cohort")
+    _patient_args(pop)
+    pop.add_argument("--model", default="domino")
+    pop.add_argument("--n", type=int, default=1000)
+    pop.add_argument("--seed", type=int, default=1)
+    pop.add_argument("--cv", type=float, default=0.30)
+    pop.add_argument("--dose-mg-per-kg", type=float, default=0.5)
+    pop.add_argument("--duration", type=float, default=40.0)
+    pop.add_argument("--until", type=float, default=240.0)
+    pop.add_argument("--threshold", type=float, default=100.0, help="ng/mL for time above")
+    pop.add_argument("--csv", action="store_true", help="one row per individual")
+    pop.add_argument("--plot", metavar="FILE", help="histogram of the peaks")
+    pop.set_defaults(func=_population)
+
+
+def _patient_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weight", type=float, default=70.0, help="kg")
+    parser.add_argument("--age", type=float, default=40.0, help="years")
+    parser.add_argument("--sex", choices=["female", "male"], default="female")
+
+
+def _tci(args: argparse.Namespace) -> int:
+    model = pk.model(args.model)
+    patient = pk.Patient(args.weight, args.age, args.sex)
+    schedule = pk.tci(
+        model,
+        patient,
+        args.target,
+        args.duration,
+        site=args.site,
+        step_s=args.step_s,
+        max_rate_mg_per_h=args.max_rate,
+        max_dose_mg=args.max_dose,
+    )
+    step_min = args.step_s / 60
+    times = np.arange(1, len(schedule.rates_mg_per_h) + 1) * step_min
+    profile = pk.simulate(model, patient, schedule.regimen, times)
+    if args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["end_min", "rate_mg_per_h", "plasma_ng_per_ml", "effect_ng_per_ml"])
+        for i, t in enumerate(times):
+            effect = profile.effect_ng_per_ml[i] if profile.effect_ng_per_ml is not None else float("nan")
+            writer.writerow(
+                [f"{t:g}", f"{schedule.rates_mg_per_h[i]:.4f}", f"{profile.plasma_ng_per_ml[i]:.4f}", f"{effect:.4f}"]
+            )
+    else:
+        print(
+            f"{args.site} target {args.target:g} ng/mL for {args.duration:g} min with {args.model}: "
+            f"{schedule.total_mg:.1f} mg in all"
+        )
+        if schedule.rate_cap_bound or schedule.dose_cap_bound:
+            print(
+                "caps bound: "
+                + ", ".join(n for n, b in (("rate", schedule.rate_cap_bound), ("dose", schedule.dose_cap_bound)) if b)
+            )
+        print(f"{'min':>7}{'mg/h':>10}{'plasma':>10}{'effect':>10}")
+        for i in range(0, len(times), max(1, args.every)):
+            effect = profile.effect_ng_per_ml[i] if profile.effect_ng_per_ml is not None else float("nan")
+            print(f"{times[i]:7.2f}{schedule.rates_mg_per_h[i]:10.1f}{profile.plasma_ng_per_ml[i]:10.1f}{effect:10.1f}")
+    if args.plot:
+        _plot(args.plot, times, {f"{args.model} plasma": profile.plasma_ng_per_ml}, args.duration)
+    return 0
+
+
+def _population(args: argparse.Namespace) -> int:
+    import time
+
+    model = pk.model(args.model)
+    patient = pk.Patient(args.weight, args.age, args.sex)
+    regimen = [pk.Infusion(0.0, args.duration, args.dose_mg_per_kg * args.weight)]
+    times = np.arange(0.0, args.until + 1e-9, 10 / 60)
+    chunks = max(1, args.n // 20000)
+    sizes = [args.n // chunks + (1 if i < args.n % chunks else 0) for i in range(chunks)]
+    rng = np.random.default_rng(args.seed)
+    peaks, above = [], []
+    started = time.perf_counter()
+    for done, size in enumerate(sizes, start=1):
+        pop = pk.simulate_population(
+            model, regimen, times, n=size, seed=int(rng.integers(2**31)), cv=args.cv, patient=patient, keep_curves=True
+        )
+        peaks.append(pop.peak_ng_per_ml)
+        above.append(pop.time_above_min(args.threshold, times))
+        if time.perf_counter() - started > 1.0:
+            bar = "#" * (30 * done // chunks)
+            print(f"\r[{bar:<30}] {done}/{chunks}", end="", file=sys.stderr, flush=True)
+    if time.perf_counter() - started > 1.0:
+        print(file=sys.stderr)
+    peak, minutes = np.concatenate(peaks), np.concatenate(above)
+    if args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["individual", "peak_ng_per_ml", f"minutes_above_{args.threshold:g}"])
+        for i, (p, m) in enumerate(zip(peak, minutes, strict=True)):
+            writer.writerow([i, f"{p:.4f}", f"{m:g}"])
+    else:
+        print(
+            f"{args.n} individuals, {args.model}, {args.dose_mg_per_kg:g} mg/kg over {args.duration:g} min; "
+            f"{pop.variability}"
+        )
+        q = np.percentile(peak, [5, 25, 50, 75, 95])
+        print("peak ng/mL  p5 {:.0f}  p25 {:.0f}  median {:.0f}  p75 {:.0f}  p95 {:.0f}".format(*q))
+        print(f"time above {args.threshold:g} ng/mL: median {np.median(minutes):.0f} min")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        ax.hist(peak, bins=60, color="#1f5f8b")
+        ax.set_xlabel("peak plasma ketamine (ng/mL)")
+        ax.set_ylabel("individuals")
+        fig.tight_layout()
+        fig.savefig(args.plot)
+        plt.close(fig)
+    return 0
+
 
 def _models(args: argparse.Namespace) -> int:
     for name in pk.models():

@@ -3,9 +3,35 @@ infusion and virtual populations. Times in minutes, doses in mg of free base,
 concentrations in ng/mL."""
 
 from ketamine_clinic.pk._models import Model, Parameter, Patient, Validity, model, models
+from ketamine_clinic.pk._pd import (
+    NoPublishedModel,
+    blood_pressure_change,
+    dissociation_probability,
+    perception_relative_to_c50,
+)
 from ketamine_clinic.pk._population import Population, draw_individuals, simulate_population
 from ketamine_clinic.pk._simulate import Bolus, Infusion, OutOfRangeWarning, Profile, simulate
 from ketamine_clinic.pk._tci import TciSchedule, tci
 
-__all__ = ["Bolus", "Infusion", "Model", "OutOfRangeWarning", "Parameter", "Patient", "Population", "Profile",
-           "TciSchedule", "Validity", "draw_individuals", "model", "models", "simulate", "simulate_population", "tci"]
+__all__ = [
+    "Bolus",
+    "Infusion",
+    "Model",
+    "NoPublishedModel",
+    "OutOfRangeWarning",
+    "Parameter",
+    "Patient",
+    "Population",
+    "Profile",
+    "TciSchedule",
+    "Validity",
+    "blood_pressure_change",
+    "dissociation_probability",
+    "draw_individuals",
+    "model",
+    "models",
+    "perception_relative_to_c50",
+    "simulate",
+    "simulate_population",
+    "tci",
+]

@@ -134,37 +134,33 @@ def simulate(
     inv = np.linalg.inv(vec)
     grid, rates, boluses = _events(regimen)
     n = a.shape[0]
-    # state at each event time, just after that event's bolus
-    states = np.zeros((len(grid), n))
-    x = np.zeros(n)
+    k10 = ks[0]
+    # state at each event time, just after that event's bolus; the last column is the
+    # amount eliminated so far, integrated exactly as k10 times the central amount
+    states = np.zeros((len(grid), n + 1))
+    x, gone = np.zeros(n), 0.0
     for i, t in enumerate(grid):
         if i:
-            x = _advance(x, t - grid[i - 1], rates[i - 1], lam, vec, inv)
-        x = x.copy()
+            step, area = _advance_many(x, np.array([t - grid[i - 1]]), rates[i - 1], lam, vec, inv)
+            x, gone = step[0].copy(), gone + k10 * float(area[0])
         x[0] += boluses[i]
-        states[i] = x
-    idx = np.searchsorted(grid, times, side="right") - 1
+        states[i, :n], states[i, n] = x, gone
+    order = None if times.size < 2 or bool(np.all(times[1:] >= times[:-1])) else np.argsort(times, kind="stable")
+    sorted_times = times if order is None else times[order]
+    cuts = np.searchsorted(sorted_times, grid, side="left")
     amounts = np.empty((times.size, n))
-    for i in np.unique(idx):
-        mask = idx == i
-        amounts[mask] = _advance_many(states[i], times[mask] - grid[i], rates[i], lam, vec, inv)
-    given = _given(regimen, times)
+    eliminated = np.empty(times.size)
+    for i in range(len(grid)):
+        lo, hi = cuts[i], (cuts[i + 1] if i + 1 < len(grid) else times.size)
+        if hi > lo:
+            amounts[lo:hi], area = _advance_many(states[i, :n], sorted_times[lo:hi] - grid[i], rates[i], lam, vec, inv)
+            eliminated[lo:hi] = states[i, n] + k10 * area
+    if order is not None:
+        amounts[order], eliminated[order] = amounts.copy(), eliminated.copy()
     body = amounts[:, : (3 if len(ks) == 5 else 2)]
-    plasma = amounts[:, 0] / v1 * 1000.0
-    effect = amounts[:, -1] / v1 * 1000.0 if ke0 else None
-    return Profile(times, plasma, effect, body, given - body.sum(axis=1))
-
-
-def _advance(
-    x: NDArray[np.float64],
-    h: float,
-    rate: float,
-    lam: NDArray[np.float64],
-    vec: NDArray[np.float64],
-    inv: NDArray[np.float64],
-) -> NDArray[np.float64]:
-    result: NDArray[np.float64] = _advance_many(x, np.array([h]), rate, lam, vec, inv)[0]
-    return result
+    plasma = amounts[:, 0] * (1000.0 / v1)
+    effect = amounts[:, -1] * (1000.0 / v1) if ke0 else None
+    return Profile(times, plasma, effect, body, eliminated)
 
 
 def _advance_many(
@@ -174,20 +170,13 @@ def _advance_many(
     lam: NDArray[np.float64],
     vec: NDArray[np.float64],
     inv: NDArray[np.float64],
-) -> NDArray[np.float64]:
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Amounts after ``h`` with a constant ``rate`` into the central compartment, and the
+    exact integral of the central amount over [0, h] (for elimination)."""
     u = np.zeros_like(x)
     u[0] = rate
     z0, w = inv @ x, inv @ u
-    e = np.exp(np.outer(h, lam))
-    z = z0 * e + w * np.expm1(np.outer(h, lam)) / lam
-    return np.asarray(z @ vec.T)
-
-
-def _given(regimen: Sequence[Bolus | Infusion], times: NDArray[np.float64]) -> NDArray[np.float64]:
-    total = np.zeros_like(times)
-    for item in regimen:
-        if isinstance(item, Bolus):
-            total += np.where(times >= item.at_min, item.dose_mg, 0.0)
-        else:
-            total += np.clip(times - item.start_min, 0, item.duration_min) * item.rate_mg_per_min
-    return total
+    em1 = np.expm1(np.multiply.outer(h, lam))
+    z = z0 * (em1 + 1.0) + (w / lam) * em1
+    modal_area = (z0 + w / lam) * (em1 / lam) - np.multiply.outer(h, w / lam)
+    return np.asarray(z @ vec.T), np.asarray(modal_area @ vec[0])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 from scipy.linalg import expm
@@ -28,11 +29,16 @@ class TciSchedule:
     step_s: float
     rates_mg_per_h: NDArray[np.float64]
     total_mg: float
-    regimen: list[Infusion]
     rate_cap_bound: bool
     dose_cap_bound: bool
     site: str
     target_ng_per_ml: float
+
+    @property
+    def regimen(self) -> list[Infusion]:
+        """The schedule as infusions (one per step with a positive rate), for ``simulate``."""
+        h = self.step_s / 60.0
+        return [Infusion(k * h, h, r / 60.0 * h) for k, r in enumerate(self.rates_mg_per_h) if r > 0]
 
 
 def _discrete(a: NDArray[np.float64], h: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -70,6 +76,11 @@ def tci(
     cap = (max_rate_mg_per_h / 60.0) if max_rate_mg_per_h is not None else np.inf
     target_mg = target_ng_per_ml * v1 / 1000.0
     look = _lookahead(phi, gamma, 180) if site == "effect" else None
+    if look is None:
+        rates, total, rate_bound, dose_bound = _plasma_loop(
+            phi, gamma, steps, target_mg, cap, np.inf if max_dose_mg is None else max_dose_mg, h
+        )
+        return TciSchedule(step_s, rates * 60.0, float(total), rate_bound, dose_bound, site, target_ng_per_ml)
     x = np.zeros(a.shape[0])
     rates = np.zeros(steps)
     total, rate_bound, dose_bound = 0.0, False, False
@@ -84,8 +95,40 @@ def tci(
         rates[k] = r
         total += r * h
         x = free + gamma * r
-    regimen = [Infusion(k * h, h, rates[k] * h) for k in range(steps) if rates[k] > 0]
-    return TciSchedule(step_s, rates * 60.0, float(total), regimen, rate_bound, dose_bound, site, target_ng_per_ml)
+    return TciSchedule(step_s, rates * 60.0, float(total), rate_bound, dose_bound, site, target_ng_per_ml)
+
+
+@numba.njit(cache=True)
+def _plasma_loop(
+    phi: NDArray[np.float64],
+    gamma: NDArray[np.float64],
+    steps: int,
+    target_mg: float,
+    cap: float,
+    max_dose: float,
+    h: float,
+) -> tuple[NDArray[np.float64], float, bool, bool]:
+    n = phi.shape[0]
+    x = np.zeros(n)
+    free = np.zeros(n)
+    rates = np.zeros(steps)
+    total, rate_bound, dose_bound = 0.0, False, False
+    for k in range(steps):
+        for i in range(n):
+            acc = 0.0
+            for j in range(n):
+                acc += phi[i, j] * x[j]
+            free[i] = acc
+        r = max((target_mg - free[0]) / gamma[0], 0.0)
+        if r > cap:
+            r, rate_bound = cap, True
+        if total + r * h > max_dose:
+            r, dose_bound = max((max_dose - total) / h, 0.0), True
+        rates[k] = r
+        total += r * h
+        for i in range(n):
+            x[i] = free[i] + gamma[i] * r
+    return rates, total, rate_bound, dose_bound
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ketamine_clinic.cli.main import main
+
+
+def test_models_lists_every_model_with_its_citation(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pk", "models"]) == 0
+    out = capsys.readouterr().out
+    assert "domino" in out and "kamp2020" in out and "Anesthesiology 2020" in out
+
+
+def test_simulate_prints_a_table_and_overlays_models_in_a_plot(capsys: pytest.CaptureFixture[str],
+                                                              tmp_path: Path) -> None:
+    plot = tmp_path / "c.svg"
+    assert main(["pk", "simulate", "--model", "domino,kamp2020", "--step", "40", "--plot", str(plot)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "35.0 mg over 40 min, 70 kg" and "kamp2020" in lines[1]
+    assert plot.read_text().startswith("<?xml")
+
+
+def test_simulate_csv(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pk", "simulate", "--csv", "--until", "20"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0] == "time_min,domino_ng_per_ml" and len(rows) == 4
+
+
+def test_tci_reports_caps(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["pk", "tci", "--target", "300", "--max-rate", "200", "--plot", str(tmp_path / "t.png")]) == 0
+    out = capsys.readouterr().out
+    assert "caps bound: rate" in out
+    assert main(["pk", "tci", "--target", "150", "--site", "effect", "--csv"]) == 0
+    assert capsys.readouterr().out.startswith("end_min,rate_mg_per_h")
+
+
+def test_population_summary_and_csv(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["pk", "population", "--n", "200", "--plot", str(tmp_path / "h.png")]) == 0
+    assert "peak ng/mL" in capsys.readouterr().out
+    assert main(["pk", "population", "--n", "5", "--csv"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 6
