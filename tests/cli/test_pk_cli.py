@@ -13,8 +13,9 @@ def test_models_lists_every_model_with_its_citation(capsys: pytest.CaptureFixtur
     assert "domino" in out and "kamp2020" in out and "Anesthesiology 2020" in out
 
 
-def test_simulate_prints_a_table_and_overlays_models_in_a_plot(capsys: pytest.CaptureFixture[str],
-                                                              tmp_path: Path) -> None:
+def test_simulate_prints_a_table_and_overlays_models_in_a_plot(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     plot = tmp_path / "c.svg"
     assert main(["pk", "simulate", "--model", "domino,kamp2020", "--step", "40", "--plot", str(plot)]) == 0
     lines = capsys.readouterr().out.splitlines()

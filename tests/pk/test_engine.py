@@ -31,8 +31,19 @@ def test_a_tiny_peripheral_exchange_reduces_to_the_one_compartment_closed_form()
     # a two-compartment model with k12 -> 0 behaves as one compartment: C = D/V e^{-k t}
     herd = pk.model("herd")
     v1, (k10, _k12, _k21) = herd.micro(pk.Patient(30, 8, "female"))
-    oracle = pk.Model("oracle", "one compartment", "closed form", 2, herd.parameters, herd.validity, None, "none",
-                      "racemic", "n/a", lambda p: (v1, (k10, 1e-14, 1.0)))
+    oracle = pk.Model(
+        "oracle",
+        "one compartment",
+        "closed form",
+        2,
+        herd.parameters,
+        herd.validity,
+        None,
+        "none",
+        "racemic",
+        "n/a",
+        lambda p: (v1, (k10, 1e-14, 1.0)),
+    )
     profile = pk.simulate(oracle, pk.Patient(30, 8, "female"), [pk.Bolus(0, 10)], GRID)
     expected = 10 / v1 * np.exp(-k10 * GRID) * 1000
     np.testing.assert_allclose(profile.plasma_ng_per_ml, expected, rtol=1e-9)
@@ -72,11 +83,18 @@ def test_outside_the_model_population_a_warning_is_given() -> None:
         pk.simulate(pk.model("herd"), pk.Patient(30, 8, "female"), [pk.Bolus(0, 10)], GRID)
 
 
-@pytest.mark.parametrize("bad", [
-    lambda: pk.Patient(1, 40, "male"), lambda: pk.Patient(70, 200, "male"), lambda: pk.Patient(70, 40, "x"),
-    lambda: pk.Patient(70, 40, "male", 10), lambda: pk.Bolus(-1, 5), lambda: pk.Infusion(0, 0, 5),
-    lambda: pk.simulate(pk.model("domino"), ADULT, [], [-1.0]),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda: pk.Patient(1, 40, "male"),
+        lambda: pk.Patient(70, 200, "male"),
+        lambda: pk.Patient(70, 40, "x"),
+        lambda: pk.Patient(70, 40, "male", 10),
+        lambda: pk.Bolus(-1, 5),
+        lambda: pk.Infusion(0, 0, 5),
+        lambda: pk.simulate(pk.model("domino"), ADULT, [], [-1.0]),
+    ],
+)
 def test_invalid_inputs_are_refused(bad) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError):
         bad()
@@ -87,7 +105,8 @@ regimens = st.lists(
         st.builds(pk.Bolus, st.floats(0, 200), st.floats(0, 50)),
         st.builds(pk.Infusion, st.floats(0, 200), st.floats(0.5, 120), st.floats(0, 80)),
     ),
-    min_size=1, max_size=5,
+    min_size=1,
+    max_size=5,
 )
 
 
@@ -96,9 +115,17 @@ regimens = st.lists(
 def test_mass_balance_holds(regimen: list[pk.Bolus | pk.Infusion], name: str) -> None:
     profile = pk.simulate(pk.model(name), ADULT, regimen, GRID)
     given_mg = profile.amounts_mg.sum(axis=1) + profile.eliminated_mg
-    dosed = np.array([sum(b.dose_mg for b in regimen if isinstance(b, pk.Bolus) and b.at_min <= t)
-                      + sum(np.clip(t - i.start_min, 0, i.duration_min) * i.rate_mg_per_min
-                            for i in regimen if isinstance(i, pk.Infusion)) for t in GRID])
+    dosed = np.array(
+        [
+            sum(b.dose_mg for b in regimen if isinstance(b, pk.Bolus) and b.at_min <= t)
+            + sum(
+                np.clip(t - i.start_min, 0, i.duration_min) * i.rate_mg_per_min
+                for i in regimen
+                if isinstance(i, pk.Infusion)
+            )
+            for t in GRID
+        ]
+    )
     np.testing.assert_allclose(given_mg, dosed, rtol=1e-9, atol=1e-9)
 
 

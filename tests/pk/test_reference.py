@@ -29,8 +29,9 @@ def test_the_engine_agrees_with_the_peers(name: str) -> None:
     patient = pk.Patient(float(who["weight"]), float(who["age"]), who["sex"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pk.OutOfRangeWarning)
-        ours = pk.simulate(pk.model(name), patient, [pk.Infusion(0, 40, 0.5 * patient.weight_kg)],
-                           columns["minute"]).plasma_ng_per_ml
+        ours = pk.simulate(
+            pk.model(name), patient, [pk.Infusion(0, 40, 0.5 * patient.weight_kg)], columns["minute"]
+        ).plasma_ng_per_ml
     for peer in ("pytci_exact", "opentiva"):
         if peer in columns:
             np.testing.assert_allclose(ours, columns[peer], rtol=1e-6, atol=1e-9 * ours.max(), err_msg=peer)

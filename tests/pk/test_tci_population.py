@@ -47,8 +47,14 @@ GRID = np.arange(0, 240 + 1e-9, 10 / 60)
 def _individual(model: pk.Model, patient: pk.Patient) -> dict[str, list[float]]:
     v1, ks = model.micro(patient)
     k13, k31 = (ks[3], ks[4]) if len(ks) == 5 else (0.0, 0.0)
-    return {"v1_l": [v1], "k10_per_min": [ks[0]], "k12_per_min": [ks[1]], "k21_per_min": [ks[2]],
-            "k13_per_min": [k13], "k31_per_min": [k31]}
+    return {
+        "v1_l": [v1],
+        "k10_per_min": [ks[0]],
+        "k12_per_min": [ks[1]],
+        "k21_per_min": [ks[2]],
+        "k13_per_min": [k13],
+        "k31_per_min": [k31],
+    }
 
 
 @pytest.mark.parametrize("name", ["domino", "kamp2020"])

@@ -24,9 +24,7 @@ def test_only_an_admin_creates_users(nurse, admin) -> None:
         ("a", "rn", "short", "password"),
     ],
 )
-def test_bad_input_names_the_field_and_saves_nothing(
-    admin, username, role, password, field
-) -> None:
+def test_bad_input_names_the_field_and_saves_nothing(admin, username, role, password, field) -> None:
     count = AuditEvent.objects.count()
     with pytest.raises(InvalidInput) as error:
         accounts.do_create_user(username, role, password, acting_user=admin)

@@ -359,3 +359,12 @@ def test_a_done_visit_still_occupies_its_chair(course, chairs) -> None:
     assert not schedule.chair_is_free(visit.chair, visit.starts_at, visit.ends_at)
     Visit.objects.filter(pk=visit.pk).update(status="cancelled")
     assert schedule.chair_is_free(visit.chair, visit.starts_at, visit.ends_at)
+
+
+def test_an_esketamine_course_cannot_be_ordered_as_mg_per_kg(recorded_intake, prescriber, patient, chairs) -> None:
+    intake.do_decide_eligibility(recorded_intake, decision="eligible", note="", at=MONDAY, acting_user=prescriber)
+    with pytest.raises(InvalidInput, match="protocol must be one of") as error:
+        courses.do_plan_course(
+            patient, protocol="esketamine_trd", start_date=MONDAY.date(), at=MONDAY, acting_user=prescriber
+        )
+    assert error.value.field == "protocol"

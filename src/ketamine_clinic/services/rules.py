@@ -275,15 +275,26 @@ class VisitPlan:
     visits: list[PlannedVisit]
 
 
+def clinic_protocols() -> list[Any]:
+    """Protocols the clinic workflow can run end to end. Esketamine courses are planned by the
+    domain (label schedule, 28 mg devices) but orders and sessions are built for IV pumps, so
+    they are not offered until nasal-spray orders and sessions exist (never a mg/kg order)."""
+    return [p for p in PROTOCOLS.values() if p.route == "iv"]
+
+
 def protocol_choices() -> list[tuple[str, str]]:
-    return [(code, p.name) for code, p in PROTOCOLS.items()]
+    return [(p.code, p.name) for p in clinic_protocols()]
 
 
 def protocol_summaries() -> list[dict[str, str]]:
-    return [{"name": p.name, "summary": p.summary, "sources": p.sources} for p in PROTOCOLS.values()]
+    return [{"name": p.name, "summary": p.summary, "sources": p.sources} for p in clinic_protocols()]
 
 
 def plan_visits(protocol: str, start: date) -> VisitPlan:
+    if protocol not in {p.code for p in clinic_protocols()}:
+        raise InvalidInput(
+            f"protocol must be one of: {', '.join(p.code for p in clinic_protocols())}", field="protocol"
+        )
     try:
         visits = plan_course(protocol, start, clinic_days=CLINIC_DAYS, rules=clinic_rules())
     except ProtocolError as exc:
