@@ -42,3 +42,8 @@ def test_population_summary_and_csv(capsys: pytest.CaptureFixture[str], tmp_path
     assert "peak ng/mL" in capsys.readouterr().out
     assert main(["pk", "population", "--n", "5", "--csv"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 6
+
+
+def test_simulate_an_esketamine_nasal_dose(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pk", "simulate", "--model", "perez_ruixo2021", "--nasal-devices", "2", "--step", "60"]) == 0
+    assert capsys.readouterr().out.startswith("56.0 mg 2 nasal devices, 70 kg")

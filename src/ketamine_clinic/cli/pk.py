@@ -27,6 +27,7 @@ def register(sub: Any) -> None:
     sim.add_argument("--duration", type=float, default=40.0, help="minutes")
     sim.add_argument("--until", type=float, default=240.0, help="minutes")
     sim.add_argument("--step", type=float, default=10.0, help="minutes between rows")
+    sim.add_argument("--nasal-devices", type=int, help="esketamine: 28 mg devices 5 min apart instead of an infusion")
     sim.add_argument("--csv", action="store_true", help="CSV instead of a table")
     sim.add_argument("--plot", metavar="FILE", help="write an SVG or PNG plot")
     sim.set_defaults(func=_simulate)
@@ -175,7 +176,10 @@ def _simulate(args: argparse.Namespace) -> int:
     names = [n.strip() for n in args.model.split(",") if n.strip()]
     patient = pk.Patient(args.weight, args.age, args.sex)
     dose = args.dose_mg_per_kg * args.weight
-    regimen = [pk.Infusion(0.0, args.duration, dose)]
+    regimen: list[pk.Bolus | pk.Infusion | pk.NasalDose] = [pk.Infusion(0.0, args.duration, dose)]
+    if args.nasal_devices:
+        regimen = [pk.NasalDose(0.0, args.nasal_devices)]
+        dose = 28.0 * args.nasal_devices
     times = np.arange(0.0, args.until + 1e-9, args.step)
     curves = {}
     for name in names:
@@ -190,7 +194,8 @@ def _simulate(args: argparse.Namespace) -> int:
         for i, t in enumerate(times):
             writer.writerow([f"{t:g}", *[f"{curves[n][i]:.4f}" for n in names]])
     else:
-        print(f"{dose:.1f} mg over {args.duration:g} min, {args.weight:g} kg")
+        how = f"{args.nasal_devices} nasal devices" if args.nasal_devices else f"over {args.duration:g} min"
+        print(f"{dose:.1f} mg {how}, {args.weight:g} kg")
         print("min".rjust(6) + "".join(n.rjust(14) for n in names) + "   (ng/mL)")
         for i, t in enumerate(times):
             print(f"{t:6g}" + "".join(f"{curves[n][i]:14.1f}" for n in names))

@@ -10,13 +10,14 @@ from ketamine_clinic.pk._pd import (
     perception_relative_to_c50,
 )
 from ketamine_clinic.pk._population import Population, draw_individuals, simulate_population
-from ketamine_clinic.pk._simulate import Bolus, Infusion, OutOfRangeWarning, Profile, simulate
+from ketamine_clinic.pk._simulate import Bolus, Infusion, NasalDose, OutOfRangeWarning, Profile, simulate
 from ketamine_clinic.pk._tci import TciSchedule, tci
 
 __all__ = [
     "Bolus",
     "Infusion",
     "Model",
+    "NasalDose",
     "NoPublishedModel",
     "OutOfRangeWarning",
     "Parameter",

@@ -8,7 +8,11 @@ implementation, [U] unconfirmed. Units: volumes in L, rate constants per minute.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ketamine_clinic.pk._linear import LinearSystem
 
 __all__ = ["MODELS", "Model", "Parameter", "Patient", "Validity", "model", "models"]
 
@@ -64,6 +68,8 @@ class Model:
     analyte: str  # "racemic ketamine" or "S-ketamine"
     sampling: str
     individualise: Callable[[Patient], tuple[float, tuple[float, ...]]] = field(repr=False)
+    system: Callable[[Patient], LinearSystem] | None = field(default=None, repr=False)
+    metabolite: str = ""
 
     def micro(self, patient: Patient) -> tuple[float, tuple[float, ...]]:
         """(V1 in L, (k10, k12, k21[, k13, k31]) per min) for ``patient``."""
@@ -223,6 +229,102 @@ MODELS: dict[str, Model] = {
         ),
     ),
 }
+
+
+def _flint_system(p: Patient) -> LinearSystem:
+    """S-ketamine (2 compartments) with apparent S-norketamine formed from its elimination
+    (CL/Fm 53.2 L/h/70 kg, V/Fm fixed 1 L) [C]; the 0.87 %/h rise of S-norketamine
+    clearance over time is left out (a time-varying rate), which this engine states."""
+    s = (p.weight_kg / 70) ** 0.75
+    v1, v2 = 7.73 * p.weight_kg / 70, 545 * p.weight_kg / 70
+    cl, q, clm = 112 / 60 * s, 196 / 60 * s, 53.2 / 60 * s
+    ke0 = 0.084
+    a = np.zeros((4, 4))
+    a[0, 0], a[0, 1], a[1, 0], a[1, 1] = -(cl + q) / v1, q / v2, q / v1, -q / v2
+    a[2, 0], a[2, 2] = cl / v1, -clm / 1.0
+    a[3, 0], a[3, 3] = ke0, -ke0
+    return LinearSystem(a, ("central", "peripheral", "s_norketamine", "effect"), 0, v1, 2, 1.0, 3)
+
+
+PR_CITE = "Perez-Ruixo C et al. Clin Pharmacokinet 2021;60:501-516 (via nlmixr2lib PerezRuixo_2020_esketamine.R)"
+
+#: Perez-Ruixo 2021 typical values, hours [C2]
+PR = {
+    "frn": 0.54,
+    "frn_later": 0.62,
+    "ka_n": 2.93,
+    "dsw_h": 0.53,
+    "ka_sw": 1.45,
+    "fgut": 0.64,
+    "vc": 192.0,
+    "q1": 84.3,
+    "vp1": 143.0,
+    "q2": 37.6,
+    "vp2": 417.0,
+    "qh": 151.0,
+    "qh_age": 2.19,
+    "vh": 101.0,
+    "kel": 1.11,
+    "kmet": 2.77,
+    "vcn": 70.0,
+    "cln": 38.0,
+    "vpn": 115.0,
+    "q3": 26.1,
+}
+
+
+def _perez_ruixo_system(p: Patient) -> LinearSystem:
+    """Esketamine nasal spray: nasal depot to central, swallowed part through the gut and a
+    well-stirred hepato-portal liver to central, three esketamine compartments and two
+    apparent noresketamine compartments formed in the liver [C2]."""
+    k = PR
+    qh = k["qh"] - k["qh_age"] * max(0.0, p.age_years - 60)
+    names = (
+        "nasal",
+        "gut",
+        "central",
+        "liver",
+        "peripheral1",
+        "peripheral2",
+        "noresketamine",
+        "noresk_peripheral",
+        "effect",
+    )
+    a = np.zeros((9, 9))
+    a[0, 0] = -k["ka_n"]
+    a[1, 1] = -k["ka_sw"]
+    a[2, 0], a[2, 2], a[2, 3] = k["ka_n"], -(qh + k["q1"] + k["q2"]) / k["vc"], qh / k["vh"]
+    a[2, 4], a[2, 5] = k["q1"] / k["vp1"], k["q2"] / k["vp2"]
+    a[3, 1], a[3, 2], a[3, 3] = k["ka_sw"], qh / k["vc"], -(qh / k["vh"] + k["kel"] + k["kmet"])
+    a[4, 2], a[4, 4] = k["q1"] / k["vc"], -k["q1"] / k["vp1"]
+    a[5, 2], a[5, 5] = k["q2"] / k["vc"], -k["q2"] / k["vp2"]
+    a[6, 3], a[6, 6], a[6, 7] = k["kmet"], -(k["cln"] + k["q3"]) / k["vcn"], k["q3"] / k["vpn"]
+    a[7, 6], a[7, 7] = k["q3"] / k["vcn"], -k["q3"] / k["vpn"]
+    ke0 = 0.084 * 60
+    a[8, 2], a[8, 8] = ke0, -ke0
+    return LinearSystem(a / 60.0, names, 2, k["vc"], 6, k["vcn"], 8)
+
+
+def _no_micro(p: Patient) -> tuple[float, tuple[float, ...]]:
+    raise ValueError("perez_ruixo2021 is not a central-input mammillary model: simulate it with simulate()")
+
+
+MODELS["flint2017"] = replace(MODELS["flint2017"], system=_flint_system, metabolite="S-norketamine")
+MODELS["perez_ruixo2021"] = Model(
+    "perez_ruixo2021",
+    "Perez-Ruixo 2021 esketamine nasal spray (with noresketamine)",
+    PR_CITE,
+    3,
+    tuple(_p(key, value, "L, L/h or /h", "[C2]", PR_CITE) for key, value in PR.items()),
+    Validity((18, 90), (40, 150), "820 subjects (256 healthy, 564 with TRD); weight and sex not retained [C2]"),
+    0.084,
+    "ke0 0.084/min for S-ketamine perception, Olofsen 2022 [C]: a different study, ASSUMED to apply",
+    "esketamine (S-ketamine)",
+    "venous [U]",
+    _no_micro,
+    _perez_ruixo_system,
+    "noresketamine",
+)
 
 
 def model(name: str) -> Model:

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ketamine_clinic.pk._models import Model, Patient
+from ketamine_clinic.pk._linear import Input, LinearSystem, solve
+from ketamine_clinic.pk._models import PR, Model, Patient
 
-__all__ = ["Bolus", "Infusion", "OutOfRangeWarning", "Profile", "rate_matrix", "simulate"]
+__all__ = ["Bolus", "Infusion", "NasalDose", "OutOfRangeWarning", "Profile", "rate_matrix", "simulate"]
 
 
 class OutOfRangeWarning(UserWarning):
@@ -53,12 +54,30 @@ class Infusion:
 
 
 @dataclass(frozen=True)
+class NasalDose:
+    """Esketamine nasal spray: ``devices`` 28 mg devices, the first at ``at_min`` and the
+    rest 5 minutes apart, per the label."""
+
+    at_min: float
+    devices: int
+
+    def __post_init__(self) -> None:
+        if self.at_min < 0 or not 1 <= self.devices <= 3:
+            raise ValueError("a nasal dose is 1 to 3 devices at a time >= 0")
+
+    @property
+    def dose_mg(self) -> float:
+        return 28.0 * self.devices
+
+
+@dataclass(frozen=True)
 class Profile:
     times_min: NDArray[np.float64]
     plasma_ng_per_ml: NDArray[np.float64]
     effect_ng_per_ml: NDArray[np.float64] | None
     amounts_mg: NDArray[np.float64]  # time x compartment
     eliminated_mg: NDArray[np.float64]
+    metabolite_ng_per_ml: NDArray[np.float64] | None = None
 
 
 def rate_matrix(ks: Sequence[float], ke0: float | None = None) -> NDArray[np.float64]:
@@ -111,10 +130,53 @@ def _events(regimen: Sequence[Bolus | Infusion]) -> tuple[NDArray[np.float64], l
     return grid, rates, boluses
 
 
+def _inputs(model: Model, system: LinearSystem, regimen: Sequence[Bolus | Infusion | NasalDose]) -> list[Input]:
+    out: list[Input] = []
+    for item in regimen:
+        if isinstance(item, Bolus):
+            out.append(Input(system.central, item.at_min, 0.0, item.dose_mg))
+        elif isinstance(item, Infusion):
+            out.append(Input(system.central, item.start_min, item.duration_min, item.dose_mg))
+        else:
+            if "nasal" not in system.names:
+                raise ValueError(f"{model.name} has no nasal route; use perez_ruixo2021")
+            for k in range(item.devices):
+                frn = PR["frn"] * (PR["frn_later"] if k else 1.0)
+                at = item.at_min + 5.0 * k
+                out.append(Input(system.names.index("nasal"), at, 0.0, 28.0 * frn))
+                out.append(Input(system.names.index("gut"), at, PR["dsw_h"] * 60, 28.0 * (1 - frn) * PR["fgut"]))
+    return out
+
+
+def _simulate_system(
+    model: Model, patient: Patient, regimen: Sequence[Bolus | Infusion | NasalDose], times: NDArray[np.float64]
+) -> Profile:
+    assert model.system is not None
+    system = model.system(patient)
+    inputs = _inputs(model, system, regimen)
+    amounts = solve(system, inputs, times)
+    scale = 1000.0 / system.central_volume_l
+    body = np.delete(amounts, [i for i in (system.effect,) if i is not None], axis=1)
+    given = np.zeros(times.size)
+    for i in inputs:
+        given += i.amount_mg if i.duration_min == 0 else 0.0
+        if i.duration_min == 0:
+            given -= np.where(times < i.start_min, i.amount_mg, 0.0)
+        else:
+            given += np.clip(times - i.start_min, 0, i.duration_min) * i.amount_mg / i.duration_min
+    metabolite = (
+        amounts[:, system.metabolite] * 1000.0 / system.metabolite_volume_l
+        if system.metabolite is not None and system.metabolite_volume_l
+        else None
+    )
+    effect = amounts[:, system.effect] * scale if system.effect is not None else None
+    return Profile(times, amounts[:, system.central] * scale, effect, body, given - body.sum(axis=1), metabolite)
+
+
 def simulate(
     model: Model,
     patient: Patient,
-    regimen: Sequence[Bolus | Infusion],
+    regimen: Sequence[Bolus | Infusion | NasalDose],
     times_min: Sequence[float] | NDArray[np.float64],
 ) -> Profile:
     """Exact amounts and concentrations at ``times_min`` (any order, >= 0).
@@ -126,13 +188,17 @@ def simulate(
     if times.size and times.min() < 0:
         raise ValueError("times_min must be >= 0")
     _check_range(model, patient)
+    if model.system is not None:
+        return _simulate_system(model, patient, regimen, times)
+    if any(isinstance(item, NasalDose) for item in regimen):
+        raise ValueError(f"{model.name} has no nasal route; use perez_ruixo2021")
     v1, ks = model.micro(patient)
     ke0 = model.ke0_per_min
     a = rate_matrix(ks, ke0)
     lam, vec = np.linalg.eig(a)
     lam, vec = lam.real, vec.real
     inv = np.linalg.inv(vec)
-    grid, rates, boluses = _events(regimen)
+    grid, rates, boluses = _events([r for r in regimen if not isinstance(r, NasalDose)])
     n = a.shape[0]
     k10 = ks[0]
     # state at each event time, just after that event's bolus; the last column is the
