@@ -238,11 +238,14 @@ def _advance_many(
     inv: NDArray[np.float64],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Amounts after ``h`` with a constant ``rate`` into the central compartment, and the
-    exact integral of the central amount over [0, h] (for elimination)."""
-    u = np.zeros_like(x)
-    u[0] = rate
-    z0, w = inv @ x, inv @ u
+    exact integral of the central amount over [0, h] (for elimination).
+
+    In modal coordinates z(h) = z0 + (z0 + w/lam) * expm1(lam h); its integral is
+    (z0 + w/lam) * expm1(lam h) / lam - h w/lam. Both fold into small matrix products."""
+    z0 = inv @ x
+    wl = inv[:, 0] * (rate / lam)
     em1 = np.expm1(np.multiply.outer(h, lam))
-    z = z0 * (em1 + 1.0) + (w / lam) * em1
-    modal_area = (z0 + w / lam) * (em1 / lam) - np.multiply.outer(h, w / lam)
-    return np.asarray(z @ vec.T), np.asarray(modal_area @ vec[0])
+    shifted = z0 + wl
+    amounts = em1 @ (shifted[:, None] * vec.T) + (z0 @ vec.T)
+    area = em1 @ (shifted / lam * vec[0]) - h * float(wl @ vec[0])
+    return np.asarray(amounts), np.asarray(area)
