@@ -166,3 +166,21 @@ def test_main_pages_run_a_bounded_number_of_queries(
     client.get(url)
     with django_assert_max_num_queries(limit):
         assert client.get(url).status_code == 200
+
+
+def test_a_signed_note_is_amended_and_the_original_stays(client, nurse, crna, running_session) -> None:
+    from ketamine_clinic.storage.models import SessionNote
+
+    client.force_login(nurse)
+    client.post(f"/clinic/sessions/{running_session.pk}/notes/", {"text": "Tolerated well, no nausea."})
+    original = SessionNote.objects.get()
+    response = client.post(
+        f"/clinic/sessions/{running_session.pk}/notes/{original.pk}/amend/",
+        {"text": "Tolerated well; mild nausea at 20 min.", "amend_reason": "nausea left out"},
+    )
+    assert response.status_code == 302
+    page = client.get(f"/clinic/sessions/{running_session.pk}/").content.decode()
+    assert "Tolerated well, no nausea." in page and "mild nausea at 20 min" in page and "amended below" in page
+    again = client.get(f"/clinic/sessions/{running_session.pk}/notes/{original.pk}/amend/")
+    assert again.status_code == 404
+    assert SessionNote.objects.get(pk=original.pk).text == "Tolerated well, no nausea."

@@ -243,3 +243,10 @@ class PatientForm(forms.Form):
     sex = forms.ChoiceField(choices=[("female", "Female"), ("male", "Male"), ("other", "Other")])
     phone = forms.CharField(max_length=30, required=False)
     email = forms.EmailField(required=False)
+
+
+class AmendNoteForm(forms.Form):
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}), min_length=3, max_length=5000, label="Corrected note"
+    )
+    amend_reason = forms.CharField(min_length=3, max_length=200, label="Reason for the amendment")

@@ -26,6 +26,7 @@ from ketamine_clinic.storage.models import (
 from ketamine_clinic.web import charts
 from ketamine_clinic.web.forms import (
     AcknowledgeForm,
+    AmendNoteForm,
     AmendVitalsForm,
     NoteForm,
     PumpForm,
@@ -106,6 +107,9 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "effects": list(SideEffect.objects.filter(session=session).select_related("recorded_by")),
         "pump_events": list(PumpEvent.objects.filter(session=session).select_related("recorded_by")),
         "notes": list(SessionNote.objects.filter(session=session).select_related("recorded_by")),
+        "amended_note_ids": set(
+            SessionNote.objects.filter(session=session, amends__isnull=False).values_list("amends_id", flat=True)
+        ),
         "open_alerts": list(alerts.open_alerts(session.patient)),
         "checklist_items": rules.CHECKLIST,
         "due_at": due_at,
@@ -308,3 +312,29 @@ def discharge(request: HttpRequest, session_id: int) -> HttpResponse:
     else:
         messages.success(request, "Discharged.")
     return redirect("session", session_id=session.pk)
+
+
+@requires(Action.SIGN_NOTE)
+def amend_note(request: HttpRequest, session_id: int, note_id: int) -> HttpResponse:
+    """A correction to a signed note is a new signed note; the original stays visible."""
+    session = access_session_by_id(actor(request), session_id, action=Action.SIGN_NOTE)
+    original = SessionNote.objects.filter(pk=note_id, session=session).first()
+    if original is None or SessionNote.objects.filter(amends=original).exists():
+        return render(request, "404.html", status=404)
+    form = AmendNoteForm(request.POST or None, initial={"text": original.text})
+    if request.method == "POST" and form.is_valid():
+        try:
+            sessions.do_sign_note(
+                session,
+                form.cleaned_data["text"],
+                at=timezone.now(),
+                acting_user=actor(request),
+                amends=original,
+                reason=form.cleaned_data["amend_reason"],
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "Note amended; the original stays in the record.")
+            return redirect("session", session_id=session.pk)
+    return render(request, "sessions/amend_note.html", {"session": session, "original": original, "form": form})
