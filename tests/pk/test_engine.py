@@ -202,3 +202,10 @@ def test_flint_s_ketamine_forms_s_norketamine() -> None:
     assert ratio[240] > ratio[60] > 0  # the metabolite outlasts its parent after the infusion
     both = pk.simulate(pk.model("flint2017"), child, [pk.Bolus(0, 5), pk.Infusion(10, 30, 20)], np.array([5.0, 60]))
     assert both.plasma_ng_per_ml[0] > 0
+
+
+def test_salt_conversion_is_explicit() -> None:
+    assert pk.salt_to_base_mg(11.53) == pytest.approx(10.0)
+    assert pk.salt_to_base_mg(32.3) == pytest.approx(28.0, rel=1e-3)
+    with pytest.raises(ValueError):
+        pk.salt_to_base_mg(-1)

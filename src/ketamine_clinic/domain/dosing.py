@@ -30,9 +30,9 @@ __all__ = [
     "suggest_titration",
 ]
 
-#: Ketamine base / ketamine hydrochloride molar-mass ratio, 237.73 / 274.19 g/mol. Vials
-#: labelled "as the hydrochloride" hold this fraction of base per labelled mg [S13].
-HCL_TO_BASE = Decimal("0.8670")
+#: mg of ketamine base per labelled mg of the hydrochloride: the Ketalar label states 10 mg
+#: base = 11.53 mg hydrochloride (10 / 11.53, four decimals; the PK engine uses the same figure).
+HCL_TO_BASE = Decimal("0.8673")
 ESKETAMINE_DEVICE_MG = 28
 
 

@@ -10,7 +10,15 @@ from ketamine_clinic.pk._pd import (
     perception_relative_to_c50,
 )
 from ketamine_clinic.pk._population import Population, draw_individuals, simulate_population
-from ketamine_clinic.pk._simulate import Bolus, Infusion, NasalDose, OutOfRangeWarning, Profile, simulate
+from ketamine_clinic.pk._simulate import (
+    Bolus,
+    Infusion,
+    NasalDose,
+    OutOfRangeWarning,
+    Profile,
+    salt_to_base_mg,
+    simulate,
+)
 from ketamine_clinic.pk._tci import TciSchedule, tci
 
 __all__ = [
@@ -32,6 +40,7 @@ __all__ = [
     "model",
     "models",
     "perception_relative_to_c50",
+    "salt_to_base_mg",
     "simulate",
     "simulate_population",
     "tci",

@@ -17,7 +17,30 @@ from numpy.typing import NDArray
 from ketamine_clinic.pk._linear import Input, LinearSystem, solve
 from ketamine_clinic.pk._models import PR, Model, Patient
 
-__all__ = ["Bolus", "Infusion", "NasalDose", "OutOfRangeWarning", "Profile", "rate_matrix", "simulate"]
+__all__ = [
+    "HCL_PER_BASE",
+    "Bolus",
+    "Infusion",
+    "NasalDose",
+    "OutOfRangeWarning",
+    "Profile",
+    "rate_matrix",
+    "salt_to_base_mg",
+    "simulate",
+]
+
+
+#: Ketalar: 10 mg ketamine base = 11.53 mg ketamine hydrochloride per mL; Spravato: each
+#: device 32.3 mg esketamine hydrochloride = 28 mg esketamine (label texts, [C]).
+HCL_PER_BASE = 1.153
+
+
+def salt_to_base_mg(mg_hydrochloride: float) -> float:
+    """mg of free base in ``mg_hydrochloride`` of the hydrochloride salt (every dose the
+    engine takes is free base)."""
+    if mg_hydrochloride < 0:
+        raise ValueError("a dose must be >= 0 mg")
+    return mg_hydrochloride / HCL_PER_BASE
 
 
 class OutOfRangeWarning(UserWarning):
