@@ -103,3 +103,14 @@ def test_auc_is_the_trapezoid_of_the_curve() -> None:
     assert pop.plasma_ng_per_ml is not None
     np.testing.assert_allclose(pop.auc_ng_min_per_ml, np.trapezoid(pop.plasma_ng_per_ml, GRID, axis=1), rtol=1e-9)
     np.testing.assert_allclose(pop.time_of_peak_min, GRID[np.argmax(pop.plasma_ng_per_ml, axis=1)])
+
+
+def test_published_variability_is_used_where_it_exists() -> None:
+    child = pk.Patient(30, 8, "female")
+    herd = pk.simulate_population(pk.model("herd"), [pk.Infusion(0, 40, 15)], GRID, n=4000, seed=3, patient=child)
+    assert herd.variability.startswith("published: v1 64.0% CV")
+    v1 = herd.individuals["v1_l"]
+    assert np.std(np.log(v1)) == pytest.approx(np.sqrt(np.log1p(0.64**2)), rel=0.05)
+    flint = pk.draw_individuals(pk.model("flint2017"), child, 4000, seed=3)
+    assert np.std(np.log(flint["v1_l"])) == 0  # only clearance varies in Flint 2017
+    assert np.all(flint["k13_per_min"] == 0)

@@ -70,6 +70,9 @@ class Model:
     individualise: Callable[[Patient], tuple[float, tuple[float, ...]]] = field(repr=False)
     system: Callable[[Patient], LinearSystem] | None = field(default=None, repr=False)
     metabolite: str = ""
+    #: published between-subject variability as CV on clearance-level parameters
+    #: (v1, v2, cl, q), for two-compartment clearance models; empty when none is published
+    omegas_cv: tuple[tuple[str, float], ...] = ()
 
     def micro(self, patient: Patient) -> tuple[float, tuple[float, ...]]:
         """(V1 in L, (k10, k12, k21[, k13, k31]) per min) for ``patient``."""
@@ -309,7 +312,18 @@ def _no_micro(p: Patient) -> tuple[float, tuple[float, ...]]:
     raise ValueError("perez_ruixo2021 is not a central-input mammillary model: simulate it with simulate()")
 
 
-MODELS["flint2017"] = replace(MODELS["flint2017"], system=_flint_system, metabolite="S-norketamine")
+MODELS["flint2017"] = replace(
+    MODELS["flint2017"], system=_flint_system, metabolite="S-norketamine", omegas_cv=(("cl", 0.402),)
+)
+MODELS["herd"] = replace(MODELS["herd"], omegas_cv=(("v1", 0.64), ("v2", 0.517), ("cl", 0.381), ("q", 0.19)))
+
+
+def clearance_parameters(model: Model, patient: Patient) -> dict[str, float]:
+    """V1, V2 (L) and CL, Q (L/min) of a two-compartment model for ``patient``."""
+    v1, (k10, k12, k21) = model.micro(patient)[0], model.micro(patient)[1][:3]
+    return {"v1": v1, "v2": k12 * v1 / k21, "cl": k10 * v1, "q": k12 * v1}
+
+
 MODELS["perez_ruixo2021"] = Model(
     "perez_ruixo2021",
     "Perez-Ruixo 2021 esketamine nasal spray (with noresketamine)",

@@ -16,7 +16,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from ketamine_clinic.pk._models import Model, Patient
+from ketamine_clinic.pk._models import Model, Patient, clearance_parameters
 from ketamine_clinic.pk._simulate import Bolus, Infusion
 
 __all__ = ["DEFAULT_CV", "Population", "draw_individuals", "simulate_population"]
@@ -46,9 +46,12 @@ def draw_individuals(
     model: Model, patient: Patient, n: int, seed: int | None = None, cv: float = DEFAULT_CV
 ) -> dict[str, NDArray[np.float64]]:
     """Log-normal draws around the model's typical values for ``patient`` (omega from the
-    coefficient of variation: omega^2 = ln(1 + cv^2)); the default 30 % CV is a stated
-    assumption, not a published omega."""
+    coefficient of variation: omega^2 = ln(1 + cv^2)). Models with published variability
+    (``model.omegas_cv``: Herd 2007, Flint 2017) draw their clearance-level parameters
+    with it; the others use ``cv`` on V1 and each rate constant, a stated assumption."""
     rng = np.random.default_rng(seed)
+    if model.omegas_cv:
+        return _draw_published(model, patient, n, rng)
     v1, ks = model.micro(patient)
     typical = (v1, ks[0], ks[1], ks[3] if len(ks) == 5 else 0.0, ks[2], ks[4] if len(ks) == 5 else 0.0)
     omega = np.sqrt(np.log1p(cv * cv))
@@ -56,6 +59,30 @@ def draw_individuals(
         name: value * np.exp(rng.normal(0.0, omega, n)) if value else np.zeros(n)
         for name, value in zip(NAMES, typical, strict=True)
     }
+
+
+def _draw_published(model: Model, patient: Patient, n: int, rng: np.random.Generator) -> dict[str, NDArray[np.float64]]:
+    typical = clearance_parameters(model, patient)
+    cvs = dict(model.omegas_cv)
+    p = {
+        k: v * np.exp(rng.normal(0.0, np.sqrt(np.log1p(cvs[k] ** 2)), n)) if k in cvs else np.full(n, v)
+        for k, v in typical.items()
+    }
+    zeros = np.zeros(n)
+    return {
+        "v1_l": p["v1"],
+        "k10_per_min": p["cl"] / p["v1"],
+        "k12_per_min": p["q"] / p["v1"],
+        "k13_per_min": zeros,
+        "k21_per_min": p["q"] / p["v2"],
+        "k31_per_min": zeros.copy(),
+    }
+
+
+def variability_of(model: Model, cv: float) -> str:
+    if model.omegas_cv:
+        return "published: " + ", ".join(f"{k} {v:.1%} CV" for k, v in model.omegas_cv) + f" ({model.citation})"
+    return f"log-normal, {cv:.0%} CV on V1 and each rate constant (stated default, not published omegas)"
 
 
 @numba.njit(cache=True)
@@ -220,7 +247,7 @@ def simulate_population(
         if n is None or n < 1:
             raise ValueError("give n (>= 1) or individuals")
         draws = draw_individuals(model, patient or Patient(70, 40, "male"), n, seed, cv)
-        variability = f"log-normal, {cv:.0%} CV on V1 and each rate constant (stated default, not published omegas)"
+        variability = variability_of(model, cv)
     else:
         missing = [k for k in NAMES if k not in individuals and k not in ("k13_per_min", "k31_per_min")]
         if missing:
