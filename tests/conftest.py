@@ -186,3 +186,13 @@ def running_session(verified_order, nurse, crna):  # type: ignore[no-untyped-def
     )
     session.refresh_from_db()
     return session
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rule_cache():  # type: ignore[no-untyped-def]
+    """Each test starts without cached clinic thresholds from an earlier test's database."""
+    from ketamine_clinic.services import clinic
+
+    clinic._CACHE.clear()
+    yield
+    clinic._CACHE.clear()

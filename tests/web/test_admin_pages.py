@@ -75,3 +75,20 @@ def test_admin_gives_a_patient_a_login_to_their_own_record(client, admin, strang
     )
     assert response.status_code == 302
     assert Patient.objects.get(pk=stranger.pk).user.username == "p2"
+
+
+def test_clinical_thresholds_are_clinic_settings_with_ranges(client, admin) -> None:
+    from ketamine_clinic.services import rules
+
+    client.force_login(admin)
+    page = client.get("/admin-area/settings/").content.decode()
+    assert "sbp_pause_mmhg" in page and "UNCONFIRMED" in page
+    bad = client.post("/admin-area/settings/", {"op": "rules", "sbp_pause_mmhg": "400"}).content.decode()
+    assert "sbp_pause_mmhg must be from 150 to 220 mmHg" in bad
+    assert rules.clinic_rules().sbp_pause_mmhg == 180
+    response = client.post("/admin-area/settings/", {"op": "rules", "sbp_pause_mmhg": "170"})
+    assert response.status_code == 302
+    assert rules.clinic_rules().sbp_pause_mmhg == 170
+    assert AuditEvent.objects.filter(
+        event_type=EventType.SETTINGS_CHANGED, new_values={"sbp_pause_mmhg": 170.0}
+    ).exists()

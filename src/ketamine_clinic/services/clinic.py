@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -11,7 +13,13 @@ from ketamine_clinic.services import audit
 from ketamine_clinic.services.errors import InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import ClinicSettings, EventType, User
 
-__all__ = ["IDLE_TIMEOUT_RANGE", "do_update_clinic_settings", "idle_timeout_minutes"]
+__all__ = [
+    "IDLE_TIMEOUT_RANGE",
+    "do_update_clinic_rules",
+    "do_update_clinic_settings",
+    "idle_timeout_minutes",
+    "rule_overrides",
+]
 
 IDLE_TIMEOUT_RANGE = (1, 240)
 
@@ -50,4 +58,45 @@ def do_update_clinic_settings(
             old=old,
             new={"clinic_name": row.clinic_name, "idle_timeout_minutes": idle_timeout_minutes},
         )
+    return row
+
+
+_CACHE: dict[str, tuple[float, dict[str, float]]] = {}
+CACHE_SECONDS = 5.0
+
+
+def rule_overrides() -> dict[str, float]:
+    """The clinic's clinical thresholds that differ from the cited defaults. Read at most
+    every few seconds per process, so a page that applies many rules runs one query; a
+    change made here is seen at once, one made by another server process within 5 s."""
+    now = time.monotonic()
+    hit = _CACHE.get("rules")
+    if hit is not None and now - hit[0] < CACHE_SECONDS:
+        return dict(hit[1])
+    values = {k: float(v) for k, v in (_row().rule_overrides or {}).items()}
+    _CACHE["rules"] = (now, values)
+    return dict(values)
+
+
+def do_update_clinic_rules(values: dict[str, float], *, acting_user: User | None) -> ClinicSettings:
+    """Change clinical thresholds (admin). Each value is checked against its allowed range;
+    one bad value saves nothing. A value equal to the default removes the override."""
+    from ketamine_clinic.domain.settings import SETTINGS, ClinicRules, SettingError
+
+    if acting_user is not None and not can(acting_user.role, Action.MANAGE_SETTINGS):
+        raise NotAllowed("Only an administrator may change clinic settings.")
+    try:
+        ClinicRules().with_(**values)
+    except SettingError as exc:
+        raise InvalidInput(str(exc), field=exc.field) from None
+    overrides = {k: float(v) for k, v in values.items() if float(v) != SETTINGS[k].default}
+    with transaction.atomic():
+        row = _row()
+        old = dict(row.rule_overrides or {})
+        row.rule_overrides = overrides
+        row.updated_at = timezone.now()
+        row.save()
+        audit.record(EventType.SETTINGS_CHANGED, actor=acting_user, subject=row, old=old, new=overrides)
+        _CACHE.clear()
+        transaction.on_commit(_CACHE.clear)
     return row

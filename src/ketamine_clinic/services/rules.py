@@ -91,8 +91,10 @@ def is_esketamine(session: InfusionSession) -> bool:
 
 
 def clinic_rules() -> ClinicRules:
-    """The clinic's thresholds: the cited defaults (per-clinic overrides are not stored yet)."""
-    return ClinicRules()
+    """The clinic's thresholds: the cited defaults with the admin's overrides."""
+    from ketamine_clinic.services.clinic import rule_overrides
+
+    return ClinicRules().with_(**rule_overrides())
 
 
 def max_rate_factor() -> float:

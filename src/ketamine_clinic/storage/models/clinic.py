@@ -12,6 +12,9 @@ class ClinicSettings(models.Model):
     singleton = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     clinic_name = models.CharField(max_length=120, default="Ketamine Clinic")
     idle_timeout_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    rule_overrides = models.JSONField(
+        default=dict, blank=True, help_text="clinical thresholds that differ from the cited defaults"
+    )
     updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

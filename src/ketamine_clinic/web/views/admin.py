@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from ketamine_clinic.domain.policy import Action
+from ketamine_clinic.domain.settings import SETTINGS
 from ketamine_clinic.services import accounts, clinic
 from ketamine_clinic.services.audit import verify_chain
 from ketamine_clinic.services.errors import InvalidInput, ServiceError
@@ -85,12 +86,24 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
 @requires(Action.MANAGE_SETTINGS)
 def clinic_settings(request: HttpRequest) -> HttpResponse:
     row = ClinicSettings.objects.filter(singleton=1).first() or ClinicSettings()
-    initial = {
-        "clinic_name": row.clinic_name,
-        "idle_timeout_minutes": clinic.idle_timeout_minutes(),
-    }
-    form = ClinicSettingsForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    initial = {"clinic_name": row.clinic_name, "idle_timeout_minutes": clinic.idle_timeout_minutes()}
+    op = request.POST.get("op", "general")
+    form = ClinicSettingsForm(request.POST if op == "general" else None, initial=initial)
+    values: dict[str, float | str] = {**{k: s.default for k, s in SETTINGS.items()}, **clinic.rule_overrides()}
+    rules_error = None
+    if request.method == "POST" and op == "rules":
+        try:
+            posted = {k: float(request.POST.get(k, values[k])) for k in SETTINGS}
+            clinic.do_update_clinic_rules(posted, acting_user=actor(request))
+        except ValueError:
+            rules_error = "Every threshold must be a number."
+        except ServiceError as exc:
+            rules_error = exc.message
+            values.update({k: request.POST.get(k, v) for k, v in values.items()})
+        else:
+            messages.success(request, "Clinical thresholds saved.")
+            return redirect("admin-settings")
+    elif request.method == "POST" and form.is_valid():
         try:
             clinic.do_update_clinic_settings(**form.cleaned_data, acting_user=actor(request))
         except ServiceError as exc:
@@ -98,7 +111,11 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Clinic settings saved.")
             return redirect("admin-settings")
-    return render(request, "admin/settings.html", {"form": form})
+    rows = [
+        {"name": k, "value": values[k], "spec": s, "changed": float(values[k]) != s.default}
+        for k, s in SETTINGS.items()
+    ]
+    return render(request, "admin/settings.html", {"form": form, "rules": rows, "rules_error": rules_error})
 
 
 def _filtered(form: AuditFilterForm) -> QuerySet[AuditEvent]:
