@@ -92,3 +92,9 @@ def test_clinical_thresholds_are_clinic_settings_with_ranges(client, admin) -> N
     assert AuditEvent.objects.filter(
         event_type=EventType.SETTINGS_CHANGED, new_values={"sbp_pause_mmhg": 170.0}
     ).exists()
+
+
+def test_the_settings_page_opens_without_errors(client, admin) -> None:
+    client.force_login(admin)
+    page = client.get("/admin-area/settings/").content.decode()
+    assert "This field is required" not in page and 'value="15"' in page

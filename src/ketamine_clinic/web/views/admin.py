@@ -88,7 +88,7 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
     row = ClinicSettings.objects.filter(singleton=1).first() or ClinicSettings()
     initial = {"clinic_name": row.clinic_name, "idle_timeout_minutes": clinic.idle_timeout_minutes()}
     op = request.POST.get("op", "general")
-    form = ClinicSettingsForm(request.POST if op == "general" else None, initial=initial)
+    form = ClinicSettingsForm(request.POST if request.method == "POST" and op == "general" else None, initial=initial)
     values: dict[str, float | str] = {**{k: s.default for k, s in SETTINGS.items()}, **clinic.rule_overrides()}
     rules_error = None
     if request.method == "POST" and op == "rules":
