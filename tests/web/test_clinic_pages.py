@@ -184,3 +184,54 @@ def test_a_signed_note_is_amended_and_the_original_stays(client, nurse, crna, ru
     again = client.get(f"/clinic/sessions/{running_session.pk}/notes/{original.pk}/amend/")
     assert again.status_code == 404
     assert SessionNote.objects.get(pk=original.pk).text == "Tolerated well, no nausea."
+
+
+def test_the_dashboard_runs_the_same_queries_for_one_course_or_many(
+    client, prescriber, nurse, course, stranger, chairs
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ketamine_clinic.services import courses, intake
+
+    client.force_login(prescriber)
+    client.get("/clinic/")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/clinic/")
+    row = intake.do_record_intake(
+        stranger,
+        diagnoses=["trd"],
+        failed_trials=[{"adequate": True}, {"adequate": True}],
+        contraindications={},
+        weight_kg=80,
+        vitals={"systolic_mmhg": 120, "diastolic_mmhg": 80, "heart_rate_bpm": 70, "spo2_percent": 98},
+        pregnant=False,
+        consent_given=True,
+        at=MONDAY,
+        acting_user=nurse,
+    )
+    intake.do_decide_eligibility(row, decision="eligible", note="", at=MONDAY, acting_user=prescriber)
+    courses.do_plan_course(
+        stranger, protocol="iv_racemic_depression", start_date=MONDAY.date(), at=MONDAY, acting_user=prescriber
+    )
+    with CaptureQueriesContext(connection) as two:
+        client.get("/clinic/")
+    assert len(two) == len(one)
+
+
+def test_the_order_form_previews_the_dose_as_it_is_typed(client, prescriber, course) -> None:
+    client.force_login(prescriber)
+    visit = course.visits.order_by("starts_at").first()
+    url = f"/clinic/visits/{visit.pk}/order/"
+    ok = client.get(
+        url,
+        {"preview": "1", "dose_mg_per_kg": "0.5", "duration_min": "40", "concentration_mg_per_ml": "1"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "35.0 mg" in ok and "52.5 mL/h" in ok and "<html" not in ok
+    refused = client.get(
+        url,
+        {"preview": "1", "dose_mg_per_kg": "2", "duration_min": "40", "concentration_mg_per_ml": "1"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "dose mg per kg must be from 0.05 to 1 mg/kg" in refused

@@ -179,6 +179,8 @@ def order_new(request: HttpRequest, visit_id: int) -> HttpResponse:
         else:
             messages.success(request, "Order signed. It needs a second clinician's verification.")
             return redirect("patient-chart", patient_id=visit.patient_id)
+    if request.htmx and "preview" in request.GET:  # type: ignore[attr-defined]
+        return render(request, "clinical/_dose_preview.html", {"preview": rules.preview_dose(visit, request.GET)})
     preview = rules.preview_dose(visit, form.data if form.is_bound else initial)
     return render(
         request,
