@@ -235,3 +235,19 @@ def test_the_order_form_previews_the_dose_as_it_is_typed(client, prescriber, cou
         HTTP_HX_REQUEST="true",
     ).content.decode()
     assert "dose mg per kg must be from 0.05 to 1 mg/kg" in refused
+
+
+def test_the_front_desk_books_a_booster_at_least_two_weeks_after_the_last_infusion(client, front_desk, course) -> None:
+    from ketamine_clinic.storage.models import Course, Visit
+
+    Course.objects.filter(pk=course.pk).update(status="maintenance")
+    last = course.visits.order_by("-starts_at").first()
+    client.force_login(front_desk)
+    too_soon = client.post("/desk/boosters/", {"course": course.pk, "day": (last.starts_at.date() + timedelta(days=7))})
+    assert "Day: day must be on or after" in too_soon.content.decode()
+    response = client.post(
+        "/desk/boosters/", {"course": course.pk, "day": (last.starts_at.date() + timedelta(weeks=3))}
+    )
+    assert response.status_code == 302
+    booster = Visit.objects.get(course=course, phase="maintenance")
+    assert booster.starts_at.date() >= last.starts_at.date() + timedelta(weeks=3)

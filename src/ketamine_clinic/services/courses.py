@@ -210,5 +210,14 @@ def do_book_maintenance_visit(course: Course, *, day: date, acting_user: User, a
     require(acting_user, Action.MANAGE_SCHEDULE, "Only the front desk books visits.")
     if course.status != "maintenance":
         raise Conflict("Maintenance visits are booked for courses in maintenance.", field="course")
+    weeks = int(rules.clinic_rules().maintenance_min_weeks)
+    last = course.visits.exclude(status="cancelled").order_by("-starts_at").first()
+    if last is not None and day < timezone.localtime(last.starts_at).date() + timedelta(weeks=weeks):
+        earliest = timezone.localtime(last.starts_at).date() + timedelta(weeks=weeks)
+        raise InvalidInput(
+            f"day must be on or after {earliest.isoformat()}: boosters are at least {weeks} weeks "
+            "after the previous infusion",
+            field="day",
+        )
     with transaction.atomic():
         return _book(course, "maintenance", day, acting_user, at)

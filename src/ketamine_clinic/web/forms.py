@@ -9,7 +9,7 @@ from django import forms
 
 from ketamine_clinic.domain.policy import ROLES
 from ketamine_clinic.services.clinic import IDLE_TIMEOUT_RANGE
-from ketamine_clinic.storage.models import Chair, EventType, User
+from ketamine_clinic.storage.models import Chair, Course, EventType, User
 from ketamine_clinic.web.context import ROLE_LABELS
 
 ROLE_CHOICES = [(r.value, ROLE_LABELS[r.value]) for r in ROLES]
@@ -250,3 +250,17 @@ class AmendNoteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}), min_length=3, max_length=5000, label="Corrected note"
     )
     amend_reason = forms.CharField(min_length=3, max_length=200, label="Reason for the amendment")
+
+
+class _CourseChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.patient.family_name}, {obj.patient.given_name} ({obj.patient.mrn})"
+
+
+class BoosterForm(forms.Form):
+    course = _CourseChoice(
+        queryset=Course.objects.filter(status="maintenance").select_related("patient").order_by("patient__family_name"),
+        label="Patient in maintenance",
+        empty_label="Choose a patient",
+    )
+    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Day")

@@ -63,6 +63,7 @@ urlpatterns = [
     # front desk
     path("desk/", desk.calendar, name="desk-home"),
     path("desk/patients/new/", patients.patient_new, name="patient-new"),
+    path("desk/boosters/", desk.book_booster, name="desk-booster"),
     path("desk/visits/<int:visit_id>/", desk.visit_detail, name="desk-visit"),
     # patients
     path("me/", home.me_home, name="me-home"),

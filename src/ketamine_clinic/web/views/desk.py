@@ -7,14 +7,15 @@ from datetime import date, datetime, time, timedelta
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action
-from ketamine_clinic.services import schedule
-from ketamine_clinic.services.access import access_visit_by_id
+from ketamine_clinic.services import courses, schedule
+from ketamine_clinic.services.access import access_course_by_id, access_visit_by_id
 from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.storage.models import Chair, Visit
-from ketamine_clinic.web.forms import CancelVisitForm, RescheduleVisitForm
+from ketamine_clinic.web.forms import BoosterForm, CancelVisitForm, RescheduleVisitForm
 from ketamine_clinic.web.permissions import actor, requires
 
 
@@ -45,6 +46,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
         request,
         "desk/calendar.html",
         {
+            "booster_form": BoosterForm(),
             "days": days,
             "rows": rows,
             "today": timezone.localdate(),
@@ -85,3 +87,22 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
         target = move if move.is_bound else cancel
         target.add_error(exc.field if exc.field in target.fields else None, exc.message)
     return render(request, "desk/visit.html", {"visit": visit, "move": move, "cancel": cancel})
+
+
+@requires(Action.MANAGE_SCHEDULE)
+def book_booster(request: HttpRequest) -> HttpResponse:
+    form = BoosterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        course = access_course_by_id(actor(request), form.cleaned_data["course"].pk, action=Action.MANAGE_SCHEDULE)
+        try:
+            visit = courses.do_book_maintenance_visit(
+                course, day=form.cleaned_data["day"], acting_user=actor(request), at=timezone.now()
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request, f"Booster booked: {timezone.localtime(visit.starts_at):%A %d %B %H:%M}, {visit.chair.name}."
+            )
+            return redirect(f"{reverse('desk-home')}?week={timezone.localtime(visit.starts_at).date().isoformat()}")
+    return render(request, "desk/booster.html", {"form": form})
