@@ -209,3 +209,11 @@ def test_salt_conversion_is_explicit() -> None:
     assert pk.salt_to_base_mg(32.3) == pytest.approx(28.0, rel=1e-3)
     with pytest.raises(ValueError):
         pk.salt_to_base_mg(-1)
+
+
+def test_devices_recorded_one_at_a_time_match_a_whole_dose() -> None:
+    m = pk.model("perez_ruixo2021")
+    times = np.arange(0.0, 180)
+    whole = pk.simulate(m, ADULT, [pk.NasalDose(0, 2)], times).plasma_ng_per_ml
+    apart = pk.simulate(m, ADULT, [pk.NasalDose(0, 1), pk.NasalDose(5, 1, first_device=1)], times).plasma_ng_per_ml
+    np.testing.assert_allclose(apart, whole, rtol=1e-9, atol=1e-12)

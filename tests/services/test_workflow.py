@@ -361,10 +361,45 @@ def test_a_done_visit_still_occupies_its_chair(course, chairs) -> None:
     assert schedule.chair_is_free(visit.chair, visit.starts_at, visit.ends_at)
 
 
-def test_an_esketamine_course_cannot_be_ordered_as_mg_per_kg(recorded_intake, prescriber, patient, chairs) -> None:
+def test_an_esketamine_course_runs_in_devices_with_two_hours_of_observation(
+    recorded_intake, prescriber, crna, nurse, patient, chairs
+) -> None:
     intake.do_decide_eligibility(recorded_intake, decision="eligible", note="", at=MONDAY, acting_user=prescriber)
-    with pytest.raises(InvalidInput, match="protocol must be one of") as error:
-        courses.do_plan_course(
-            patient, protocol="esketamine_trd", start_date=MONDAY.date(), at=MONDAY, acting_user=prescriber
+    course = courses.do_plan_course(
+        patient, protocol="esketamine_trd", start_date=MONDAY.date(), at=MONDAY, acting_user=prescriber
+    )
+    assert course.visits.count() == 8 and course.dose_mg_per_kg == 0
+    visit = course.visits.order_by("starts_at").first()
+    with pytest.raises(Conflict, match="nasal-spray order"):
+        orders.do_sign_order(
+            visit, dose_mg_per_kg=0.5, duration_min=40, concentration_mg_per_ml=1, at=MONDAY, acting_user=prescriber
         )
-    assert error.value.field == "protocol"
+    with pytest.raises(InvalidInput, match="first esketamine dose must be 56") as error:
+        orders.do_sign_nasal_order(visit, dose_mg=84, at=MONDAY, acting_user=prescriber)
+    assert error.value.field == "dose_mg"
+    order = orders.do_sign_nasal_order(visit, dose_mg=56, at=MONDAY, acting_user=prescriber)
+    assert (order.route, order.devices, order.dose_mg) == ("nasal", 2, Decimal("56"))
+    orders.do_verify_order(order, at=MONDAY, acting_user=nurse)
+    t = visit.starts_at
+    session = sessions.do_open_session(visit, at=t, acting_user=nurse)
+    sessions.do_complete_checklist(
+        session, items={n: True for n, _ in sessions.rules.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
+    )
+    with pytest.raises(Conflict, match="record each device"):
+        sessions.do_record_pump_event(session, "start", rate_ml_per_h=None, at=t, acting_user=crna)
+    sessions.do_give_nasal_device(session, at=t + timedelta(minutes=1), acting_user=crna)
+    with pytest.raises(Conflict, match="5 minutes apart"):
+        sessions.do_give_nasal_device(session, at=t + timedelta(minutes=4), acting_user=crna)
+    sessions.do_give_nasal_device(session, at=t + timedelta(minutes=6), acting_user=crna)
+    session.refresh_from_db()
+    assert session.status == "observing" and session.administered_mg == Decimal("56")
+    sessions.do_record_vitals(session, VITALS, at=t + timedelta(minutes=46), acting_user=nurse)
+    with pytest.raises(Conflict, match="observed 94 min of 120"):
+        sessions.do_discharge(
+            session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(minutes=100), acting_user=nurse
+        )
+    sessions.do_discharge(
+        session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(minutes=130), acting_user=nurse
+    )
+    second = course.visits.order_by("starts_at")[1]
+    assert orders.do_sign_nasal_order(second, dose_mg=84, at=MONDAY, acting_user=prescriber).devices == 3

@@ -251,3 +251,35 @@ def test_the_front_desk_books_a_booster_at_least_two_weeks_after_the_last_infusi
     assert response.status_code == 302
     booster = Visit.objects.get(course=course, phase="maintenance")
     assert booster.starts_at.date() >= last.starts_at.date() + timedelta(weeks=3)
+
+
+def test_an_esketamine_visit_gets_a_nasal_order_and_a_device_session(
+    client, prescriber, crna, nurse, recorded_intake, patient, chairs
+) -> None:
+    from ketamine_clinic.services import courses, intake, orders, sessions
+    from ketamine_clinic.storage.models import InfusionSession
+
+    intake.do_decide_eligibility(recorded_intake, decision="eligible", note="", at=MONDAY, acting_user=prescriber)
+    course = courses.do_plan_course(
+        patient, protocol="esketamine_trd", start_date=MONDAY.date(), at=MONDAY, acting_user=prescriber
+    )
+    visit = course.visits.order_by("starts_at").first()
+    client.force_login(prescriber)
+    form = client.get(f"/clinic/visits/{visit.pk}/order/").content.decode()
+    assert "Esketamine nasal-spray order" in form and "56 mg (2 devices)" in form
+    assert client.post(f"/clinic/visits/{visit.pk}/order/", {"dose_mg": "56"}).status_code == 302
+    orders.do_verify_order(visit.orders.get(), at=MONDAY, acting_user=nurse)
+    session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=nurse)
+    sessions.do_complete_checklist(
+        session,
+        items={n: True for n, _ in sessions.rules.CHECKLIST},
+        vitals={"systolic_mmhg": 120, "diastolic_mmhg": 80, "heart_rate_bpm": 70, "spo2_percent": 98},
+        at=visit.starts_at,
+        acting_user=nurse,
+    )
+    client.force_login(crna)
+    assert client.post(f"/clinic/sessions/{session.pk}/device/").status_code == 302
+    page = client.get(f"/clinic/sessions/{session.pk}/").content.decode()
+    assert "Devices given: <strong>1 of 2</strong>" in page and "Predicted plasma esketamine" in page
+    assert "model perez_ruixo2021" in page
+    assert InfusionSession.objects.get(pk=session.pk).status == "running"

@@ -79,13 +79,15 @@ class Infusion:
 @dataclass(frozen=True)
 class NasalDose:
     """Esketamine nasal spray: ``devices`` 28 mg devices, the first at ``at_min`` and the
-    rest 5 minutes apart, per the label."""
+    rest 5 minutes apart, per the label. ``first_device`` > 0 marks devices that continue a
+    dose already started (recorded one at a time), so the later-device reduction applies."""
 
     at_min: float
     devices: int
+    first_device: int = 0
 
     def __post_init__(self) -> None:
-        if self.at_min < 0 or not 1 <= self.devices <= 3:
+        if self.at_min < 0 or not 1 <= self.devices <= 3 or not 0 <= self.first_device <= 2:
             raise ValueError("a nasal dose is 1 to 3 devices at a time >= 0")
 
     @property
@@ -164,7 +166,7 @@ def _inputs(model: Model, system: LinearSystem, regimen: Sequence[Bolus | Infusi
             if "nasal" not in system.names:
                 raise ValueError(f"{model.name} has no nasal route; use perez_ruixo2021")
             for k in range(item.devices):
-                frn = PR["frn"] * (PR["frn_later"] if k else 1.0)
+                frn = PR["frn"] * (PR["frn_later"] if k + item.first_device else 1.0)
                 at = item.at_min + 5.0 * k
                 out.append(Input(system.names.index("nasal"), at, 0.0, 28.0 * frn))
                 out.append(Input(system.names.index("gut"), at, PR["dsw_h"] * 60, 28.0 * (1 - frn) * PR["fgut"]))

@@ -18,7 +18,7 @@ from ketamine_clinic.services._common import require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
 from ketamine_clinic.storage.models import EventType, Order, User, Visit
 
-__all__ = ["do_cancel_order", "do_sign_order", "do_verify_order", "latest_order"]
+__all__ = ["do_cancel_order", "do_sign_nasal_order", "do_sign_order", "do_verify_order", "latest_order"]
 
 
 def latest_order(visit: Visit) -> Order | None:
@@ -39,6 +39,8 @@ def do_sign_order(
     require(acting_user, Action.SIGN_ORDER, "Only a prescriber signs orders.")
     if visit.status != "scheduled":
         raise Conflict("Orders are written for scheduled visits only.", field="visit")
+    if rules.is_nasal_protocol(visit.course.protocol):
+        raise Conflict("This is an esketamine course: write a nasal-spray order (56 or 84 mg).", field="visit")
     intake = rules.latest_intake(visit.patient)
     if intake is None:
         raise Conflict("Record the patient's intake (weight) before ordering.", field="weight_kg")
@@ -78,6 +80,55 @@ def do_sign_order(
                 "rate_ml_per_h": str(order.rate_ml_per_h),
                 "weight_kg": str(order.weight_kg),
             },
+        )
+    return order
+
+
+def do_sign_nasal_order(visit: Visit, *, dose_mg: int, at: datetime, acting_user: User) -> Order:
+    """An esketamine order in 28 mg devices: 56 or 84 mg, the course's first dose 56 mg
+    ([S32][S33] via ``domain.dosing.plan_esketamine_dose``)."""
+    from ketamine_clinic.domain.dosing import DoseLimitError, plan_esketamine_dose
+
+    require(acting_user, Action.SIGN_ORDER, "Only a prescriber signs orders.")
+    if visit.status != "scheduled":
+        raise Conflict("Orders are written for scheduled visits only.", field="visit")
+    if not rules.is_nasal_protocol(visit.course.protocol):
+        raise Conflict("This is an IV course: write an infusion order.", field="visit")
+    first = not Order.objects.filter(
+        patient=visit.patient, route="nasal", cancelled_reason="", visit__course=visit.course
+    ).exists()
+    try:
+        plan = plan_esketamine_dose(int(dose_mg), first_dose=first)
+    except (DoseLimitError, ValueError) as exc:
+        raise InvalidInput(str(exc), field="dose_mg") from None
+    intake = rules.latest_intake(visit.patient)
+    with transaction.atomic():
+        if latest_order(visit) is not None:
+            raise Conflict("This visit already has a signed order; cancel it first.", field="visit")
+        zero = Decimal("0")
+        order = Order.objects.create(
+            visit=visit,
+            patient=visit.patient,
+            weight_kg=intake.weight_kg if intake else zero,
+            dose_mg_per_kg=zero,
+            dose_mg=Decimal(plan.dose_mg),
+            duration_min=plan.devices * plan.spacing_min,
+            concentration_mg_per_ml=zero,
+            volume_ml=zero,
+            rate_ml_per_h=zero,
+            route="nasal",
+            devices=plan.devices,
+            signed_by=acting_user,
+            signed_at=at,
+            titration_note=f"{plan.devices} devices of 28 mg, {plan.spacing_min} minutes apart",
+        )
+        audit.record(
+            EventType.ORDER_SIGNED,
+            actor=acting_user,
+            patient=visit.patient,
+            subject=order,
+            at=at,
+            new={"route": "nasal", "dose_mg": plan.dose_mg, "devices": plan.devices},
         )
     return order
 

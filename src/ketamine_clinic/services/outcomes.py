@@ -93,7 +93,13 @@ def _timeline(o: Overview, effects: list[SideEffect]) -> list[TimelineItem]:
     for v in o.visits:
         session = o.sessions.get(v.pk)
         order = o.orders.get(v.pk)
-        detail = f"{order.dose_mg} mg ({order.dose_mg_per_kg} mg/kg)" if order else "no order yet"
+        detail = "no order yet"
+        if order is not None:
+            detail = (
+                f"esketamine {order.dose_mg} mg ({order.devices} devices)"
+                if order.route == "nasal"
+                else f"{order.dose_mg} mg ({order.dose_mg_per_kg} mg/kg)"
+            )
         if v.status == "cancelled":
             detail = f"cancelled: {v.cancel_reason}"
         items.append(

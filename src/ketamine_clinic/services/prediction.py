@@ -16,9 +16,18 @@ import numpy as np
 
 from ketamine_clinic import pk
 
-__all__ = ["DEFAULT_MODEL", "PumpSegment", "Prediction", "predict", "segments_from_events"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "NASAL_MODEL",
+    "PumpSegment",
+    "Prediction",
+    "predict",
+    "predict_nasal",
+    "segments_from_events",
+]
 
 DEFAULT_MODEL = "domino"
+NASAL_MODEL = "perez_ruixo2021"
 
 
 @dataclass(frozen=True)
@@ -121,4 +130,35 @@ def predict(
         administered_mg=round(sum(s.dose_mg for s in segments), 1),
         model=model_name,
         notes=sorted({str(w.message) for w in caught}),
+    )
+
+
+def predict_nasal(
+    device_minutes: Sequence[float],
+    *,
+    weight_kg: float,
+    birth_date: date,
+    sex: str,
+    on: date,
+    horizon_min: float = 240.0,
+    step_min: float = 1.0,
+) -> Prediction:
+    """Esketamine plasma concentration from the recorded device times (minutes after the first)."""
+    regimen = [pk.NasalDose(t, 1, first_device=min(i, 2)) for i, t in enumerate(device_minutes)]
+    times = np.arange(0.0, horizon_min + step_min / 2, step_min)
+    if not regimen:
+        return Prediction([float(t) for t in times], [0.0] * len(times), [], 0.0, NASAL_MODEL)
+    patient = pk.Patient(
+        weight_kg=weight_kg, age_years=_age(birth_date, on), sex="female" if sex == "female" else "male"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        profile = pk.simulate(pk.model(NASAL_MODEL), patient, regimen, times)
+    return Prediction(
+        [float(t) for t in times],
+        [float(c) for c in profile.plasma_ng_per_ml],
+        [],
+        28.0 * len(regimen),
+        NASAL_MODEL,
+        sorted({str(w.message) for w in caught}),
     )

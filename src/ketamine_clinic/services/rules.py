@@ -185,6 +185,8 @@ def _course_scores(course: Any) -> list[int]:
 
 def titration_suggestion(visit: Visit) -> TitrationSuggestion | None:
     course = visit.course
+    if is_nasal_protocol(course.protocol):
+        return None  # esketamine doses follow the label (56 or 84 mg), not the mg/kg titration table
     done = course.visits.filter(status="done").count()
     scores = _course_scores(course)
     if not course.baseline_score or not scores:
@@ -278,10 +280,12 @@ class VisitPlan:
 
 
 def clinic_protocols() -> list[Any]:
-    """Protocols the clinic workflow can run end to end. Esketamine courses are planned by the
-    domain (label schedule, 28 mg devices) but orders and sessions are built for IV pumps, so
-    they are not offered until nasal-spray orders and sessions exist (never a mg/kg order)."""
-    return [p for p in PROTOCOLS.values() if p.route == "iv"]
+    """Protocols the clinic workflow runs end to end: IV infusions and esketamine nasal spray."""
+    return list(PROTOCOLS.values())
+
+
+def is_nasal_protocol(protocol: str) -> bool:
+    return PROTOCOLS[protocol].route == "nasal"
 
 
 def protocol_choices() -> list[tuple[str, str]]:
@@ -302,6 +306,8 @@ def plan_visits(protocol: str, start: date) -> VisitPlan:
     except ProtocolError as exc:
         raise InvalidInput(str(exc), field="protocol") from None
     p = PROTOCOLS[protocol]
+    if p.route == "nasal":
+        return VisitPlan(0.0, visits)  # dosed in 28 mg devices, not by weight
     return VisitPlan(p.dose_mg_per_kg or clinic_rules().standard_dose_mg_per_kg, visits)
 
 

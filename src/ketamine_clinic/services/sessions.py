@@ -8,7 +8,7 @@ An infusion cannot start before its order is verified by a second clinician.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +36,7 @@ __all__ = [
     "do_amend_vitals",
     "do_complete_checklist",
     "do_discharge",
+    "do_give_nasal_device",
     "do_open_session",
     "do_record_pump_event",
     "do_record_side_effect",
@@ -234,6 +235,46 @@ def do_amend_vitals(
         )
 
 
+def do_give_nasal_device(session: InfusionSession, *, at: datetime, acting_user: User) -> PumpEvent:
+    """Record one 28 mg esketamine device taken under supervision, at least 5 minutes after
+    the previous one ([S32]); after the last device the 2-hour observation starts ([S30])."""
+    require(acting_user, Action.START_STOP_INFUSION, "Your role may not record a dose.")
+    order = session.order
+    if order.route != "nasal":
+        raise Conflict("This session is an IV infusion.", field="kind")
+    if session.status not in {"ready", "running"}:
+        raise Conflict(f"Cannot give a device while the session is {session.get_status_display()}.", field="kind")
+    given = list(PumpEvent.objects.filter(session=session, kind="device", amends__isnull=True).order_by("at"))
+    if given and at < given[-1].at + timedelta(minutes=5):
+        raise Conflict("Devices must be at least 5 minutes apart.", field="kind")
+    if (
+        session.status == "ready"
+        and alerts.open_alerts(session.patient).filter(severity__in=["stop", "pause"]).exists()
+    ):
+        raise Conflict("An unacknowledged vital-sign alert must be acknowledged before dosing.", field="kind")
+    with transaction.atomic():
+        event = PumpEvent.objects.create(
+            session=session, at=at, recorded_by=acting_user, recorded_at=at, kind="device", rate_ml_per_h=Decimal("0")
+        )
+        count = len(given) + 1
+        if count == 1:
+            session.started_at = at
+        session.status = "observing" if count >= (order.devices or 0) else "running"
+        if session.status == "observing":
+            session.stopped_at = at
+        session.administered_mg = Decimal(28 * count)
+        session.save()
+        audit.record(
+            EventType.PUMP_EVENT,
+            actor=acting_user,
+            patient=session.patient,
+            subject=event,
+            at=at,
+            new={"kind": "device", "number": count, "of": order.devices},
+        )
+    return event
+
+
 _PUMP_NEXT: dict[str, set[str]] = {
     "ready": {"start"},
     "running": {"rate", "pause", "stop"},
@@ -255,6 +296,8 @@ def do_record_pump_event(
     allowance, and unacknowledged "stop" alerts block a start or resume.
     """
     require(acting_user, Action.START_STOP_INFUSION, "Your role may not run the pump.")
+    if session.order.route == "nasal":
+        raise Conflict("This is a nasal-spray session: record each device given.", field="kind")
     allowed = _PUMP_NEXT.get(session.status, set())
     if kind not in allowed:
         raise Conflict(

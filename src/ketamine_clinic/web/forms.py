@@ -264,3 +264,12 @@ class BoosterForm(forms.Form):
         empty_label="Choose a patient",
     )
     day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Day")
+
+
+class NasalOrderForm(forms.Form):
+    dose_mg = forms.TypedChoiceField(
+        coerce=int,
+        label="Esketamine dose",
+        choices=[(56, "56 mg (2 devices)"), (84, "84 mg (3 devices)")],
+        help_text="The label's doses; the first dose of a course is 56 mg.",
+    )

@@ -39,6 +39,7 @@ urlpatterns = [
     path("clinic/sessions/<int:session_id>/", sessions.session_page, name="session"),
     path("clinic/sessions/<int:session_id>/checklist/", sessions.checklist, name="session-checklist"),
     path("clinic/sessions/<int:session_id>/pump/", sessions.pump, name="session-pump"),
+    path("clinic/sessions/<int:session_id>/device/", sessions.nasal_device, name="session-device"),
     path("clinic/sessions/<int:session_id>/vitals/", sessions.record_vitals, name="session-vitals"),
     path(
         "clinic/sessions/<int:session_id>/vitals/<int:vital_id>/amend/",

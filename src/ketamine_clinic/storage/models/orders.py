@@ -17,6 +17,8 @@ class Order(models.Model):
     volume_ml = models.DecimalField(max_digits=6, decimal_places=1)
     rate_ml_per_h = models.DecimalField(max_digits=6, decimal_places=1)
     titration_note = models.CharField(max_length=300, blank=True)
+    route = models.CharField(max_length=10, choices=[("iv", "IV infusion"), ("nasal", "nasal spray")], default="iv")
+    devices = models.PositiveSmallIntegerField(null=True, blank=True, help_text="esketamine: 28 mg devices")
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     signed_at = models.DateTimeField()
     verified_by = models.ForeignKey(

@@ -54,6 +54,7 @@ class PumpEvent(_Entry):
         ("pause", "pause"),
         ("resume", "resume"),
         ("stop", "stop"),
+        ("device", "nasal device given"),
     ]
     kind = models.CharField(max_length=10, choices=KINDS)
     rate_ml_per_h = models.DecimalField(max_digits=6, decimal_places=1)

@@ -26,6 +26,7 @@ from ketamine_clinic.web.forms import (
     EligibilityDecisionForm,
     InductionDecisionForm,
     IntakeForm,
+    NasalOrderForm,
     OrderForm,
 )
 from ketamine_clinic.web.permissions import actor, requires
@@ -160,10 +161,27 @@ def course_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
+def _nasal_order(request: HttpRequest, visit: Any) -> HttpResponse:
+    form = NasalOrderForm(request.POST or None, initial={"dose_mg": 56})
+    if request.method == "POST" and form.is_valid():
+        try:
+            orders.do_sign_nasal_order(
+                visit, dose_mg=form.cleaned_data["dose_mg"], at=timezone.now(), acting_user=actor(request)
+            )
+        except ServiceError as exc:
+            _fail(form, exc)
+        else:
+            messages.success(request, "Nasal-spray order signed. It needs a second clinician's verification.")
+            return redirect("patient-chart", patient_id=visit.patient_id)
+    return render(request, "clinical/nasal_order_form.html", {"visit": visit, "patient": visit.patient, "form": form})
+
+
 @requires(Action.SIGN_ORDER)
 def order_new(request: HttpRequest, visit_id: int) -> HttpResponse:
     visit = access_visit_by_id(actor(request), visit_id, action=Action.SIGN_ORDER)
     course = visit.course
+    if rules.is_nasal_protocol(course.protocol):
+        return _nasal_order(request, visit)
     suggestion = rules.titration_suggestion(visit)
     initial = {
         "dose_mg_per_kg": suggestion.dose_mg_per_kg if suggestion else course.dose_mg_per_kg,

@@ -14,7 +14,7 @@ from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import alerts, rules, sessions
 from ketamine_clinic.services.access import access_session_by_id, access_visit_by_id
 from ketamine_clinic.services.errors import ServiceError
-from ketamine_clinic.services.prediction import predict, segments_from_events
+from ketamine_clinic.services.prediction import predict, predict_nasal, segments_from_events
 from ketamine_clinic.storage.models import (
     Assessment,
     InfusionSession,
@@ -53,31 +53,38 @@ def open_session(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 def _chart(session: InfusionSession) -> dict[str, Any]:
     now = timezone.now()
-    events = [(e.at, e.kind, float(e.rate_ml_per_h)) for e in sessions.current_entries(PumpEvent, session)]
-    origin, segments = segments_from_events(
-        events, float(session.order.concentration_mg_per_ml), now=session.stopped_at or now
-    )
     intake = rules.latest_intake(session.patient)
     weight = float(intake.weight_kg) if intake else float(session.order.weight_kg)
-    prediction = predict(
-        segments,
-        weight_kg=weight,
-        birth_date=session.patient.birth_date,
-        sex=session.patient.sex,
-        on=now.date(),
-    )
+    birth, sex, on = session.patient.birth_date, session.patient.sex, now.date()
+    events = sessions.current_entries(PumpEvent, session)
+    if session.order.route == "nasal":
+        devices = [e.at for e in events if e.kind == "device"]
+        origin = devices[0] if devices else None
+        prediction = predict_nasal(
+            [(t - devices[0]).total_seconds() / 60 for t in devices], weight_kg=weight, birth_date=birth, sex=sex, on=on
+        )
+        marks = [(t - devices[0]).total_seconds() / 60 for t in devices]
+        label = "Predicted plasma esketamine (ng/mL)"
+    else:
+        pump = [(e.at, e.kind, float(e.rate_ml_per_h)) for e in events]
+        origin, segments = segments_from_events(
+            pump, float(session.order.concentration_mg_per_ml), now=session.stopped_at or now
+        )
+        prediction = predict(segments, weight_kg=weight, birth_date=birth, sex=sex, on=on)
+        marks = [s.start_min for s in segments]
+        label = "Predicted plasma ketamine (ng/mL)"
     elapsed = (now - origin).total_seconds() / 60 if origin else None
     current = None
     if elapsed is not None and prediction.times_min:
         index = min(int(round(elapsed)), len(prediction.times_min) - 1)
         current = prediction.plasma_ng_per_ml[index]
-    markers = [charts.Marker(s.start_min, f"pump {s.rate_mg_per_min * 60:.1f} mg/h", "marker-dose") for s in segments]
+    markers = [charts.Marker(m, "dose event", "marker-dose") for m in marks]
     if elapsed is not None:
         markers.append(charts.Marker(elapsed, "now"))
     svg = charts.line_chart(
         [
             charts.Series(
-                "Predicted plasma ketamine (ng/mL)",
+                label,
                 list(zip(prediction.times_min, prediction.plasma_ng_per_ml, strict=True)),
             )
         ],
@@ -132,6 +139,7 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         ),
         "observed_min": int((now - session.stopped_at).total_seconds() // 60) if session.stopped_at else 0,
         "min_observation": rules.min_observation_min(session),
+        "devices_given": sum(1 for e in sessions.current_entries(PumpEvent, session) if e.kind == "device"),
     }
 
 
@@ -338,3 +346,14 @@ def amend_note(request: HttpRequest, session_id: int, note_id: int) -> HttpRespo
             messages.success(request, "Note amended; the original stays in the record.")
             return redirect("session", session_id=session.pk)
     return render(request, "sessions/amend_note.html", {"session": session, "original": original, "form": form})
+
+
+@requires(Action.START_STOP_INFUSION)
+def nasal_device(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = access_session_by_id(actor(request), session_id, action=Action.START_STOP_INFUSION)
+    if request.method == "POST":
+        try:
+            sessions.do_give_nasal_device(session, at=timezone.now(), acting_user=actor(request))
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+    return redirect("session", session_id=session.pk)
