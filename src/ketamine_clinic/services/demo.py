@@ -37,7 +37,7 @@ DEMO_STAFF: tuple[tuple[str, str, str, str, str], ...] = (
     ("patient.jordan", "patient", "Jordan", "Ellis", ""),
 )
 
-CHAIRS = ("Chair 1", "Chair 2", "Chair 3", "Chair 4")
+CHAIRS = ("Chair 1", "Chair 2", "Chair 3", "Chair 4", "Chair 5", "Chair 6")
 
 GIVEN = [
     "Aisha",
@@ -133,6 +133,7 @@ STAGES: tuple[tuple[str, int], ...] = (
     ("decision_due", 5),
     ("maintenance", 9),
     ("referred", 4),
+    ("esketamine", 2),
 )
 
 
@@ -242,6 +243,7 @@ def _advance(
             "decision_due": rng.randint(16, 20),
             "maintenance": rng.randint(40, 80),
             "referred": rng.randint(30, 50),
+            "esketamine": rng.randint(8, 12),
         }[stage]
     )
     measures.do_record_assessment(patient, "phq9", _phq9(baseline, rng), at=start - timedelta(days=2), acting_user=s.rn)
@@ -291,6 +293,18 @@ def _advance(
     )
     if decision != "eligible":
         return
+    if stage == "esketamine":
+        course = courses.do_plan_course(
+            patient,
+            protocol="esketamine_trd",
+            start_date=timezone.localdate(start),
+            start_time=time(9 + rng.randint(0, 3), 0),
+            baseline_score=baseline,
+            at=start - timedelta(days=1),
+            acting_user=prescriber,
+        )
+        _run_nasal_course(course, patient, baseline, rng, now, s, prescriber)
+        return
     start_day, start_time = timezone.localdate(start), time(8 + rng.randint(0, 5), 0)
     if today_slot is not None:
         start_day, start_time = _start_with_visit_today(now, today_slot)
@@ -324,6 +338,45 @@ def _advance(
             next_visit_weeks=suggested.interval_weeks or 3 if suggestion_decision == "maintenance" else None,
             at=at,
             acting_user=prescriber,
+        )
+
+
+def _run_nasal_course(
+    course: Course, patient: Patient, baseline: int, rng: random.Random, now: datetime, s: _Staff, prescriber: User
+) -> None:
+    """Past esketamine visits: PHQ-9, a nasal order (56 mg first, then 84 mg), devices 5 minutes
+    apart, blood pressure before and 40 minutes after, discharge after the 2-hour observation."""
+    for n, visit in enumerate(course.visits.order_by("starts_at"), start=1):
+        t = visit.starts_at
+        if t + timedelta(hours=3) > now:
+            orders.do_sign_nasal_order(
+                visit, dose_mg=56 if n == 1 else 84, at=t - timedelta(days=1), acting_user=prescriber
+            )
+            break
+        score = max(3, round(baseline * (1 - 0.08 * n * rng.uniform(0.8, 1.2))))
+        measures.do_record_assessment(
+            patient, "phq9", _phq9(score, rng), at=t - timedelta(minutes=20), acting_user=s.rn, visit=visit
+        )
+        order = orders.do_sign_nasal_order(
+            visit, dose_mg=56 if n == 1 else 84, at=t - timedelta(days=1), acting_user=prescriber
+        )
+        orders.do_verify_order(order, at=t - timedelta(hours=20), acting_user=s.rn)
+        session = sessions.do_open_session(visit, at=t, acting_user=s.rn)
+        base = rules.baseline_vitals(patient)
+        sessions.do_complete_checklist(
+            session,
+            items={name: True for name, _ in rules.CHECKLIST},
+            vitals=base,
+            at=t + timedelta(minutes=2),
+            acting_user=s.rn,
+        )
+        for k in range(order.devices or 0):
+            sessions.do_give_nasal_device(session, at=t + timedelta(minutes=5 + 5 * k), acting_user=s.crna)
+        raised = {**base, "systolic_mmhg": int(base["systolic_mmhg"] or 120) + rng.randint(4, 12)}
+        sessions.do_record_vitals(session, raised, at=t + timedelta(minutes=50), acting_user=s.rn)
+        sessions.do_record_vitals(session, base, at=t + timedelta(minutes=140), acting_user=s.rn)
+        sessions.do_discharge(
+            session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(minutes=150), acting_user=s.rn
         )
 
 
