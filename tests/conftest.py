@@ -188,6 +188,26 @@ def running_session(verified_order, nurse, crna):  # type: ignore[no-untyped-def
     return session
 
 
+def close_with_assessment(alert, prescriber, at, *, disposition="treat_today"):  # type: ignore[no-untyped-def]
+    """A prescriber records a negative C-SSRS at ``at`` and closes ``alert`` with it."""
+    from ketamine_clinic.services import alerts
+
+    cssrs = measures.do_record_assessment(
+        alert.patient, "cssrs_screen", [0, 0, None, None, None, 0, None], at=at, acting_user=prescriber
+    )
+    return alerts.do_close_suicide_alert(
+        alert,
+        cssrs_assessment_id=cssrs.pk,
+        risk_level="low",
+        safety_plan_reviewed=True,
+        disposition=disposition,
+        note="Denies intent or plan; safety plan reviewed with patient and escort.",
+        assessed_at=at,
+        at=at,
+        acting_user=prescriber,
+    )
+
+
 @pytest.fixture(autouse=True)
 def _fresh_rule_cache():  # type: ignore[no-untyped-def]
     """Each test starts without cached clinic thresholds from an earlier test's database."""

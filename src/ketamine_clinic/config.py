@@ -45,6 +45,10 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "KC_WORKERS": ("2", "Web server worker processes."),
     "KC_EMAIL_HOST": ("(none)", "SMTP host; without it mail goes to KC_DATA_DIR/outbox."),
     "KC_TIME_ZONE": ("UTC", "The clinic's time zone for pages and the schedule, e.g. America/New_York."),
+    "KC_PUBLIC_URL": (
+        "http://<KC_BIND>",
+        "The address staff open the clinic at; links in alert e-mails start with it.",
+    ),
 }
 
 
@@ -67,6 +71,7 @@ class Config:
     workers: int
     email_host: str | None
     time_zone: str = "UTC"
+    public_url: str = "http://127.0.0.1:8000"
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -132,7 +137,16 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         workers=_int(env, "KC_WORKERS", 2, 1, 64),
         email_host=_get(env, "KC_EMAIL_HOST"),
         time_zone=_time_zone(_get(env, "KC_TIME_ZONE") or "UTC"),
+        public_url=_public_url(_get(env, "KC_PUBLIC_URL"), _get(env, "KC_BIND") or "127.0.0.1:8000"),
     )
+
+
+def _public_url(raw: str | None, bind: str) -> str:
+    if raw is None:
+        return f"http://{bind}"
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigError("KC_PUBLIC_URL must start with http:// or https://")
+    return raw.rstrip("/")
 
 
 def _time_zone(name: str) -> str:

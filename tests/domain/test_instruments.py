@@ -90,10 +90,10 @@ def test_qids_takes_the_maximum_of_the_sleep_appetite_and_psychomotor_groups() -
     assert score("qids_sr16", answers).total == 13
 
 
-def test_qids_item12_review_flag_is_a_setting() -> None:
-    answers = [0] * 11 + [1] + [0] * 4
-    assert score("qids_sr16", answers).flags == ()
-    assert score("qids_sr16", answers, ClinicRules().with_(qids_item12_review_at=1)).flags == ("qids_item12",)
+def test_any_positive_qids_item12_is_flagged() -> None:
+    assert score("qids_sr16", [0] * 16).flags == ()
+    flagged = score("qids_sr16", [0] * 11 + [1] + [0] * 4)
+    assert flagged.flags == ("qids_item12",) and flagged.details["item12"] == 1
 
 
 def test_madrs_item10_flag_and_bands() -> None:

@@ -9,7 +9,7 @@ from ketamine_clinic.domain.policy import ACTIONS, ROLES, can
 
 # Spelled out here, apart from the code, so a change to the matrix must change this too.
 EXPECTED: dict[str, set[str]] = {
-    "admin": {"manage_users", "manage_settings", "view_audit"},
+    "admin": {"manage_users", "manage_settings", "view_audit", "manage_on_call"},
     "prescriber": {
         "view_chart",
         "view_demographics",
@@ -24,6 +24,8 @@ EXPECTED: dict[str, set[str]] = {
         "sign_note",
         "acknowledge_alert",
         "decide_induction",
+        "close_suicide_alert",
+        "manage_on_call",
     },
     "crna": {
         "view_chart",

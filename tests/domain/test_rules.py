@@ -260,10 +260,10 @@ def test_maintenance_interval_follows_the_trajectory(scores: list[int], weeks: i
 def test_item9_and_high_cssrs_are_urgent_others_notify() -> None:
     assert escalation.evaluate_escalation(score("phq9", [0] * 8 + [1]))[0].severity == "urgent"
     high = escalation.evaluate_escalation(score("cssrs_screen", [1, 1, 1, 1, 0, 0, None]))
-    assert high[0].severity == "urgent" and "Safety plan reviewed with the patient" in high[0].required_before_leaving
+    assert high[0].severity == "urgent" and "safety plan" in high[0].required_before_leaving[0]
     moderate = escalation.evaluate_escalation(score("cssrs_screen", [1, 1, 1, 0, 0, 0, None]))
     assert [e.severity for e in moderate] == ["notify"]
-    assert escalation.evaluate_escalation(score("madrs", [0] * 9 + [5]))[0].source == "[S63]"
+    assert escalation.evaluate_escalation(score("madrs", [0] * 9 + [5]))[0].source == "[S67]"
     assert escalation.evaluate_escalation(score("phq9", [0] * 9)) == []
     assert escalation.evaluate_escalation(score("cadss", [3] * 23)) == []
 

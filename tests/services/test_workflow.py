@@ -10,7 +10,7 @@ import pytest
 from ketamine_clinic.services import alerts, courses, intake, measures, orders, schedule, sessions
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import Alert, AuditEvent, EventType, Order, Visit, VitalSign
-from tests.conftest import MONDAY, VITALS
+from tests.conftest import MONDAY, VITALS, close_with_assessment
 
 
 def test_intake_runs_the_screen_and_keeps_its_reasons(recorded_intake) -> None:
@@ -234,7 +234,7 @@ def test_a_correction_is_a_new_entry_and_the_original_stays(running_session, nur
         sessions.do_amend_vitals(wrong, VITALS, reason="again", at=t, acting_user=nurse)
 
 
-def test_discharge_needs_aldrete_escort_time_and_no_open_alert(running_session, nurse, crna, patient) -> None:
+def test_discharge_needs_aldrete_escort_time_and_no_open_alert(running_session, nurse, crna, patient, prescriber) -> None:
     t = running_session.started_at
     sessions.do_record_pump_event(
         running_session, "stop", rate_ml_per_h=None, at=t + timedelta(minutes=40), acting_user=crna
@@ -254,29 +254,34 @@ def test_discharge_needs_aldrete_escort_time_and_no_open_alert(running_session, 
         sessions.do_discharge(
             running_session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(minutes=110), acting_user=nurse
         )
-    alerts.do_acknowledge_alert(
-        Alert.objects.get(kind="suicide_risk"),
-        note="C-SSRS done: low risk; safety plan",
-        at=t + timedelta(minutes=100),
-        acting_user=nurse,
-    )
+    with pytest.raises(NotAllowed):
+        alerts.do_acknowledge_alert(
+            Alert.objects.get(kind="suicide_risk"),
+            note="C-SSRS done: low risk; safety plan",
+            at=t + timedelta(minutes=100),
+            acting_user=nurse,
+        )
+    close_with_assessment(Alert.objects.get(kind="suicide_risk"), prescriber, t + timedelta(minutes=100))
     done = sessions.do_discharge(
         running_session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(minutes=110), acting_user=nurse
     )
     assert done.status == "discharged" and done.visit.status == "done"
 
 
-def test_phq9_item9_raises_an_urgent_alert_only_a_clinician_clears(patient, patient_user, front_desk, nurse) -> None:
+def test_phq9_item9_raises_an_urgent_alert_only_a_prescribers_assessment_closes(
+    patient, patient_user, front_desk, nurse, crna, admin, prescriber
+) -> None:
     measures.do_record_assessment(patient, "phq9", [0, 0, 0, 0, 0, 0, 0, 0, 2], at=MONDAY, acting_user=patient_user)
     alert = alerts.open_alerts(patient).get()
-    assert alert.severity == "urgent" and "item 9" in alert.message
-    with pytest.raises(NotAllowed):
-        alerts.do_acknowledge_alert(alert, note="seen it", at=MONDAY, acting_user=front_desk)
-    with pytest.raises(InvalidInput):
-        alerts.do_acknowledge_alert(alert, note="", at=MONDAY, acting_user=nurse)
-    alerts.do_acknowledge_alert(alert, note="Assessed with C-SSRS", at=MONDAY, acting_user=nurse)
+    assert alert.severity == "urgent" and "item 9 = 2" in alert.message
+    for person in (front_desk, nurse, crna, admin):
+        with pytest.raises(NotAllowed):
+            alerts.do_acknowledge_alert(alert, note="ok. seen it, fine", at=MONDAY, acting_user=person)
+    close_with_assessment(alert, prescriber, MONDAY)
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == prescriber and "Safe to treat today" in alert.acknowledgement
     with pytest.raises(Conflict):
-        alerts.do_acknowledge_alert(alert, note="Assessed again", at=MONDAY, acting_user=nurse)
+        close_with_assessment(alert, prescriber, MONDAY)
 
 
 def test_a_patient_completes_only_their_own_self_report(patient, stranger, patient_user) -> None:

@@ -87,7 +87,10 @@ def test_the_patient_questionnaire_saves_and_raises_the_item9_alert(client, pati
     assert "Thoughts that you would be better off dead" in form
     answers = {f"item_{i}": "1" for i in range(1, 10)}
     response = client.post("/me/questionnaires/phq9/", answers)
-    assert response.status_code == 302
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "988" in text and "911" in text and "emergency department" in text
+    assert "not watched in real time" in text
     assert Alert.objects.filter(patient=patient, kind="suicide_risk", acknowledged_at__isnull=True).exists()
 
 

@@ -17,7 +17,13 @@ def register(sub: Any) -> None:
     serve.add_argument("--bind", help="address:port (default KC_BIND or 127.0.0.1:8000)")
     serve.add_argument("--workers", type=int, help="worker processes (default KC_WORKERS)")
     serve.add_argument("--no-migrate", action="store_true")
+    serve.add_argument("--no-worker", action="store_true", help="do not start a background-job worker beside it")
     serve.set_defaults(func=_serve, needs_django=True)
+
+    worker = sub.add_parser("worker", help="run background jobs (alerts, deadlines); several may run at once")
+    worker.add_argument("--batch", action="store_true", help="run the jobs that are due, then exit")
+    worker.add_argument("--interval", type=float, default=1.0, help="seconds between polls when idle (default 1)")
+    worker.set_defaults(func=_worker, needs_django=True)
 
     demo = sub.add_parser("demo", help="load the demo clinic (once; again keeps the data)")
     demo.set_defaults(func=_demo, needs_django=True)
@@ -82,8 +88,47 @@ def _serve(args: argparse.Namespace) -> int:
         "5",
     ]
     os.environ["DJANGO_SETTINGS_MODULE"] = settings.SETTINGS_MODULE
-    os.execv(gunicorn, argv)
-    return 0  # pragma: no cover  (execv does not return)
+    if args.no_worker:
+        os.execv(gunicorn, argv)
+    worker = [sys.executable, "-m", "ketamine_clinic.cli.main", "worker"]
+    print("Background-job worker started beside the web server.", flush=True)
+    return _supervise([argv, worker])
+
+
+def _supervise(commands: list[list[str]]) -> int:
+    """Run the web server and the worker together; when one ends or a signal arrives,
+    stop the other, so neither outlives ``kclinic serve``."""
+    import signal
+    import subprocess
+    import time
+
+    children = [subprocess.Popen(cmd) for cmd in commands]
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    while all(c.poll() is None for c in children) and not stopping:
+        time.sleep(0.5)
+    _stop(signal.SIGTERM, None)
+    codes = [c.wait() for c in children]
+    return 0 if stopping else max(abs(code) for code in codes) or 1
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from ketamine_clinic.services.jobs import run_due_jobs, run_worker
+
+    if args.batch:
+        print(f"Ran {run_due_jobs()} due job(s).")
+        return 0
+    run_worker(interval=max(0.1, args.interval))
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:

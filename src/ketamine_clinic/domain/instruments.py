@@ -365,28 +365,26 @@ def _cssrs(a: list[int], r: ClinicRules) -> tuple[int, tuple[str, ...], dict[str
             allowed="empty when item 2 is 0",
         )
     tier = 3 if (q[4] or q[5] or q[7]) else 2 if (q[3] or q[6]) else 1 if (q[1] or q[2]) else 0
-    return (
-        tier,
-        ("cssrs_high_risk",) if tier == 3 else (),
-        {"risk": ("none", "low", "moderate", "high")[tier]},
-    )
+    details: dict[str, int | str | bool] = {"risk": ("none", "low", "moderate", "high")[tier]}
+    details.update({f"q{n}": int(v or 0) for n, v in q.items()})
+    return tier, ("cssrs_high_risk",) if tier == 3 else (), details
 
 
 def _qids(a: list[int], r: ClinicRules) -> tuple[int, tuple[str, ...], dict[str, int | str | bool]]:
     total = max(a[0:4]) + a[4] + max(a[5:9]) + sum(a[9:14]) + max(a[14:16])
-    return total, ("qids_item12",) if a[11] >= r.qids_item12_review_at else (), {}
+    return total, ("qids_item12",) if a[11] >= 1 else (), {"item12": a[11]}
 
 
 def _madrs(a: list[int], r: ClinicRules) -> tuple[int, tuple[str, ...], dict[str, int | str | bool]]:
-    return sum(a), ("madrs_item10",) if a[9] >= r.madrs_item10_review_at else (), {}
+    return sum(a), ("madrs_item10",) if a[9] >= 1 else (), {"item10": a[9]}
 
 
 def _hamd(a: list[int], r: ClinicRules) -> tuple[int, tuple[str, ...], dict[str, int | str | bool]]:
     total = sum(v for i, v in enumerate(a, start=1) if not (i == 16 and v == 3))
     return (
         total,
-        ("hamd_item3",) if a[2] >= r.hamd_item3_review_at else (),
-        {"item16_assessed": a[15] != 3},
+        ("hamd_item3",) if a[2] >= 1 else (),
+        {"item16_assessed": a[15] != 3, "item3": a[2]},
     )
 
 

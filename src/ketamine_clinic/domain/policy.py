@@ -6,16 +6,19 @@ test can enumerate every role against every action.
 Scope-of-practice reasoning (see ``docs/decisions/0003-role-matrix.md``):
 
 * Prescribers (psychiatrists and psychiatric APRNs) decide eligibility, plan courses,
-  sign orders and confirm the end-of-induction decision [S1][S21].
+  sign orders and confirm the end-of-induction decision [S1][S21]. Only a prescriber
+  closes an urgent suicide-risk alert, with a structured assessment [S65].
 * A signed order is verified by a second clinician before the infusion starts; the
   clinic's default lets a CRNA or an RN verify, and never the prescriber who signed it
   (the second-person rule is enforced in services, not here) [S20][S21].
 * CRNAs run the infusion and may titrate within the order; RNs monitor, record vitals
-  and side effects, and discharge. Both may acknowledge a suicide-risk alert, as may
-  a prescriber; front desk and patients may not.
+  and side effects, and discharge. Both may acknowledge a notify-level alert with a note,
+  as may a prescriber; front desk and patients may not. Urgent suicide-risk alerts are
+  closed only by a prescriber's assessment (``close_suicide_alert``) [S65].
 * Front desk manages the schedule and sees demographics, not the clinical chart.
 * Patients complete their own questionnaires and see their own results.
-* Admins manage users, settings and the audit trail; they do not treat patients.
+* Admins manage users, settings, the on-call rota and the audit trail; they do not treat
+  patients. Prescribers may keep the on-call rota too.
 
 Errors: ``UnknownRoleError`` and ``UnknownActionError`` (both ``ValueError``) for names
 outside the matrix, so a typo never silently means "denied".
@@ -70,6 +73,8 @@ class Action(StrEnum):
     VIEW_AUDIT = "view_audit"
     COMPLETE_OWN_QUESTIONNAIRE = "complete_own_questionnaire"
     VIEW_OWN_RESULTS = "view_own_results"
+    CLOSE_SUICIDE_ALERT = "close_suicide_alert"
+    MANAGE_ON_CALL = "manage_on_call"
 
 
 ROLES: tuple[Role, ...] = tuple(Role)
@@ -88,7 +93,7 @@ _BEDSIDE = frozenset(
 )
 
 _MATRIX: dict[Role, frozenset[Action]] = {
-    Role.ADMIN: frozenset({Action.MANAGE_USERS, Action.MANAGE_SETTINGS, Action.VIEW_AUDIT}),
+    Role.ADMIN: frozenset({Action.MANAGE_USERS, Action.MANAGE_SETTINGS, Action.VIEW_AUDIT, Action.MANAGE_ON_CALL}),
     Role.PRESCRIBER: _CLINICAL_READ
     | {
         Action.EDIT_INTAKE,
@@ -101,6 +106,8 @@ _MATRIX: dict[Role, frozenset[Action]] = {
         Action.SIGN_NOTE,
         Action.ACKNOWLEDGE_ALERT,
         Action.DECIDE_INDUCTION,
+        Action.CLOSE_SUICIDE_ALERT,
+        Action.MANAGE_ON_CALL,
     },
     Role.CRNA: _CLINICAL_READ | _BEDSIDE | {Action.TITRATE_DOSE, Action.START_STOP_INFUSION, Action.DISCHARGE},
     Role.RN: _CLINICAL_READ | _BEDSIDE | {Action.EDIT_INTAKE, Action.START_STOP_INFUSION, Action.DISCHARGE},

@@ -9,6 +9,7 @@ import importlib
 import inspect
 from collections.abc import Iterator
 
+from ketamine_clinic.domain.escalation import SUICIDE_RISK_RULES
 from ketamine_clinic.domain.instruments import INSTRUMENTS
 from ketamine_clinic.domain.protocols import PROTOCOLS
 from ketamine_clinic.domain.settings import describe_settings
@@ -67,6 +68,17 @@ def render() -> str:
         first = doc.split("\n\n")[0].replace("\n", " ").replace("|", "/")
         keys = " ".join(f"[{k}]" for k in sorted(cited_keys(doc)))
         out.append(f"| `{module}.{name}` | {first} | {keys} |")
+    out += [
+        "",
+        "## Suicide-risk answers",
+        "",
+        "Urgent: no dose and no discharge until a prescriber's structured assessment closes the alert; the",
+        "on-call prescriber is notified at once. Notify: a clinician acknowledges with a note.",
+        "",
+        "| instrument | answer | severity | sources |",
+        "|---|---|---|---|",
+    ]
+    out += [f"| {inst} | {answer} | {sev} | {src} |" for inst, answer, sev, src in SUICIDE_RISK_RULES]
     out += ["", "## Protocols", ""]
     for p in PROTOCOLS.values():
         out.append(f"- **{p.name}** (`{p.code}`): {p.summary} {p.sources}")

@@ -117,12 +117,21 @@ SETTINGS: dict[str, SettingSpec] = {
     "min_observation_iv_min": SettingSpec(60, "min after the infusion", 30, 180, "[S49]", _U),
     "min_observation_esketamine_min": SettingSpec(120, "min after the dose", 120, 240, "[S30]"),
     # critical items [S70][S63]
-    "madrs_item10_review_at": SettingSpec(4, "points", 1, 6, "[S63]", _U),
-    "qids_item12_review_at": SettingSpec(2, "points", 1, 3, "[S66]", _U),
-    "hamd_item3_review_at": SettingSpec(2, "points", 1, 4, "[S11b]", _U),
+    # suicide items alert from their own anchors (domain.escalation), not from settings
     "pcl5_item16_review_at": SettingSpec(2, "points", 1, 4, "[S63]", _U),
     "bprs_positive_item_review_at": SettingSpec(4, "points", 2, 7, "[S69]", _U),
     "cadss_significant_above": SettingSpec(4, "points", 0, 20, "[S69]", _U),
+    # suicide-risk pathway [S65]
+    "suicide_ack_deadline_min": SettingSpec(
+        60,
+        "min",
+        5,
+        240,
+        "[S65]",
+        "How long the on-call prescriber has to take an urgent suicide-risk alert before it goes to every "
+        "prescriber and the medical director. Columbia triage asks for immediate evaluation [S65]; "
+        "60 min is this project's default. " + _U,
+    ),
     # eligibility [S57][S17]
     "min_failed_trials": SettingSpec(2, "trials", 1, 4, "[S11][S57]"),
     "min_age_years": SettingSpec(18, "years", 18, 21, "[S17]"),

@@ -1,19 +1,60 @@
-"""Alerts that a clinician must acknowledge. Nothing clears an alert silently: the only
-way out of "open" is ``do_acknowledge_alert`` with the clinician's note, audited."""
+"""Alerts that a clinician must act on, and the suicide-risk pathway.
+
+Nothing clears an alert silently. The ways out of "open":
+
+* ``do_acknowledge_alert``: a clinician's note (vital-sign alerts and notify-level
+  suicide-risk alerts);
+* ``do_close_suicide_alert``: an urgent suicide-risk alert is closed only by a
+  prescriber's structured assessment (C-SSRS that day, risk level, safety plan,
+  disposition) [S65].
+
+A patient has at most one open suicide-risk alert (a partial unique constraint); new
+answers join it as findings and may raise its severity. Raising an urgent one enqueues
+the on-call notification and the deadline check in the same transaction
+(``services.notifications``). ``dose_block_reason`` is the one guard every dosing path
+asks before a dose is started, resumed or given.
+
+Errors: ``NotAllowed`` (role), ``InvalidInput`` (a field and its allowed values),
+``Conflict`` (state: already closed, wrong kind).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
+from ketamine_clinic.domain.escalation import DISPOSITIONS, RISK_LEVELS, SEVERITY_RANK, Escalation, worst_severity
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import audit
 from ketamine_clinic.services._common import require
-from ketamine_clinic.services.errors import Conflict, InvalidInput
-from ketamine_clinic.storage.models import Alert, Assessment, EventType, Patient, User, VitalSign
+from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
+from ketamine_clinic.storage.models import (
+    Alert,
+    Assessment,
+    EventType,
+    Patient,
+    SuicideRiskAssessment,
+    User,
+    VitalSign,
+)
 
-__all__ = ["do_acknowledge_alert", "open_alerts", "raise_alert"]
+__all__ = [
+    "NOTE_LENGTH",
+    "do_acknowledge_alert",
+    "do_claim_alert",
+    "do_close_suicide_alert",
+    "dose_block_reason",
+    "open_alerts",
+    "raise_alert",
+    "raise_suicide_risk",
+]
+
+SUICIDE_RISK = "suicide_risk"
+NOTE_LENGTH = (10, 2000)
 
 
 def raise_alert(
@@ -38,6 +79,7 @@ def raise_alert(
         assessment=assessment,
         vital=vital,
         raised_at=at,
+        findings=[{"at": at.isoformat(), "severity": severity, "message": message, "source": source}],
     )
     audit.record(
         EventType.ALERT_RAISED,
@@ -50,26 +92,112 @@ def raise_alert(
     return alert
 
 
-def open_alerts(patient: Patient | None = None):  # type: ignore[no-untyped-def]
+def _finding(e: Escalation, assessment: Assessment, at: datetime) -> dict[str, Any]:
+    return {
+        "at": at.isoformat(),
+        "assessment_id": assessment.pk,
+        "instrument": assessment.instrument,
+        "severity": e.severity,
+        "code": e.code,
+        "message": e.message,
+        "source": e.source,
+    }
+
+
+def _summary(findings: list[dict[str, Any]]) -> tuple[str, str, str]:
+    """Severity, message and sources of an alert from all its findings, worst first."""
+    ranked = sorted(findings, key=lambda f: -SEVERITY_RANK.get(f["severity"], 0))
+    messages = list(dict.fromkeys(f["message"] for f in ranked))
+    sources = "".join(dict.fromkeys(f["source"] for f in ranked))
+    severity = worst_severity([f["severity"] for f in findings])
+    return severity, "; ".join(messages)[:300], sources[:40]
+
+
+def raise_suicide_risk(
+    patient: Patient, escalations: list[Escalation], *, assessment: Assessment, at: datetime, actor: User | None
+) -> Alert | None:
+    """Open the patient's suicide-risk alert, or add these findings to the open one.
+
+    Runs inside the caller's transaction. The patient row is locked first, so two
+    submissions at once attach to one alert (the partial unique constraint makes it
+    true). An alert that becomes urgent gets its deadline and its notification jobs.
+    """
+    if not escalations:
+        return None
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    new = [_finding(e, assessment, at) for e in escalations]
+    alert = Alert.objects.select_for_update().filter(patient=patient, kind=SUICIDE_RISK, acknowledged_at=None).first()
+    if alert is None:
+        severity, message, source = _summary(new)
+        alert = raise_alert(
+            patient,
+            kind=SUICIDE_RISK,
+            severity=severity,
+            message=message,
+            source=source,
+            at=at,
+            actor=actor,
+            assessment=assessment,
+        )
+        alert.findings = new
+        alert.save(update_fields=["findings"])
+        was_urgent = False
+    else:
+        was_urgent = alert.severity == "urgent"
+        alert.findings = [*alert.findings, *new]
+        alert.severity, alert.message, alert.source = _summary(alert.findings)
+        alert.save(update_fields=["findings", "severity", "message", "source"])
+        audit.record(
+            EventType.ALERT_FINDING_ADDED,
+            actor=actor,
+            patient=patient,
+            subject=alert,
+            new={"findings": new, "severity": alert.severity},
+            at=at,
+        )
+    if alert.severity == "urgent" and not was_urgent:
+        _start_clock(alert, at)
+    return alert
+
+
+def _start_clock(alert: Alert, at: datetime) -> None:
+    from ketamine_clinic.services import notifications, rules
+
+    alert.ack_deadline_at = at + timedelta(minutes=rules.clinic_rules().suicide_ack_deadline_min)
+    alert.save(update_fields=["ack_deadline_at"])
+    notifications.schedule_for_urgent_alert(alert)
+
+
+def open_alerts(patient: Patient | None = None) -> QuerySet[Alert]:
     alerts = Alert.objects.filter(acknowledged_at__isnull=True)
     return alerts.filter(patient=patient) if patient is not None else alerts
 
 
-def do_acknowledge_alert(alert: Alert, *, note: str, at: datetime, acting_user: User) -> Alert:
-    """A clinician acknowledges ``alert`` with a note of what was done."""
-    require(acting_user, Action.ACKNOWLEDGE_ALERT, "Only a clinician may acknowledge an alert.")
+def _check_note(note: str) -> str:
     note = note.strip()
-    if not 3 <= len(note) <= 2000:
-        raise InvalidInput("note must be 3 to 2000 characters: say what was done", field="note")
+    low, high = NOTE_LENGTH
+    if not low <= len(note) <= high:
+        raise InvalidInput(f"note must be {low} to {high} characters: say what was done", field="note")
+    return note
+
+
+def do_acknowledge_alert(alert: Alert, *, note: str, at: datetime, acting_user: User) -> Alert:
+    """A clinician acknowledges ``alert`` with a note of what was done.
+
+    An urgent suicide-risk alert cannot be acknowledged: a prescriber's assessment closes
+    it (``do_close_suicide_alert``) [S65].
+    """
+    require(acting_user, Action.ACKNOWLEDGE_ALERT, "Only a clinician may acknowledge an alert.")
+    note = _check_note(note)
     with transaction.atomic():
         locked = Alert.objects.select_for_update().get(pk=alert.pk)
         if locked.acknowledged_at is not None:
             raise Conflict("This alert was already acknowledged.", field="alert")
-        locked.acknowledged_by, locked.acknowledged_at, locked.acknowledgement = (
-            acting_user,
-            at,
-            note,
-        )
+        if locked.kind == SUICIDE_RISK and locked.severity == "urgent":
+            raise NotAllowed(
+                "An urgent suicide-risk alert is closed only by a prescriber's suicide-risk assessment."
+            )
+        locked.acknowledged_by, locked.acknowledged_at, locked.acknowledgement = acting_user, at, note
         locked.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement"])
         audit.record(
             EventType.ALERT_ACKNOWLEDGED,
@@ -80,3 +208,124 @@ def do_acknowledge_alert(alert: Alert, *, note: str, at: datetime, acting_user: 
             at=at,
         )
     return locked
+
+
+def do_claim_alert(alert: Alert, *, at: datetime, acting_user: User) -> Alert:
+    """A prescriber takes an urgent suicide-risk alert ("I am on it"): this meets the
+    acknowledgement deadline and stops the escalation; closing still needs the assessment."""
+    require(acting_user, Action.CLOSE_SUICIDE_ALERT, "Only a prescriber may take a suicide-risk alert.")
+    with transaction.atomic():
+        locked = Alert.objects.select_for_update().get(pk=alert.pk)
+        if locked.kind != SUICIDE_RISK or locked.acknowledged_at is not None:
+            raise Conflict("Only an open suicide-risk alert can be taken.", field="alert")
+        if locked.claimed_at is not None:
+            raise Conflict(f"{locked.claimed_by.display_name} has already taken this alert.", field="alert")
+        locked.claimed_by, locked.claimed_at = acting_user, at
+        locked.save(update_fields=["claimed_by", "claimed_at"])
+        audit.record(EventType.ALERT_CLAIMED, actor=acting_user, patient=locked.patient, subject=locked, at=at)
+    return locked
+
+
+def _clinic_day(value: datetime) -> Any:
+    return timezone.localdate(value)
+
+
+def do_close_suicide_alert(
+    alert: Alert,
+    *,
+    cssrs_assessment_id: int | None,
+    risk_level: str,
+    safety_plan_reviewed: bool,
+    disposition: str,
+    note: str,
+    assessed_at: datetime,
+    at: datetime,
+    acting_user: User,
+) -> SuicideRiskAssessment:
+    """Close a suicide-risk alert with a prescriber's structured assessment [S65]:
+    a C-SSRS recorded for this patient on the day of the assessment, the risk level, the
+    safety plan reviewed (required unless the disposition is emergency evaluation), the
+    disposition and its time. Only "treat_today" lets today's dose go ahead.
+    """
+    require(acting_user, Action.CLOSE_SUICIDE_ALERT, "Only a prescriber may close a suicide-risk alert.")
+    if risk_level not in RISK_LEVELS:
+        raise InvalidInput(f"risk level must be one of: {', '.join(RISK_LEVELS)}", field="risk_level")
+    if disposition not in DISPOSITIONS:
+        raise InvalidInput(f"disposition must be one of: {', '.join(DISPOSITIONS)}", field="disposition")
+    if not safety_plan_reviewed and disposition != "emergency":
+        raise InvalidInput("review the safety plan with the patient before closing", field="safety_plan_reviewed")
+    note = _check_note(note)
+    if assessed_at > at + timedelta(minutes=5):
+        raise InvalidInput("the assessment time cannot be in the future", field="assessed_at")
+    with transaction.atomic():
+        locked = Alert.objects.select_for_update().get(pk=alert.pk)
+        if locked.kind != SUICIDE_RISK:
+            raise Conflict("Only a suicide-risk alert is closed with an assessment.", field="alert")
+        if locked.acknowledged_at is not None:
+            raise Conflict("This alert is already closed.", field="alert")
+        if assessed_at < locked.raised_at - timedelta(hours=24):
+            raise InvalidInput("the assessment must be made after the alert was raised", field="assessed_at")
+        cssrs = Assessment.objects.filter(
+            pk=cssrs_assessment_id or 0, patient=locked.patient, instrument="cssrs_screen"
+        ).first()
+        if cssrs is None or _clinic_day(cssrs.at) != _clinic_day(assessed_at):
+            raise InvalidInput("choose a C-SSRS recorded for this patient on the day of the assessment", field="cssrs")
+        record = SuicideRiskAssessment.objects.create(
+            alert=locked,
+            patient=locked.patient,
+            cssrs=cssrs,
+            risk_level=risk_level,
+            safety_plan_reviewed=safety_plan_reviewed,
+            disposition=disposition,
+            note=note,
+            assessed_at=assessed_at,
+            assessed_by=acting_user,
+            recorded_at=at,
+        )
+        locked.acknowledged_by, locked.acknowledged_at = acting_user, at
+        locked.acknowledgement = f"{DISPOSITIONS[disposition]} (risk {RISK_LEVELS[risk_level].lower()}): {note}"
+        if locked.claimed_at is None:
+            locked.claimed_by, locked.claimed_at = acting_user, at
+        locked.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement", "claimed_by", "claimed_at"])
+        audit.record(
+            EventType.SUICIDE_RISK_ASSESSED,
+            actor=acting_user,
+            patient=locked.patient,
+            subject=record,
+            new={
+                "alert": locked.pk,
+                "cssrs": cssrs.pk,
+                "risk_level": risk_level,
+                "safety_plan_reviewed": safety_plan_reviewed,
+                "disposition": disposition,
+                "assessed_at": assessed_at.isoformat(),
+            },
+            at=at,
+        )
+    return record
+
+
+def dose_block_reason(patient: Patient, *, at: datetime) -> str | None:
+    """Why no dose may be started, resumed or given now, or ``None``.
+
+    An open urgent suicide-risk alert [S65][S70]; an open pause or stop vital-sign alert
+    [S30]; a suicide-risk assessment today whose disposition was not "treat today" [S65].
+    """
+    open_now = list(open_alerts(patient).filter(severity__in=["urgent", "stop", "pause"]).order_by("raised_at"))
+    urgent = [a for a in open_now if a.kind == SUICIDE_RISK and a.severity == "urgent"]
+    if urgent:
+        return (
+            f"An urgent suicide-risk alert is open ({urgent[0].message}). No dose may be given until a "
+            "prescriber's suicide-risk assessment closes it."
+        )
+    vital = [a for a in open_now if a.severity in {"stop", "pause"}]
+    if vital:
+        return f"An unacknowledged {vital[0].severity} alert ({vital[0].message}) must be acknowledged before dosing."
+    today = _clinic_day(at)
+    deferred = SuicideRiskAssessment.objects.filter(patient=patient, assessed_at__lte=at).order_by("-assessed_at").first()
+    if deferred is not None and deferred.disposition != "treat_today" and _clinic_day(deferred.assessed_at) == today:
+        return (
+            f"Today's suicide-risk assessment decided: {DISPOSITIONS[deferred.disposition].lower()}. "
+            "No dose today."
+        )
+    return None

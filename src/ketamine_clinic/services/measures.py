@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from ketamine_clinic.domain.escalation import Escalation
 from ketamine_clinic.domain.policy import Action, Role, can
 from ketamine_clinic.services import alerts, audit, rules
 from ketamine_clinic.services.errors import InvalidInput, NotAllowed
@@ -20,7 +21,7 @@ from ketamine_clinic.storage.models import (
     Visit,
 )
 
-__all__ = ["PATIENT_INSTRUMENTS", "do_record_assessment"]
+__all__ = ["PATIENT_INSTRUMENTS", "do_record_assessment", "suicide_risk_findings"]
 
 #: Self-report instruments a patient may complete on their own.
 PATIENT_INSTRUMENTS = ("phq9", "gad7", "pcl5", "qids_sr16", "cssrs_screen")
@@ -72,15 +73,13 @@ def do_record_assessment(
             at=at,
             new={"instrument": instrument, "total": result.total, "flags": result.flags},
         )
-        for found in rules.escalations(instrument, answers, result):
-            alerts.raise_alert(
-                patient,
-                kind="suicide_risk",
-                severity=found.severity,
-                message=found.message,
-                source=found.source,
-                at=at,
-                actor=acting_user,
-                assessment=row,
-            )
+        alerts.raise_suicide_risk(
+            patient, rules.escalations(instrument, answers, result), assessment=row, at=at, actor=acting_user
+        )
     return row
+
+
+def suicide_risk_findings(row: Assessment) -> list[Escalation]:
+    """The suicide-risk findings that ``row``'s answers raised (``domain.escalation``)."""
+    result = rules.score(row.instrument, row.answers)
+    return rules.escalations(row.instrument, row.answers, result)

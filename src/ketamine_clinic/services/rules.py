@@ -23,7 +23,7 @@ from ketamine_clinic.domain.dosing import (
 )
 from ketamine_clinic.domain.eligibility import CONTRAINDICATIONS, screen_eligibility
 from ketamine_clinic.domain.eligibility import Intake as DomainIntake
-from ketamine_clinic.domain.escalation import evaluate_escalation
+from ketamine_clinic.domain.escalation import Escalation, evaluate_escalation
 from ketamine_clinic.domain.protocols import PROTOCOLS, PlannedVisit, ProtocolError, plan_course
 from ketamine_clinic.domain.settings import ClinicRules
 from ketamine_clinic.domain.vitals import evaluate_vitals, predose_deferral
@@ -388,8 +388,9 @@ def error_field(exc: Exception) -> str:
     return str(getattr(exc, "field", "answers"))
 
 
-def escalations(code: str, answers: Any, result: Any) -> list[FoundAlert]:
-    return [FoundAlert(e.severity, e.message, e.source) for e in evaluate_escalation(result.result)]
+def escalations(code: str, answers: Any, result: Any) -> list[Escalation]:
+    """The suicide-risk escalations a scored questionnaire calls for (``domain.escalation``)."""
+    return evaluate_escalation(result.result)
 
 
 def instrument_name(code: str) -> str:

@@ -91,6 +91,13 @@ def check_vitals(values: dict[str, Any]) -> dict[str, int | None]:
     return clean
 
 
+def _lock(session: InfusionSession) -> None:
+    """Lock the session row, then reload it: checks that follow see the committed state,
+    and a racing second request waits here (lock, then check, then write)."""
+    InfusionSession.objects.select_for_update().filter(pk=session.pk).first()
+    session.refresh_from_db()
+
+
 def current_entries(model: type, session: InfusionSession) -> list[Any]:
     """Entries of ``session`` that no later amendment replaces, in time order."""
     rows = list(model.objects.filter(session=session).order_by("at", "id"))  # type: ignore[attr-defined]
@@ -244,15 +251,16 @@ def do_give_nasal_device(session: InfusionSession, *, at: datetime, acting_user:
         raise Conflict("This session is an IV infusion.", field="kind")
     if session.status not in {"ready", "running"}:
         raise Conflict(f"Cannot give a device while the session is {session.get_status_display()}.", field="kind")
-    given = list(PumpEvent.objects.filter(session=session, kind="device", amends__isnull=True).order_by("at"))
-    if given and at < given[-1].at + timedelta(minutes=5):
-        raise Conflict("Devices must be at least 5 minutes apart.", field="kind")
-    if (
-        session.status == "ready"
-        and alerts.open_alerts(session.patient).filter(severity__in=["stop", "pause"]).exists()
-    ):
-        raise Conflict("An unacknowledged vital-sign alert must be acknowledged before dosing.", field="kind")
     with transaction.atomic():
+        _lock(session)
+        if session.status not in {"ready", "running"}:
+            raise Conflict(f"Cannot give a device while the session is {session.get_status_display()}.", field="kind")
+        given = list(PumpEvent.objects.filter(session=session, kind="device", amends__isnull=True).order_by("at"))
+        if given and at < given[-1].at + timedelta(minutes=5):
+            raise Conflict("Devices must be at least 5 minutes apart.", field="kind")
+        blocked = alerts.dose_block_reason(session.patient, at=at)
+        if blocked:
+            raise Conflict(blocked, field="kind")
         event = PumpEvent.objects.create(
             session=session, at=at, recorded_by=acting_user, recorded_at=at, kind="device", rate_ml_per_h=Decimal("0")
         )
@@ -298,12 +306,6 @@ def do_record_pump_event(
     require(acting_user, Action.START_STOP_INFUSION, "Your role may not run the pump.")
     if session.order.route == "nasal":
         raise Conflict("This is a nasal-spray session: record each device given.", field="kind")
-    allowed = _PUMP_NEXT.get(session.status, set())
-    if kind not in allowed:
-        raise Conflict(
-            f"Cannot {kind} the pump while the session is {session.get_status_display()}.",
-            field="kind",
-        )
     order = session.order
     rate = Decimal(str(rate_ml_per_h)) if rate_ml_per_h not in (None, "") else order.rate_ml_per_h
     if kind in {"pause", "stop"}:
@@ -314,15 +316,16 @@ def do_record_pump_event(
             f"rate must be from 0 to {limit:.1f} mL/h (the order's rate and its allowance)",
             field="rate_ml_per_h",
         )
-    if (
-        kind in {"start", "resume"}
-        and alerts.open_alerts(session.patient).filter(severity__in=["stop", "pause"]).exists()
-    ):
-        raise Conflict(
-            "An unacknowledged vital-sign alert must be acknowledged before the infusion runs.",
-            field="kind",
-        )
     with transaction.atomic():
+        _lock(session)
+        if kind not in _PUMP_NEXT.get(session.status, set()):
+            raise Conflict(
+                f"Cannot {kind} the pump while the session is {session.get_status_display()}.", field="kind"
+            )
+        if kind in {"start", "resume"}:
+            blocked = alerts.dose_block_reason(session.patient, at=at)
+            if blocked:
+                raise Conflict(blocked, field="kind")
         event = PumpEvent.objects.create(
             session=session,
             at=at,

@@ -65,11 +65,13 @@ def apply(cfg: _config.Config, namespace: dict[str, object]) -> None:
         EMAIL_FILE_PATH=str(cfg.data_dir / "outbox"),
         STATIC_ROOT=cfg.data_dir / "static",
         TIME_ZONE=cfg.time_zone,
+        KC_PUBLIC_URL=cfg.public_url,
     )
 
 
 # Defaults declared here so type checkers see them; ``apply`` overrides from config.
 KC_IDLE_TIMEOUT_MINUTES = 15
+KC_PUBLIC_URL = "http://127.0.0.1:8000"
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.5
 
@@ -81,6 +83,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "ketamine_clinic.storage",
     "ketamine_clinic.web",
 ]
@@ -105,6 +109,10 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_USER_MODEL = "storage.User"
+# Background jobs (notifications, deadlines) in the clinic's own database: they survive a
+# restart, and a job is claimed with SELECT ... FOR UPDATE SKIP LOCKED, so two workers
+# never run the same one (docs/decisions/0009-background-jobs.md).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

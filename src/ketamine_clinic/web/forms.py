@@ -124,11 +124,62 @@ class NoteForm(forms.Form):
 class AcknowledgeForm(forms.Form):
     note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
-        min_length=3,
+        min_length=10,
         max_length=2000,
         label="What was done",
-        help_text="Say what you assessed or did (3–2000 characters).",
+        help_text="Say what you assessed or did (10–2000 characters).",
     )
+
+
+_YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class SuicideRiskAssessmentForm(forms.Form):
+    """A prescriber's structured assessment; nothing is pre-selected [S65]."""
+
+    cssrs = forms.TypedChoiceField(
+        coerce=int, label="C-SSRS done today", help_text="The C-SSRS screener recorded today that this rests on."
+    )
+    risk_level = forms.ChoiceField(widget=forms.RadioSelect, label="Risk level")
+    safety_plan_reviewed = forms.ChoiceField(
+        widget=forms.RadioSelect, choices=_YES_NO, label="Safety plan reviewed with the patient"
+    )
+    disposition = forms.ChoiceField(widget=forms.RadioSelect, label="Disposition")
+    assessed_at = forms.DateTimeField(
+        label="Time of the assessment", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        min_length=10,
+        max_length=2000,
+        label="Assessment and plan",
+        help_text="What you found and what happens next (10–2000 characters).",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        cssrs_choices: Sequence[tuple[int, str]],
+        risk_levels: dict[str, str],
+        dispositions: dict[str, str],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["cssrs"].choices = [("", "Choose today's C-SSRS"), *cssrs_choices]
+        self.fields["risk_level"].choices = list(risk_levels.items())
+        self.fields["disposition"].choices = list(dispositions.items())
+
+
+class OnCallShiftForm(forms.Form):
+    prescriber = forms.ModelChoiceField(queryset=User.objects.none(), label="Prescriber on call")
+    starts_at = forms.DateTimeField(label="From", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    ends_at = forms.DateTimeField(label="Until", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["prescriber"]
+        field.queryset = User.objects.filter(role="prescriber", is_active=True).order_by("last_name")  # type: ignore[attr-defined]
+        field.label_from_instance = lambda u: u.display_name  # type: ignore[attr-defined]
 
 
 DIAGNOSES = [

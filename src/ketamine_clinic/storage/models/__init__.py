@@ -5,7 +5,13 @@ from ketamine_clinic.storage.models.audit import AuditChainHead, AuditEvent, Eve
 from ketamine_clinic.storage.models.clinic import ClinicSettings
 from ketamine_clinic.storage.models.courses import Chair, Course, CourseDecision, Visit
 from ketamine_clinic.storage.models.intake import EligibilityDecision, Intake
-from ketamine_clinic.storage.models.measures import Alert, Assessment
+from ketamine_clinic.storage.models.measures import (
+    Alert,
+    Assessment,
+    Notification,
+    OnCallShift,
+    SuicideRiskAssessment,
+)
 from ketamine_clinic.storage.models.orders import Order
 from ketamine_clinic.storage.models.patients import Patient
 from ketamine_clinic.storage.models.sessions import (
@@ -28,12 +34,15 @@ __all__ = [
     "EligibilityDecision",
     "EventType",
     "InfusionSession",
+    "Notification",
+    "OnCallShift",
     "Intake",
     "Order",
     "Patient",
     "PumpEvent",
     "SessionNote",
     "SideEffect",
+    "SuicideRiskAssessment",
     "User",
     "Visit",
     "VitalSign",

@@ -44,6 +44,12 @@ class EventType(models.IntegerChoices):
     ASSESSMENT_RECORDED = 701, "assessment recorded"
     ALERT_RAISED = 702, "alert raised"
     ALERT_ACKNOWLEDGED = 703, "alert acknowledged"
+    ALERT_FINDING_ADDED = 704, "alert joined by a new answer"
+    ALERT_CLAIMED = 705, "alert taken by a prescriber"
+    ALERT_ESCALATED = 706, "alert escalated past its deadline"
+    SUICIDE_RISK_ASSESSED = 707, "suicide-risk assessment recorded"
+    NOTIFICATION_SENT = 708, "notification sent"
+    ON_CALL_CHANGED = 709, "on-call rota changed"
     SETTINGS_CHANGED = 901, "clinic settings changed"
 
 

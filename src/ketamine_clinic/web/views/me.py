@@ -27,10 +27,15 @@ def questionnaire(request: HttpRequest, code: str) -> HttpResponse:
         answers = [request.POST.get(item["name"]) for item in meta["items"]]
         parsed = [int(a) if a and a.lstrip("-").isdigit() else None for a in answers]
         try:
-            measures.do_record_assessment(record, code, parsed, at=timezone.now(), acting_user=actor(request))
+            row = measures.do_record_assessment(record, code, parsed, at=timezone.now(), acting_user=actor(request))
         except ServiceError as exc:
             errors[exc.field or ""] = exc.message
         else:
+            findings = measures.suicide_risk_findings(row)
+            if findings:
+                # Shown at once, not after a redirect: the answers are not watched in real time.
+                urgent = any(f.severity == "urgent" for f in findings)
+                return render(request, "me/crisis.html", {"meta": meta, "urgent": urgent})
             messages.success(request, "Thank you. Your answers are saved and your care team will see them.")
             return redirect("me-home")
     return render(request, "me/questionnaire.html", {"meta": meta, "errors": errors, "posted": request.POST})
