@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 
 __all__ = ["recent_jobs", "run_due_jobs", "run_worker"]
@@ -32,10 +33,24 @@ def _worker(*, batch: bool, interval: float, worker_id: str | None = None) -> An
 
 
 def run_due_jobs(worker_id: str | None = None) -> int:
-    """Run every job that is due now, then return how many ran."""
+    """Run every job that is due now, then return how many ran.
+
+    The same claim as the long-running worker (lock with SKIP LOCKED, mark claimed, commit,
+    run), without its connection recycling, so it also runs inside a caller's transaction.
+    """
+    from django_tasks_db.models import DBTaskResult
+
     worker = _worker(batch=True, interval=0, worker_id=worker_id)
-    worker.run()
-    return int(worker._run_tasks)
+    ran = 0
+    while True:
+        with transaction.atomic():
+            row = DBTaskResult.objects.ready().filter(backend_name="default").get_locked()
+            if row is not None:
+                row.claim(worker.worker_id)
+        if row is None:
+            return ran
+        worker.run_task(row)
+        ran += 1
 
 
 def run_worker(*, interval: float = 1.0, worker_id: str | None = None) -> None:
