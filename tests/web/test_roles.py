@@ -17,6 +17,9 @@ PAGES = {
     "/admin-area/users/": {"admin"},
     "/admin-area/settings/": {"admin"},
     "/admin-area/audit/": {"admin"},
+    "/admin-area/jobs/": {"admin"},
+    "/clinic/alerts/": {"prescriber", "crna", "rn"},
+    "/on-call/": {"admin", "prescriber"},
 }
 
 

@@ -168,10 +168,12 @@ def load_demo(at: datetime | None = None, *, patients: int | None = None) -> boo
                 first_name=first,
                 last_name=last,
                 credentials=cred,
+                email=f"{username}@demo-clinic.invalid" if role != "patient" else "",
                 acting_user=None,
             )
             for username, role, first, last, cred in DEMO_STAFF
         }
+        _on_call(users["dr.rivera"], users["np.okafor"], users["admin"], now)
         staff = _Staff(
             users["dr.rivera"],
             users["np.okafor"],
@@ -189,6 +191,17 @@ def load_demo(at: datetime | None = None, *, patients: int | None = None) -> boo
             today_slot = index if stage == "induction" and index < 4 else None
             _advance(person, stage, rng, now, staff, suicide_alert=(index == 1), today_slot=today_slot)
     return True
+
+
+def _on_call(director: User, aprn: User, admin: User, now: datetime) -> None:
+    """Dr Rivera is the medical director; the APRN is on call this week, so the demo's open
+    suicide-risk alert leaves its message for her in the outbox."""
+    from ketamine_clinic.services.notifications import do_add_on_call_shift
+
+    director.is_medical_director = True
+    director.save(update_fields=["is_medical_director"])
+    start = now - timedelta(days=1)
+    do_add_on_call_shift(aprn, starts_at=start, ends_at=start + timedelta(days=7), at=now, acting_user=admin)
 
 
 def _register(index: int, rng: random.Random, now: datetime, user: User | None) -> Patient:

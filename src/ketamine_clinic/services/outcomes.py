@@ -69,7 +69,11 @@ def patient_overview(patient: Patient) -> Overview:
         orders[order.visit_id] = order
     sessions = {s.visit_id: s for s in InfusionSession.objects.filter(patient=patient)}
     scores = list(Assessment.objects.filter(patient=patient).order_by("at", "id"))
-    alerts = list(Alert.objects.filter(patient=patient).select_related("acknowledged_by").order_by("-raised_at"))
+    alerts = list(
+        Alert.objects.filter(patient=patient)
+        .select_related("acknowledged_by", "assessment_record__assessed_by")
+        .order_by("-raised_at")
+    )
     effects = list(SideEffect.objects.filter(session__patient=patient).order_by("at"))
     overview = Overview(patient, intake, decision, course, visits, orders, sessions, scores, alerts)
     overview.timeline = _timeline(overview, effects)

@@ -12,11 +12,14 @@ from ketamine_clinic.domain.policy import Action, can
 _NAV: tuple[tuple[str, str, Action], ...] = (
     ("Today", "clinic-home", Action.VIEW_CHART),
     ("Patients", "patient-list", Action.VIEW_CHART),
+    ("Alerts", "alert-list", Action.VIEW_CHART),
+    ("On call", "on-call", Action.MANAGE_ON_CALL),
     ("Front desk", "desk-home", Action.MANAGE_SCHEDULE),
     ("My care", "me-home", Action.VIEW_OWN_RESULTS),
     ("Users", "admin-users", Action.MANAGE_USERS),
     ("Settings", "admin-settings", Action.MANAGE_SETTINGS),
     ("Audit trail", "admin-audit", Action.VIEW_AUDIT),
+    ("Jobs", "admin-jobs", Action.MANAGE_SETTINGS),
 )
 
 ROLE_LABELS = {

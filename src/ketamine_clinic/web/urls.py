@@ -9,6 +9,7 @@ from ketamine_clinic.web.views import (
     desk,
     home,
     me,
+    oncall,
     patients,
     sessions,
 )
@@ -75,4 +76,6 @@ urlpatterns = [
     path("admin-area/users/<int:user_id>/", admin.user_edit, name="admin-user-edit"),
     path("admin-area/settings/", admin.clinic_settings, name="admin-settings"),
     path("admin-area/audit/", admin.audit_log, name="admin-audit"),
+    path("admin-area/jobs/", oncall.job_list, name="admin-jobs"),
+    path("on-call/", oncall.on_call, name="on-call"),
 ]
