@@ -101,7 +101,7 @@ def _infusion(page, clock, patient: Patient, visit: Visit, number: int) -> None:
         page.get_by_role("button", name="Record side effect").click()
         screenshot(page, "journey-session-alert")
         _as(page, "crna", _path(session_url))
-        page.get_by_role("link", name="Acknowledge").first.click()
+        page.get_by_role("link", name="Open").first.click()
         page.get_by_label("What was done").fill("Paused 5 min, rechecked 150/88, resumed at the same rate.")
         page.get_by_role("button", name="Acknowledge").click()
         page.goto(_path(session_url))

@@ -118,6 +118,9 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
             SessionNote.objects.filter(session=session, amends__isnull=False).values_list("amends_id", flat=True)
         ),
         "open_alerts": list(alerts.open_alerts(session.patient)),
+        "dose_block": alerts.dose_block_reason(session.patient, at=now)
+        if session.status in {"ready", "running", "paused"}
+        else None,
         "checklist_items": rules.CHECKLIST,
         "due_at": due_at,
         "due_overdue": bool(due_at and now > due_at and session.status in {"running", "paused", "observing"}),
