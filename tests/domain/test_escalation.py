@@ -45,12 +45,16 @@ def test_cssrs_q4_and_q5_together_give_both_reasons() -> None:
     assert "intention" in found[0].message and "past 3 months" in found[2].message
 
 
-@pytest.mark.parametrize(("value", "expected"), [(0, []), (1, ["notify"]), (4, ["notify"]), (5, ["urgent"]), (6, ["urgent"])])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(0, []), (1, ["notify"]), (4, ["notify"]), (5, ["urgent"]), (6, ["urgent"])]
+)
 def test_madrs_item10_explicit_plans_are_urgent(value: int, expected: list[str]) -> None:
     assert _sev("madrs", [0] * 9 + [value]) == expected
 
 
-@pytest.mark.parametrize(("value", "expected"), [(0, []), (1, ["notify"]), (2, ["notify"]), (3, ["urgent"]), (4, ["urgent"])])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(0, []), (1, ["notify"]), (2, ["notify"]), (3, ["urgent"]), (4, ["urgent"])]
+)
 def test_hamd_item3_gesture_or_attempt_is_urgent(value: int, expected: list[str]) -> None:
     answers = [0] * 17
     answers[2] = value

@@ -6,7 +6,6 @@ from hypothesis import strategies as st
 
 from ketamine_clinic.domain import instruments
 from ketamine_clinic.domain.instruments import INSTRUMENTS, InstrumentError, score
-from ketamine_clinic.domain.settings import ClinicRules
 
 
 def test_phq9_sums_items_and_bands_the_total() -> None:

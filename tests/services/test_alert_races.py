@@ -82,5 +82,5 @@ def test_two_workers_never_send_the_same_message_twice() -> None:
     assert errors == []
     urgent = [m for m in mail.outbox if m.subject.startswith("URGENT")]
     assert len(urgent) == 6 * 3
-    assert sorted((m.to[0], m.subject) for m in urgent) == sorted(set((m.to[0], m.subject) for m in urgent))
+    assert sorted((m.to[0], m.subject) for m in urgent) == sorted({(m.to[0], m.subject) for m in urgent})
     assert Notification.objects.filter(kind="urgent", sent_at__isnull=False).count() == 18

@@ -38,25 +38,37 @@ def test_an_open_urgent_alert_blocks_pump_start_resume_and_discharge(
     )
     alert = _urgent(patient, nurse, t + timedelta(minutes=1))
     with pytest.raises(Conflict, match="urgent suicide-risk alert is open"):
-        sessions.do_record_pump_event(session, "start", rate_ml_per_h=None, at=t + timedelta(minutes=2), acting_user=crna)
+        sessions.do_record_pump_event(
+            session, "start", rate_ml_per_h=None, at=t + timedelta(minutes=2), acting_user=crna
+        )
     alerts.do_claim_alert(alert, at=t + timedelta(minutes=3), acting_user=prescriber)
     with pytest.raises(Conflict, match="urgent suicide-risk alert is open"):  # taken is not closed
-        sessions.do_record_pump_event(session, "start", rate_ml_per_h=None, at=t + timedelta(minutes=4), acting_user=crna)
+        sessions.do_record_pump_event(
+            session, "start", rate_ml_per_h=None, at=t + timedelta(minutes=4), acting_user=crna
+        )
     close_with_assessment(alert, prescriber, t + timedelta(minutes=10))
     sessions.do_record_pump_event(session, "start", rate_ml_per_h=None, at=t + timedelta(minutes=11), acting_user=crna)
     sessions.do_record_pump_event(session, "pause", rate_ml_per_h=None, at=t + timedelta(minutes=20), acting_user=crna)
     second = _urgent(patient, nurse, t + timedelta(minutes=21))
     with pytest.raises(Conflict, match="urgent suicide-risk alert is open"):
-        sessions.do_record_pump_event(session, "resume", rate_ml_per_h=None, at=t + timedelta(minutes=22), acting_user=crna)
+        sessions.do_record_pump_event(
+            session, "resume", rate_ml_per_h=None, at=t + timedelta(minutes=22), acting_user=crna
+        )
     sessions.do_record_pump_event(session, "stop", rate_ml_per_h=None, at=t + timedelta(minutes=23), acting_user=crna)
     with pytest.raises(Conflict, match="acknowledged"):
-        sessions.do_discharge(session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(hours=3), acting_user=nurse)
+        sessions.do_discharge(
+            session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(hours=3), acting_user=nurse
+        )
     assert Alert.objects.get(pk=second.pk).acknowledged_at is None
 
 
-def test_an_open_urgent_alert_blocks_every_nasal_device(recorded_intake, prescriber, crna, nurse, patient, chairs) -> None:
+def test_an_open_urgent_alert_blocks_every_nasal_device(
+    recorded_intake, prescriber, crna, nurse, patient, chairs
+) -> None:
     intake.do_decide_eligibility(recorded_intake, decision="eligible", note="", at=MONDAY, acting_user=prescriber)
-    course = courses.do_plan_course(patient, protocol="esketamine_trd", start_date=MONDAY.date(), at=MONDAY, acting_user=prescriber)
+    course = courses.do_plan_course(
+        patient, protocol="esketamine_trd", start_date=MONDAY.date(), at=MONDAY, acting_user=prescriber
+    )
     visit = course.visits.order_by("starts_at").first()
     order = orders.do_sign_nasal_order(visit, dose_mg=56, at=MONDAY, acting_user=prescriber)
     orders.do_verify_order(order, at=MONDAY, acting_user=nurse)
@@ -77,12 +89,16 @@ def test_an_open_urgent_alert_blocks_every_nasal_device(recorded_intake, prescri
 
 def test_a_deferral_stops_dosing_for_the_rest_of_that_day(running_session, nurse, crna, prescriber, patient) -> None:
     t = running_session.started_at
-    sessions.do_record_pump_event(running_session, "pause", rate_ml_per_h=None, at=t + timedelta(minutes=5), acting_user=crna)
+    sessions.do_record_pump_event(
+        running_session, "pause", rate_ml_per_h=None, at=t + timedelta(minutes=5), acting_user=crna
+    )
     alert = _urgent(patient, nurse, t + timedelta(minutes=6))
     record = close_with_assessment(alert, prescriber, t + timedelta(minutes=15), disposition="defer")
     assert record.disposition == "defer"
     with pytest.raises(Conflict, match="defer today's treatment"):
-        sessions.do_record_pump_event(running_session, "resume", rate_ml_per_h=None, at=t + timedelta(minutes=16), acting_user=crna)
+        sessions.do_record_pump_event(
+            running_session, "resume", rate_ml_per_h=None, at=t + timedelta(minutes=16), acting_user=crna
+        )
     assert alerts.dose_block_reason(patient, at=t + timedelta(days=1)) is None
 
 
@@ -96,7 +112,9 @@ def test_a_notify_level_alert_does_not_block_dosing_but_must_be_acknowledged(
     assert alerts.dose_block_reason(patient, at=t) is None
     with pytest.raises(InvalidInput, match="10 to 2000"):
         alerts.do_acknowledge_alert(alert, note="ok.", at=t, acting_user=nurse)
-    alerts.do_acknowledge_alert(alert, note="Discussed with patient; no plan; prescriber informed.", at=t, acting_user=nurse)
+    alerts.do_acknowledge_alert(
+        alert, note="Discussed with patient; no plan; prescriber informed.", at=t, acting_user=nurse
+    )
 
 
 # ---- closing ----
@@ -117,7 +135,11 @@ def test_only_a_prescriber_takes_or_closes_an_urgent_alert(personas, patient, ro
 def test_the_assessment_needs_a_cssrs_that_day_and_every_answer(patient, nurse, prescriber) -> None:
     alert = _urgent(patient, nurse, MONDAY)
     old = measures.do_record_assessment(
-        patient, "cssrs_screen", [0, 0, None, None, None, 0, None], at=MONDAY - timedelta(days=2), acting_user=prescriber
+        patient,
+        "cssrs_screen",
+        [0, 0, None, None, None, 0, None],
+        at=MONDAY - timedelta(days=2),
+        acting_user=prescriber,
     )
     today = measures.do_record_assessment(
         patient, "cssrs_screen", [0, 0, None, None, None, 0, None], at=MONDAY, acting_user=prescriber
@@ -145,7 +167,9 @@ def test_the_assessment_needs_a_cssrs_that_day_and_every_answer(patient, nurse, 
             alerts.do_close_suicide_alert(alert, **{**base, **change})  # type: ignore[arg-type]
         assert error.value.field == field
     assert not SuicideRiskAssessment.objects.exists()
-    emergency = alerts.do_close_suicide_alert(alert, **{**base, "disposition": "emergency", "safety_plan_reviewed": False})  # type: ignore[arg-type]
+    emergency = alerts.do_close_suicide_alert(
+        alert, **{**base, "disposition": "emergency", "safety_plan_reviewed": False}
+    )  # type: ignore[arg-type]
     assert emergency.disposition == "emergency"
 
 
@@ -153,7 +177,9 @@ def test_repeated_submissions_attach_to_the_one_open_alert(patient, patient_user
     prescriber.email = "p1@clinic.test"
     prescriber.save()
     for n in range(30):
-        measures.do_record_assessment(patient, "phq9", URGENT_PHQ9, at=MONDAY + timedelta(seconds=n), acting_user=patient_user)
+        measures.do_record_assessment(
+            patient, "phq9", URGENT_PHQ9, at=MONDAY + timedelta(seconds=n), acting_user=patient_user
+        )
     alert = Alert.objects.get(patient=patient, kind="suicide_risk")
     assert len(alert.findings) == 30
     from django_tasks_db.models import DBTaskResult
@@ -182,12 +208,18 @@ def test_a_notify_alert_joined_by_an_urgent_answer_becomes_urgent_and_starts_the
 def test_an_urgent_alert_reaches_the_on_call_prescriber_at_once(patient, patient_user, prescriber, admin) -> None:
     from ketamine_clinic.services.accounts import do_create_user
 
-    on_call = do_create_user("oncall1", "prescriber", "persona-password-42", acting_user=None, email="oncall@clinic.test")
+    on_call = do_create_user(
+        "oncall1", "prescriber", "persona-password-42", acting_user=None, email="oncall@clinic.test"
+    )
     prescriber.email = "p1@clinic.test"
     prescriber.save()
     with time_machine.travel(MONDAY, tick=False):
         notifications.do_add_on_call_shift(
-            on_call, starts_at=MONDAY - timedelta(hours=1), ends_at=MONDAY + timedelta(hours=12), at=MONDAY, acting_user=admin
+            on_call,
+            starts_at=MONDAY - timedelta(hours=1),
+            ends_at=MONDAY + timedelta(hours=12),
+            at=MONDAY,
+            acting_user=admin,
         )
         alert = _urgent(patient, patient_user, timezone.now())
         assert run_due_jobs() == 1  # the escalation waits for its deadline
@@ -200,7 +232,9 @@ def test_an_urgent_alert_reaches_the_on_call_prescriber_at_once(patient, patient
 def test_without_a_shift_the_medical_director_is_told(patient, patient_user, prescriber) -> None:
     from ketamine_clinic.services.accounts import do_create_user
 
-    director = do_create_user("director1", "prescriber", "persona-password-42", acting_user=None, email="md@clinic.test")
+    director = do_create_user(
+        "director1", "prescriber", "persona-password-42", acting_user=None, email="md@clinic.test"
+    )
     director.is_medical_director = True
     director.save()
     with time_machine.travel(MONDAY, tick=False):

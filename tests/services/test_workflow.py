@@ -234,7 +234,9 @@ def test_a_correction_is_a_new_entry_and_the_original_stays(running_session, nur
         sessions.do_amend_vitals(wrong, VITALS, reason="again", at=t, acting_user=nurse)
 
 
-def test_discharge_needs_aldrete_escort_time_and_no_open_alert(running_session, nurse, crna, patient, prescriber) -> None:
+def test_discharge_needs_aldrete_escort_time_and_no_open_alert(
+    running_session, nurse, crna, patient, prescriber
+) -> None:
     t = running_session.started_at
     sessions.do_record_pump_event(
         running_session, "stop", rate_ml_per_h=None, at=t + timedelta(minutes=40), acting_user=crna

@@ -65,7 +65,9 @@ def test_a_prescriber_takes_records_cssrs_and_closes_with_an_assessment(client, 
 
 
 def test_a_notify_alert_is_acknowledged_with_a_note_and_a_safe_next(client, nurse, patient) -> None:
-    measures.do_record_assessment(patient, "cssrs_screen", [1, 0, None, None, None, 0, None], at=timezone.now(), acting_user=nurse)
+    measures.do_record_assessment(
+        patient, "cssrs_screen", [1, 0, None, None, None, 0, None], at=timezone.now(), acting_user=nurse
+    )
     alert = Alert.objects.get(patient=patient)
     client.force_login(nurse)
     short = client.post(f"/clinic/alerts/{alert.pk}/", {"action": "acknowledge", "note": "ok."})

@@ -57,9 +57,7 @@ class Escalation:
 
 
 _ACK = ("A clinician acknowledges the alert with a note of what was done",)
-_ASSESS = (
-    "A prescriber's structured assessment: C-SSRS that day, risk level, safety plan reviewed, disposition",
-)
+_ASSESS = ("A prescriber's structured assessment: C-SSRS that day, risk level, safety plan reviewed, disposition",)
 
 
 def _urgent(code: str, message: str, source: str) -> Escalation:

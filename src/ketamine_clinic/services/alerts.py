@@ -194,9 +194,7 @@ def do_acknowledge_alert(alert: Alert, *, note: str, at: datetime, acting_user: 
         if locked.acknowledged_at is not None:
             raise Conflict("This alert was already acknowledged.", field="alert")
         if locked.kind == SUICIDE_RISK and locked.severity == "urgent":
-            raise NotAllowed(
-                "An urgent suicide-risk alert is closed only by a prescriber's suicide-risk assessment."
-            )
+            raise NotAllowed("An urgent suicide-risk alert is closed only by a prescriber's suicide-risk assessment.")
         locked.acknowledged_by, locked.acknowledged_at, locked.acknowledgement = acting_user, at, note
         locked.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement"])
         audit.record(
@@ -219,7 +217,8 @@ def do_claim_alert(alert: Alert, *, at: datetime, acting_user: User) -> Alert:
         if locked.kind != SUICIDE_RISK or locked.acknowledged_at is not None:
             raise Conflict("Only an open suicide-risk alert can be taken.", field="alert")
         if locked.claimed_at is not None:
-            raise Conflict(f"{locked.claimed_by.display_name} has already taken this alert.", field="alert")
+            who = locked.claimed_by.display_name if locked.claimed_by else "A prescriber"
+            raise Conflict(f"{who} has already taken this alert.", field="alert")
         locked.claimed_by, locked.claimed_at = acting_user, at
         locked.save(update_fields=["claimed_by", "claimed_at"])
         audit.record(EventType.ALERT_CLAIMED, actor=acting_user, patient=locked.patient, subject=locked, at=at)
@@ -322,10 +321,9 @@ def dose_block_reason(patient: Patient, *, at: datetime) -> str | None:
     if vital:
         return f"An unacknowledged {vital[0].severity} alert ({vital[0].message}) must be acknowledged before dosing."
     today = _clinic_day(at)
-    deferred = SuicideRiskAssessment.objects.filter(patient=patient, assessed_at__lte=at).order_by("-assessed_at").first()
+    deferred = (
+        SuicideRiskAssessment.objects.filter(patient=patient, assessed_at__lte=at).order_by("-assessed_at").first()
+    )
     if deferred is not None and deferred.disposition != "treat_today" and _clinic_day(deferred.assessed_at) == today:
-        return (
-            f"Today's suicide-risk assessment decided: {DISPOSITIONS[deferred.disposition].lower()}. "
-            "No dose today."
-        )
+        return f"Today's suicide-risk assessment decided: {DISPOSITIONS[deferred.disposition].lower()}. No dose today."
     return None

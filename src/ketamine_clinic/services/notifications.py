@@ -106,7 +106,10 @@ def _message(alert: Alert, kind: str) -> tuple[str, str]:
     deadline = timezone.localtime(alert.ack_deadline_at).strftime("%H:%M") if alert.ack_deadline_at else "-"
     if kind == "escalation":
         subject = f"OVERDUE urgent suicide-risk alert #{alert.pk}: no prescriber has taken it"
-        lead = f"An urgent suicide-risk alert raised {raised} was not taken by {deadline}. It now goes to every prescriber."
+        lead = (
+            f"An urgent suicide-risk alert raised {raised} was not taken by {deadline}. "
+            "It now goes to every prescriber."
+        )
     else:
         subject = f"URGENT suicide-risk alert #{alert.pk}: a prescriber's assessment is needed"
         lead = f"An urgent suicide-risk alert was raised {raised}. Please take it by {deadline}."

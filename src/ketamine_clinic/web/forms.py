@@ -165,9 +165,9 @@ class SuicideRiskAssessmentForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["cssrs"].choices = [("", "Choose today's C-SSRS"), *cssrs_choices]
-        self.fields["risk_level"].choices = list(risk_levels.items())
-        self.fields["disposition"].choices = list(dispositions.items())
+        self.fields["cssrs"].choices = [("", "Choose today's C-SSRS"), *cssrs_choices]  # type: ignore[attr-defined]
+        self.fields["risk_level"].choices = list(risk_levels.items())  # type: ignore[attr-defined]
+        self.fields["disposition"].choices = list(dispositions.items())  # type: ignore[attr-defined]
 
 
 class OnCallShiftForm(forms.Form):

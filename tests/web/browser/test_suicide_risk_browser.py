@@ -36,28 +36,66 @@ def _as(page, username: str, path: str) -> None:  # type: ignore[no-untyped-def]
 
 def _clinic():  # type: ignore[no-untyped-def]
     people = {
-        name: do_create_user(name, role, PASSWORD, first_name=name.title(), last_name="Tester", email=f"{name}@clinic.test", acting_user=None)
+        name: do_create_user(
+            name,
+            role,
+            PASSWORD,
+            first_name=name.title(),
+            last_name="Tester",
+            email=f"{name}@clinic.test",
+            acting_user=None,
+        )
         for name, role in (("doc", "prescriber"), ("rn", "rn"), ("crna", "crna"), ("pat", "patient"))
     }
     clinic.do_update_clinic_settings(clinic_name="Safety Clinic", idle_timeout_minutes=240, acting_user=None)
     schedule.do_create_chair("Chair 1", acting_user=None)
     patient = do_create_patient(
-        mrn="S-0001", given_name="Robin", family_name="Safety", birth_date=date(1984, 2, 3), sex="female",
-        at=DAY - timedelta(days=9), user=people["pat"], acting_user=None,
+        mrn="S-0001",
+        given_name="Robin",
+        family_name="Safety",
+        birth_date=date(1984, 2, 3),
+        sex="female",
+        at=DAY - timedelta(days=9),
+        user=people["pat"],
+        acting_user=None,
     )
     record = intake.do_record_intake(
-        patient, diagnoses=["trd"],
-        failed_trials=[{"drug": "sertraline", "weeks": 8, "adequate": True}, {"drug": "bupropion", "weeks": 8, "adequate": True}],
-        contraindications={}, weight_kg="70", height_cm="170", vitals=VITALS, pregnant=False, consent_given=True,
-        at=DAY - timedelta(days=8), acting_user=people["rn"],
+        patient,
+        diagnoses=["trd"],
+        failed_trials=[
+            {"drug": "sertraline", "weeks": 8, "adequate": True},
+            {"drug": "bupropion", "weeks": 8, "adequate": True},
+        ],
+        contraindications={},
+        weight_kg="70",
+        height_cm="170",
+        vitals=VITALS,
+        pregnant=False,
+        consent_given=True,
+        at=DAY - timedelta(days=8),
+        acting_user=people["rn"],
     )
-    intake.do_decide_eligibility(record, decision="eligible", note="", at=DAY - timedelta(days=7), acting_user=people["doc"])
+    intake.do_decide_eligibility(
+        record, decision="eligible", note="", at=DAY - timedelta(days=7), acting_user=people["doc"]
+    )
     course = courses.do_plan_course(
-        patient, protocol="iv_racemic_depression", start_date=DAY.date(), start_time=time(10, 0), baseline_score=18,
-        at=DAY - timedelta(days=6), acting_user=people["doc"],
+        patient,
+        protocol="iv_racemic_depression",
+        start_date=DAY.date(),
+        start_time=time(10, 0),
+        baseline_score=18,
+        at=DAY - timedelta(days=6),
+        acting_user=people["doc"],
     )
     visit = course.visits.order_by("starts_at").first()
-    order = orders.do_sign_order(visit, dose_mg_per_kg=0.5, duration_min=40, concentration_mg_per_ml=1, at=DAY - timedelta(days=1), acting_user=people["doc"])
+    order = orders.do_sign_order(
+        visit,
+        dose_mg_per_kg=0.5,
+        duration_min=40,
+        concentration_mg_per_ml=1,
+        at=DAY - timedelta(days=1),
+        acting_user=people["doc"],
+    )
     orders.do_verify_order(order, at=DAY - timedelta(hours=20), acting_user=people["crna"])
     return patient, visit
 
@@ -84,8 +122,11 @@ def test_a_patient_at_risk_reaches_the_prescriber_and_no_dose_is_given_until_ass
         rn = User.objects.get(username="rn")
         session = sessions.do_open_session(visit, at=visit.starts_at - timedelta(minutes=10), acting_user=rn)
         sessions.do_complete_checklist(
-            session, items={n: True for n, _ in sessions.rules.CHECKLIST}, vitals=VITALS,
-            at=visit.starts_at - timedelta(minutes=8), acting_user=rn,
+            session,
+            items={n: True for n, _ in sessions.rules.CHECKLIST},
+            vitals=VITALS,
+            at=visit.starts_at - timedelta(minutes=8),
+            acting_user=rn,
         )
         _as(page, "crna", f"/clinic/sessions/{session.pk}/")
         page.get_by_role("button", name="Start infusion").click()

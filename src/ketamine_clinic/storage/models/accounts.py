@@ -12,7 +12,8 @@ class User(AbstractUser):
     role = models.CharField(max_length=20, choices=[(r.value, r.value) for r in Role])
     credentials = models.CharField(max_length=40, blank=True, help_text="e.g. MD, PMHNP-BC, CRNA, RN")
     is_medical_director = models.BooleanField(
-        default=False, help_text="A prescriber who receives escalated suicide-risk alerts and approves clinical settings."
+        default=False,
+        help_text="A prescriber who receives escalated suicide-risk alerts and approves clinical settings.",
     )
 
     class Meta:

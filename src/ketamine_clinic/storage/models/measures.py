@@ -127,7 +127,9 @@ class OnCallShift(models.Model):
         db_table = "kc_on_call_shift"
         ordering = ["starts_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="kc_on_call_ends_after_start")
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="kc_on_call_ends_after_start"
+            )
         ]
 
 

@@ -41,9 +41,7 @@ def _todays_cssrs(alert: Alert) -> list[Assessment]:
 
 
 def _assessment_form(request: HttpRequest, alert: Alert, bound: bool) -> SuicideRiskAssessmentForm:
-    choices = [
-        (a.pk, f"{timezone.localtime(a.at):%H:%M} — risk {a.band}") for a in _todays_cssrs(alert)
-    ]
+    choices = [(a.pk, f"{timezone.localtime(a.at):%H:%M} — risk {a.band}") for a in _todays_cssrs(alert)]
     kwargs: dict[str, Any] = {"cssrs_choices": choices, "risk_levels": RISK_LEVELS, "dispositions": DISPOSITIONS}
     if bound:
         return SuicideRiskAssessmentForm(request.POST, **kwargs)
@@ -83,10 +81,10 @@ def _post(request: HttpRequest, alert: Alert, forms: dict[str, Any]) -> HttpResp
             )
             messages.success(request, f"Assessment recorded: {DISPOSITIONS[data['disposition']].lower()}.")
             return redirect(_safe_next(request) or "alert-list")
-        form = forms["ack"] = AcknowledgeForm(request.POST)
-        if not form.is_valid():
+        ack = forms["ack"] = AcknowledgeForm(request.POST)
+        if not ack.is_valid():
             return None
-        alerts.do_acknowledge_alert(alert, note=form.cleaned_data["note"], at=now, acting_user=who)
+        alerts.do_acknowledge_alert(alert, note=ack.cleaned_data["note"], at=now, acting_user=who)
         messages.success(request, "Alert acknowledged.")
         return redirect(_safe_next(request) or "alert-list")
     except ServiceError as exc:

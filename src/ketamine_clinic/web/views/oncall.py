@@ -25,7 +25,11 @@ def on_call(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             notifications.do_add_on_call_shift(
-                data["prescriber"], starts_at=data["starts_at"], ends_at=data["ends_at"], at=now, acting_user=actor(request)
+                data["prescriber"],
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                at=now,
+                acting_user=actor(request),
             )
         except ServiceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
