@@ -7,6 +7,7 @@ with no integration grid. Amounts in mg, times in minutes, concentrations in ng/
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -57,7 +58,7 @@ class Bolus:
     dose_mg: float
 
     def __post_init__(self) -> None:
-        if not (np.isfinite(self.at_min) and np.isfinite(self.dose_mg)) or self.at_min < 0 or self.dose_mg < 0:
+        if not (math.isfinite(self.at_min) and math.isfinite(self.dose_mg)) or self.at_min < 0 or self.dose_mg < 0:
             raise ValueError("bolus time and dose must be non-negative")
 
 
@@ -68,7 +69,7 @@ class Infusion:
     dose_mg: float
 
     def __post_init__(self) -> None:
-        finite = np.isfinite(self.start_min) and np.isfinite(self.duration_min) and np.isfinite(self.dose_mg)
+        finite = math.isfinite(self.start_min) and math.isfinite(self.duration_min) and math.isfinite(self.dose_mg)
         if not finite or self.start_min < 0 or self.duration_min <= 0 or self.dose_mg < 0:
             raise ValueError("infusion start >= 0, duration > 0 and dose >= 0 are required")
 
@@ -100,7 +101,7 @@ class NasalDose:
     first_device: int | None = None
 
     def __post_init__(self) -> None:
-        if not (np.isfinite(self.at_min) and self.at_min >= 0) or not 1 <= self.devices <= 3:
+        if not (math.isfinite(self.at_min) and self.at_min >= 0) or not 1 <= self.devices <= 3:
             raise ValueError("a nasal dose is 1 to 3 devices at a time >= 0")
         if self.first_device is not None and not 0 <= self.first_device <= 2:
             raise ValueError("first_device must be 0, 1 or 2")
@@ -200,20 +201,23 @@ def _inputs(model: Model, system: LinearSystem, regimen: Sequence[Bolus | Infusi
     nasal = "nasal" in system.names
     out: list[Input] = []
     devices: list[tuple[float, int | None]] = []
+    c = system.central
     for item in regimen:
-        if isinstance(item, Bolus | Infusion) and nasal:
-            raise ValueError(f"{model.name} is the nasal-spray model: simulate IV doses with an IV model")
-        if isinstance(item, Bolus):
-            out.append(Input(system.central, item.at_min, 0.0, item.dose_mg))
-        elif isinstance(item, Infusion):
-            out.append(Input(system.central, item.start_min, item.duration_min, item.dose_mg))
-        elif not nasal:
-            raise ValueError(f"{model.name} has no nasal route: nasal doses need perez_ruixo2021")
+        kind = type(item)
+        if kind is Infusion or kind is Bolus:
+            if nasal:
+                raise ValueError(f"{model.name} is the nasal-spray model: simulate IV doses with an IV model")
+            if kind is Infusion:
+                out.append(Input(c, item.start_min, item.duration_min, item.dose_mg))  # type: ignore[union-attr]
+            else:
+                out.append(Input(c, item.at_min, 0.0, item.dose_mg))  # type: ignore[union-attr]
+        elif isinstance(item, NasalDose):
+            if not nasal:
+                raise ValueError(f"{model.name} has no nasal route: nasal doses need perez_ruixo2021")
+            first = item.first_device
+            devices += [(item.at_min + 5.0 * k, None if first is None else first + k) for k in range(item.devices)]
         else:
-            devices += [
-                (item.at_min + 5.0 * k, None if item.first_device is None else item.first_device + k)
-                for k in range(item.devices)
-            ]
+            raise TypeError(f"a regimen holds Bolus, Infusion or NasalDose items, not {kind.__name__}")
     out += _device_inputs(system, devices, system.nasal_fraction or PR["frn"])
     return out
 
