@@ -154,7 +154,7 @@ def _piecewise_many(inputs: Sequence[Input], n: int) -> Piecewise:
     active = np.cumsum(count.reshape(-1, n), axis=0) > 0.5
     rates = np.where(active, np.maximum(rates, 0.0), 0.0)  # no round-off residue once infusions stop
     boluses = np.bincount(at_start[~inf] * n + comp[~inf], amount[~inf], flat).reshape(-1, n)
-    return Piecewise(times, rates, boluses)
+    return Piecewise(times, np.asarray(rates, dtype=float), np.asarray(boluses, dtype=float))
 
 
 def _event_states(modes: Modes, pw: Piecewise) -> tuple[_Arr, NDArray[np.float64], _Arr]:
@@ -171,6 +171,16 @@ def _event_states(modes: Modes, pw: Piecewise) -> tuple[_Arr, NDArray[np.float64
     t = pw.times_min
     if t.size == 1:
         return d, np.zeros(1), w
+    if t.size <= 4:  # a step at a time is cheaper than the scan's set-up
+        z = d.copy()
+        so_far = [0.0]
+        for i in range(1, t.size):
+            x = lam * (t[i] - t[i - 1])
+            before = z[i - 1] * np.exp(x) + w[i - 1] * (np.expm1(x) / lam)
+            area = (before - z[i - 1] - w[i - 1] * (t[i] - t[i - 1])) / lam
+            so_far.append(so_far[-1] + float((area @ modes.out).real))
+            z[i] += before
+        return z, np.array(so_far), w
     h = t[1:] - t[:-1]
     f = d.copy()
     f[1:] += w[:-1] * (np.expm1(h[:, None] * lam) / lam)
@@ -256,8 +266,11 @@ def _evaluate(
     output time, from a vectorised gather of the event coefficients."""
     k, m = coef.shape[1], coef.shape[2]
     if times.size > 2:
-        step = (times[-1] - times[0]) / (times.size - 1)
-        if step > 0 and np.max(np.abs(np.diff(times) - step)) <= 1e-9 * step:
+        step = float(times[-1] - times[0]) / (times.size - 1)
+        gaps = np.diff(times)
+        if step > 0 and float(gaps.max()) - float(gaps.min()) <= 1e-9 * step:
+            if event_times.size <= 32:
+                return _evaluate_uniform_few(lam, event_times, coef, const, times, step)
             return _evaluate_uniform(lam, event_times, coef, const, times, step)
     out = [np.empty(times.size) for _ in range(k)]
     idx = np.searchsorted(event_times, times, side="right") - 1
@@ -267,6 +280,32 @@ def _evaluate(
         for j in range(m):
             acc = acc + coef[:, r, j][idx] * np.exp(lam[j] * tau)
         out[r][:] = acc.real
+    return out
+
+
+def _evaluate_uniform_few(
+    lam: _Arr,
+    event_times: NDArray[np.float64],
+    coef: _Arr,
+    const: _Arr,
+    times: NDArray[np.float64],
+    step: float,
+) -> list[NDArray[np.float64]]:
+    """``_evaluate_uniform`` for a handful of events: segment by segment, with slices."""
+    width = int(max(16.0, np.sqrt(times.size)))
+    row = np.exp(np.multiply.outer(lam, np.arange(width) * step))  # (m, width)
+    cuts = np.searchsorted(times, event_times, side="left").tolist() + [times.size]
+    out = [np.empty(times.size) for _ in range(coef.shape[1])]
+    for e in range(event_times.size):
+        lo, hi = cuts[e], cuts[e + 1]
+        if hi <= lo:
+            continue
+        head = np.exp(np.multiply.outer(times[lo:hi:width] - event_times[e], lam))  # (chunks, m)
+        for r, target in enumerate(out):
+            y = (head * coef[e, r]) @ row
+            y = y.real if np.iscomplexobj(y) else y
+            target[lo:hi] = y.reshape(-1)[: hi - lo]
+            target[lo:hi] -= const[e, r].real
     return out
 
 

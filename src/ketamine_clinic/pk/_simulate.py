@@ -178,7 +178,8 @@ def mammillary_system(model: Model, patient: Patient) -> LinearSystem:
     """The central-input system of a mammillary model for ``patient`` (with its effect site
     when the model has a ke0). Raises ``ModelError`` for constants that are not a model."""
     v1, ks = model.micro(patient)
-    if len(ks) not in (3, 5) or not np.all(np.isfinite([v1, *ks])) or v1 <= 0 or min(ks) < 0 or ks[0] <= 0:
+    values = (v1, *ks)
+    if len(ks) not in (3, 5) or not all(math.isfinite(x) for x in values) or v1 <= 0 or min(ks) < 0 or ks[0] <= 0:
         raise ModelError(
             f"{model.name}: V1 must be > 0, k10 > 0 and every other rate constant >= 0 "
             f"(three or five of them), got V1 {v1!r} and {tuple(ks)!r}"
@@ -253,7 +254,7 @@ def simulate(
     model's population. Mass balance: amounts plus eliminated equal the dose given.
     """
     times = np.asarray(times_min, dtype=float).reshape(-1)
-    if times.size and not (np.all(np.isfinite(times)) and times.min() >= 0):
+    if times.size and not (times.min() >= 0 and math.isfinite(times.max())):
         raise ValueError("times_min must be finite and >= 0")
     check_range(model, patient)
     system = system_of(model, patient)
