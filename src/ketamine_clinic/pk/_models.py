@@ -73,6 +73,8 @@ class Model:
     #: published between-subject variability as CV on clearance-level parameters
     #: (v1, v2, cl, q), for two-compartment clearance models; empty when none is published
     omegas_cv: tuple[tuple[str, float], ...] = ()
+    #: "iv" (boluses and infusions) or "nasal" (esketamine devices)
+    route: str = "iv"
 
     def micro(self, patient: Patient) -> tuple[float, tuple[float, ...]]:
         """(V1 in L, (k10, k12, k21[, k13, k31]) per min) for ``patient``."""
@@ -338,6 +340,7 @@ MODELS["perez_ruixo2021"] = Model(
     _no_micro,
     _perez_ruixo_system,
     "noresketamine",
+    route="nasal",
 )
 
 

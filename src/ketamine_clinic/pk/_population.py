@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -85,117 +85,18 @@ def variability_of(model: Model, cv: float) -> str:
     return f"log-normal, {cv:.0%} CV on V1 and each rate constant (stated default, not published omegas)"
 
 
-@numba.njit(cache=True)
-def _eig3(k10: float, k12: float, k13: float, k21: float, k31: float) -> tuple[float, float, float]:
-    # characteristic polynomial of the central-peripheral rate matrix, roots by the
-    # trigonometric method (all real and negative for a mammillary model)
-    a0 = k10 * k21 * k31
-    a1 = k10 * k31 + k21 * k31 + k21 * k13 + k10 * k21 + k31 * k12
-    a2 = k10 + k12 + k13 + k21 + k31
-    p = a1 - a2 * a2 / 3.0
-    q = 2.0 * a2 * a2 * a2 / 27.0 - a1 * a2 / 3.0 + a0
-    r1 = np.sqrt(-(p * p * p) / 27.0)
-    phi = np.arccos(max(-1.0, min(1.0, -q / (2.0 * r1)))) / 3.0
-    r2 = 2.0 * np.exp(np.log(r1) / 3.0)
-    return (
-        -(np.cos(phi) * r2 - a2 / 3.0),
-        -(np.cos(phi + 2.0 * np.pi / 3.0) * r2 - a2 / 3.0),
-        -(np.cos(phi + 4.0 * np.pi / 3.0) * r2 - a2 / 3.0),
-    )
+def _kernels() -> Any:
+    """The numba kernels, compiled on first use (numba is imported only here, so importing
+    ``ketamine_clinic.pk`` does not load it into processes that never simulate cohorts)."""
+    global _KERNELS
+    if _KERNELS is None:
+        from ketamine_clinic.pk import _population_kernel
+
+        _KERNELS = _population_kernel
+    return _KERNELS
 
 
-BLOCK = 256
-
-
-@numba.njit(cache=True, fastmath=False)
-def _modes(
-    k10: float, k12: float, k13: float, k21: float, k31: float
-) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-    """Eigenvalues (as positive rates) and the central unit-impulse coefficients."""
-    lam = _eig3(k10, k12, k13, k21, k31)
-    c0 = (k21 - lam[0]) * (k31 - lam[0]) / ((lam[1] - lam[0]) * (lam[2] - lam[0]))
-    c1 = (k21 - lam[1]) * (k31 - lam[1]) / ((lam[0] - lam[1]) * (lam[2] - lam[1]))
-    c2 = (k21 - lam[2]) * (k31 - lam[2]) / ((lam[0] - lam[2]) * (lam[1] - lam[2]))
-    return lam, (c0, c1, c2)
-
-
-@numba.njit(cache=True, parallel=True, fastmath=False)
-def _kernel(
-    v1: NDArray[np.float64],
-    k10: NDArray[np.float64],
-    k12: NDArray[np.float64],
-    k13: NDArray[np.float64],
-    k21: NDArray[np.float64],
-    k31: NDArray[np.float64],
-    seg_start: NDArray[np.int64],
-    seg_rate: NDArray[np.float64],
-    seg_bolus: NDArray[np.float64],
-    dt: float,
-    npts: int,
-    keep: bool,
-    curves: NDArray[np.float64],
-    peak: NDArray[np.float64],
-    tpeak: NDArray[np.float64],
-    auc: NDArray[np.float64],
-) -> None:
-    # Individuals run in blocks; inside a block the loop over individuals is the inner
-    # one, so the three modal recurrences vectorise across individuals.
-    n = v1.shape[0]
-    blocks = (n + BLOCK - 1) // BLOCK
-    for b in numba.prange(blocks):
-        lo = b * BLOCK
-        m = min(BLOCK, n - lo)
-        c = np.empty((3, m))
-        e = np.empty((3, m))
-        g = np.empty((3, m))
-        z = np.zeros((3, m))
-        scale = np.empty(m)
-        best = np.zeros(m)
-        best_t = np.zeros(m)
-        total = np.zeros(m)
-        first = np.zeros(m)
-        last = np.zeros(m)
-        for i in range(m):
-            lam, coef = _modes(k10[lo + i], k12[lo + i], k13[lo + i], k21[lo + i], k31[lo + i])
-            for j in range(3):
-                c[j, i] = coef[j]
-                e[j, i] = np.exp(-lam[j] * dt)
-                g[j, i] = coef[j] * (1.0 - e[j, i]) / lam[j]
-            scale[i] = 1000.0 / v1[lo + i]
-        z0, z1, z2 = z[0], z[1], z[2]
-        e0, e1, e2 = e[0], e[1], e[2]
-        g0, g1, g2 = g[0], g[1], g[2]
-        s = 0
-        rate = 0.0
-        for t in range(npts):
-            while s < seg_start.shape[0] and seg_start[s] == t:
-                rate = seg_rate[s]
-                for i in range(m):
-                    z0[i] += c[0, i] * seg_bolus[s]
-                    z1[i] += c[1, i] * seg_bolus[s]
-                    z2[i] += c[2, i] * seg_bolus[s]
-                s += 1
-            now = t * dt
-            if keep:
-                for i in range(m):
-                    curves[lo + i, t] = (z0[i] + z1[i] + z2[i]) * scale[i]
-            for i in range(m):
-                conc = (z0[i] + z1[i] + z2[i]) * scale[i]
-                better = conc > best[i]
-                best_t[i] = now if better else best_t[i]
-                best[i] = conc if better else best[i]
-                total[i] += conc
-                last[i] = conc
-                z0[i] = z0[i] * e0[i] + g0[i] * rate
-                z1[i] = z1[i] * e1[i] + g1[i] * rate
-                z2[i] = z2[i] * e2[i] + g2[i] * rate
-            if t == 0:
-                for i in range(m):
-                    first[i] = last[i]
-        for i in range(m):
-            peak[lo + i] = best[i]
-            tpeak[lo + i] = best_t[i]
-            auc[lo + i] = dt * (total[i] - 0.5 * (first[i] + last[i]))  # trapezoid rule
+_KERNELS: Any = None
 
 
 def _segments(
@@ -257,13 +158,12 @@ def simulate_population(
         variability = "explicit individuals"
     arrays = [np.ascontiguousarray(draws[k]) for k in NAMES]
     count = arrays[0].shape[0]
-    # two-compartment individuals: a vanishing third compartment keeps one kernel
-    for idx in (3, 5):
-        arrays[idx] = np.where(arrays[idx] > 0, arrays[idx], 1e-12)
     dt = float(times[1] - times[0])
     starts, rates, boluses = _segments(regimen, dt, times.size)
     curves = np.empty((count, times.size)) if keep_curves else np.empty((1, 1))
     peak, tpeak, auc = np.empty(count), np.empty(count), np.empty(count)
     v1, k10, k12, k13, k21, k31 = arrays
-    _kernel(v1, k10, k12, k13, k21, k31, starts, rates, boluses, dt, times.size, keep_curves, curves, peak, tpeak, auc)
+    _kernels().population(
+        v1, k10, k12, k13, k21, k31, starts, rates, boluses, dt, times.size, keep_curves, curves, peak, tpeak, auc
+    )
     return Population(peak, tpeak, auc, curves if keep_curves else None, draws, variability)

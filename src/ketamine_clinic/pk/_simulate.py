@@ -7,23 +7,28 @@ with no integration grid. Amounts in mg, times in minutes, concentrations in ng/
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ketamine_clinic.pk._linear import Input, LinearSystem, solve
+from ketamine_clinic.pk._linear import Input, LinearSystem, ModelError, Solution, decompose, piecewise, solve
 from ketamine_clinic.pk._models import PR, Model, Patient
 
 __all__ = [
+    "DOSE_WINDOW_MIN",
     "HCL_PER_BASE",
     "Bolus",
     "Infusion",
     "NasalDose",
     "OutOfRangeWarning",
     "Profile",
+    "check_range",
+    "mammillary_system",
     "rate_matrix",
     "salt_to_base_mg",
     "simulate",
@@ -53,7 +58,7 @@ class Bolus:
     dose_mg: float
 
     def __post_init__(self) -> None:
-        if self.at_min < 0 or self.dose_mg < 0:
+        if not (math.isfinite(self.at_min) and math.isfinite(self.dose_mg)) or self.at_min < 0 or self.dose_mg < 0:
             raise ValueError("bolus time and dose must be non-negative")
 
 
@@ -64,7 +69,8 @@ class Infusion:
     dose_mg: float
 
     def __post_init__(self) -> None:
-        if self.start_min < 0 or self.duration_min <= 0 or self.dose_mg < 0:
+        finite = math.isfinite(self.start_min) and math.isfinite(self.duration_min) and math.isfinite(self.dose_mg)
+        if not finite or self.start_min < 0 or self.duration_min <= 0 or self.dose_mg < 0:
             raise ValueError("infusion start >= 0, duration > 0 and dose >= 0 are required")
 
     @classmethod
@@ -76,33 +82,66 @@ class Infusion:
         return self.dose_mg / self.duration_min
 
 
+#: devices closer than this to the previous one belong to the same dose (the label spaces
+#: them 5 minutes apart; a dose is 2 or 3 devices), so their nasal fraction is reduced
+DOSE_WINDOW_MIN = 30.0
+
+
 @dataclass(frozen=True)
 class NasalDose:
     """Esketamine nasal spray: ``devices`` 28 mg devices, the first at ``at_min`` and the
-    rest 5 minutes apart, per the label. ``first_device`` > 0 marks devices that continue a
-    dose already started (recorded one at a time), so the later-device reduction applies."""
+    rest 5 minutes apart, per the label. ``first_device`` is the place of the first of them
+    in its dose (0 = the dose's first device); left as ``None`` it is counted from the
+    regimen: a device within ``DOSE_WINDOW_MIN`` of the previous one is a later device
+    (Perez-Ruixo 2021: FRn x 0.62 for the 2nd and later sprays), so recording devices one
+    at a time never overstates Cmax."""
 
     at_min: float
     devices: int
-    first_device: int = 0
+    first_device: int | None = None
 
     def __post_init__(self) -> None:
-        if self.at_min < 0 or not 1 <= self.devices <= 3 or not 0 <= self.first_device <= 2:
+        if not (math.isfinite(self.at_min) and self.at_min >= 0) or not 1 <= self.devices <= 3:
             raise ValueError("a nasal dose is 1 to 3 devices at a time >= 0")
+        if self.first_device is not None and not 0 <= self.first_device <= 2:
+            raise ValueError("first_device must be 0, 1 or 2")
 
     @property
     def dose_mg(self) -> float:
         return 28.0 * self.devices
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Profile:
+    """Concentrations at ``times_min``: plasma at once; the effect site, the metabolite,
+    the amounts (time x body compartment) and the eliminated mass when first read."""
+
     times_min: NDArray[np.float64]
     plasma_ng_per_ml: NDArray[np.float64]
-    effect_ng_per_ml: NDArray[np.float64] | None
-    amounts_mg: NDArray[np.float64]  # time x compartment
-    eliminated_mg: NDArray[np.float64]
-    metabolite_ng_per_ml: NDArray[np.float64] | None = None
+    _solution: Solution = field(repr=False)
+    _system: LinearSystem = field(repr=False)
+
+    @cached_property
+    def effect_ng_per_ml(self) -> NDArray[np.float64] | None:
+        system = self._system
+        if system.effect is None:
+            return None
+        return self._solution.amount(system.effect) * (1000.0 / system.central_volume_l)
+
+    @cached_property
+    def metabolite_ng_per_ml(self) -> NDArray[np.float64] | None:
+        system = self._system
+        if system.metabolite is None or not system.metabolite_volume_l:
+            return None
+        return self._solution.amount(system.metabolite) * (1000.0 / system.metabolite_volume_l)
+
+    @cached_property
+    def amounts_mg(self) -> NDArray[np.float64]:
+        return self._solution.amounts[:, list(body_of(self._system))]
+
+    @property
+    def eliminated_mg(self) -> NDArray[np.float64]:
+        return self._solution.eliminated_mg
 
 
 def rate_matrix(ks: Sequence[float], ke0: float | None = None) -> NDArray[np.float64]:
@@ -122,7 +161,8 @@ def rate_matrix(ks: Sequence[float], ke0: float | None = None) -> NDArray[np.flo
     return a
 
 
-def _check_range(model: Model, patient: Patient) -> None:
+def check_range(model: Model, patient: Patient) -> None:
+    """Warn ``OutOfRangeWarning`` when ``patient`` is outside the model's studied population."""
     lo_a, hi_a = model.validity.age_years
     lo_w, hi_w = model.validity.weight_kg
     if not (lo_a <= patient.age_years <= hi_a and lo_w <= patient.weight_kg <= hi_w):
@@ -134,68 +174,70 @@ def _check_range(model: Model, patient: Patient) -> None:
         )
 
 
-def _events(regimen: Sequence[Bolus | Infusion]) -> tuple[NDArray[np.float64], list[float], list[float]]:
-    """Event times, the infusion rate after each event, and the bolus given at each."""
-    times = {0.0}
-    for item in regimen:
-        if isinstance(item, Bolus):
-            times.add(item.at_min)
-        else:
-            times.update((item.start_min, item.start_min + item.duration_min))
-    grid = np.array(sorted(times))
-    rates = [
-        sum(
-            i.rate_mg_per_min
-            for i in regimen
-            if isinstance(i, Infusion) and i.start_min <= t < i.start_min + i.duration_min
+def mammillary_system(model: Model, patient: Patient) -> LinearSystem:
+    """The central-input system of a mammillary model for ``patient`` (with its effect site
+    when the model has a ke0). Raises ``ModelError`` for constants that are not a model."""
+    v1, ks = model.micro(patient)
+    values = (v1, *ks)
+    if len(ks) not in (3, 5) or not all(math.isfinite(x) for x in values) or v1 <= 0 or min(ks) < 0 or ks[0] <= 0:
+        raise ModelError(
+            f"{model.name}: V1 must be > 0, k10 > 0 and every other rate constant >= 0 "
+            f"(three or five of them), got V1 {v1!r} and {tuple(ks)!r}"
         )
-        for t in grid
-    ]
-    boluses = [sum(b.dose_mg for b in regimen if isinstance(b, Bolus) and b.at_min == t) for t in grid]
-    return grid, rates, boluses
+    a = rate_matrix(ks, model.ke0_per_min)
+    n = 3 if len(ks) == 5 else 2
+    names = ("central", "peripheral1", "peripheral2")[:n] + (("effect",) if model.ke0_per_min else ())
+    return LinearSystem(a, names, 0, v1, effect=n if model.ke0_per_min else None)
+
+
+def system_of(model: Model, patient: Patient) -> LinearSystem:
+    return model.system(patient) if model.system is not None else mammillary_system(model, patient)
+
+
+def body_of(system: LinearSystem) -> tuple[int, ...]:
+    return tuple(i for i in range(len(system.names)) if i != system.effect)
 
 
 def _inputs(model: Model, system: LinearSystem, regimen: Sequence[Bolus | Infusion | NasalDose]) -> list[Input]:
+    nasal = "nasal" in system.names
     out: list[Input] = []
+    devices: list[tuple[float, int | None]] = []
+    c = system.central
     for item in regimen:
-        if isinstance(item, Bolus):
-            out.append(Input(system.central, item.at_min, 0.0, item.dose_mg))
-        elif isinstance(item, Infusion):
-            out.append(Input(system.central, item.start_min, item.duration_min, item.dose_mg))
+        kind = type(item)
+        if kind is Infusion or kind is Bolus:
+            if nasal:
+                raise ValueError(f"{model.name} is the nasal-spray model: simulate IV doses with an IV model")
+            if kind is Infusion:
+                out.append(Input(c, item.start_min, item.duration_min, item.dose_mg))  # type: ignore[union-attr]
+            else:
+                out.append(Input(c, item.at_min, 0.0, item.dose_mg))  # type: ignore[union-attr]
+        elif isinstance(item, NasalDose):
+            if not nasal:
+                raise ValueError(f"{model.name} has no nasal route: nasal doses need perez_ruixo2021")
+            first = item.first_device
+            devices += [(item.at_min + 5.0 * k, None if first is None else first + k) for k in range(item.devices)]
         else:
-            if "nasal" not in system.names:
-                raise ValueError(f"{model.name} has no nasal route; use perez_ruixo2021")
-            for k in range(item.devices):
-                frn = PR["frn"] * (PR["frn_later"] if k + item.first_device else 1.0)
-                at = item.at_min + 5.0 * k
-                out.append(Input(system.names.index("nasal"), at, 0.0, 28.0 * frn))
-                out.append(Input(system.names.index("gut"), at, PR["dsw_h"] * 60, 28.0 * (1 - frn) * PR["fgut"]))
+            raise TypeError(f"a regimen holds Bolus, Infusion or NasalDose items, not {kind.__name__}")
+    out += _device_inputs(system, devices, system.nasal_fraction or PR["frn"])
     return out
 
 
-def _simulate_system(
-    model: Model, patient: Patient, regimen: Sequence[Bolus | Infusion | NasalDose], times: NDArray[np.float64]
-) -> Profile:
-    assert model.system is not None
-    system = model.system(patient)
-    inputs = _inputs(model, system, regimen)
-    amounts = solve(system, inputs, times)
-    scale = 1000.0 / system.central_volume_l
-    body = np.delete(amounts, [i for i in (system.effect,) if i is not None], axis=1)
-    given = np.zeros(times.size)
-    for i in inputs:
-        given += i.amount_mg if i.duration_min == 0 else 0.0
-        if i.duration_min == 0:
-            given -= np.where(times < i.start_min, i.amount_mg, 0.0)
-        else:
-            given += np.clip(times - i.start_min, 0, i.duration_min) * i.amount_mg / i.duration_min
-    metabolite = (
-        amounts[:, system.metabolite] * 1000.0 / system.metabolite_volume_l
-        if system.metabolite is not None and system.metabolite_volume_l
-        else None
-    )
-    effect = amounts[:, system.effect] * scale if system.effect is not None else None
-    return Profile(times, amounts[:, system.central] * scale, effect, body, given - body.sum(axis=1), metabolite)
+def _device_inputs(system: LinearSystem, devices: list[tuple[float, int | None]], frn0: float) -> list[Input]:
+    """Each 28 mg device: a nasal part (FRn, x0.62 for every device after the first of a
+    dose) and a swallowed part entering the gut over Dsw. A device's place in its dose is
+    given, or else counted: any device within ``DOSE_WINDOW_MIN`` of the previous one is a
+    later device, so devices recorded one at a time never overstate Cmax."""
+    out: list[Input] = []
+    previous: float | None = None
+    nasal, gut = system.names.index("nasal") if devices else 0, system.names.index("gut") if devices else 0
+    for at, index in sorted(devices, key=lambda d: d[0]):
+        later = index > 0 if index is not None else previous is not None and at - previous <= DOSE_WINDOW_MIN
+        previous = at
+        frn = min(1.0, frn0 * (PR["frn_later"] if later else 1.0))
+        out.append(Input(nasal, at, 0.0, 28.0 * frn))
+        out.append(Input(gut, at, PR["dsw_h"] * 60, 28.0 * (1 - frn) * PR["fgut"]))
+    return out
 
 
 def simulate(
@@ -206,71 +248,18 @@ def simulate(
 ) -> Profile:
     """Exact amounts and concentrations at ``times_min`` (any order, >= 0).
 
-    Raises ``ValueError`` for negative times; warns ``OutOfRangeWarning`` outside the
+    Raises ``ValueError`` for negative or non-finite times, a nasal dose on an IV model or
+    an IV dose on the nasal model, and ``ModelError`` (a ``ValueError``) for a model whose
+    constants are not a compartment system; warns ``OutOfRangeWarning`` outside the
     model's population. Mass balance: amounts plus eliminated equal the dose given.
     """
-    times = np.asarray(times_min, dtype=float)
-    if times.size and times.min() < 0:
-        raise ValueError("times_min must be >= 0")
-    _check_range(model, patient)
-    if model.system is not None:
-        return _simulate_system(model, patient, regimen, times)
-    if any(isinstance(item, NasalDose) for item in regimen):
-        raise ValueError(f"{model.name} has no nasal route; use perez_ruixo2021")
-    v1, ks = model.micro(patient)
-    ke0 = model.ke0_per_min
-    a = rate_matrix(ks, ke0)
-    lam, vec = np.linalg.eig(a)
-    lam, vec = lam.real, vec.real
-    inv = np.linalg.inv(vec)
-    grid, rates, boluses = _events([r for r in regimen if not isinstance(r, NasalDose)])
-    n = a.shape[0]
-    k10 = ks[0]
-    # state at each event time, just after that event's bolus; the last column is the
-    # amount eliminated so far, integrated exactly as k10 times the central amount
-    states = np.zeros((len(grid), n + 1))
-    x, gone = np.zeros(n), 0.0
-    for i, t in enumerate(grid):
-        if i:
-            step, area = _advance_many(x, np.array([t - grid[i - 1]]), rates[i - 1], lam, vec, inv)
-            x, gone = step[0].copy(), gone + k10 * float(area[0])
-        x[0] += boluses[i]
-        states[i, :n], states[i, n] = x, gone
-    order = None if times.size < 2 or bool(np.all(times[1:] >= times[:-1])) else np.argsort(times, kind="stable")
-    sorted_times = times if order is None else times[order]
-    cuts = np.searchsorted(sorted_times, grid, side="left")
-    amounts = np.empty((times.size, n))
-    eliminated = np.empty(times.size)
-    for i in range(len(grid)):
-        lo, hi = cuts[i], (cuts[i + 1] if i + 1 < len(grid) else times.size)
-        if hi > lo:
-            amounts[lo:hi], area = _advance_many(states[i, :n], sorted_times[lo:hi] - grid[i], rates[i], lam, vec, inv)
-            eliminated[lo:hi] = states[i, n] + k10 * area
-    if order is not None:
-        amounts[order], eliminated[order] = amounts.copy(), eliminated.copy()
-    body = amounts[:, : (3 if len(ks) == 5 else 2)]
-    plasma = amounts[:, 0] * (1000.0 / v1)
-    effect = amounts[:, -1] * (1000.0 / v1) if ke0 else None
-    return Profile(times, plasma, effect, body, eliminated)
-
-
-def _advance_many(
-    x: NDArray[np.float64],
-    h: NDArray[np.float64],
-    rate: float,
-    lam: NDArray[np.float64],
-    vec: NDArray[np.float64],
-    inv: NDArray[np.float64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Amounts after ``h`` with a constant ``rate`` into the central compartment, and the
-    exact integral of the central amount over [0, h] (for elimination).
-
-    In modal coordinates z(h) = z0 + (z0 + w/lam) * expm1(lam h); its integral is
-    (z0 + w/lam) * expm1(lam h) / lam - h w/lam. Both fold into small matrix products."""
-    z0 = inv @ x
-    wl = inv[:, 0] * (rate / lam)
-    em1 = np.expm1(np.multiply.outer(h, lam))
-    shifted = z0 + wl
-    amounts = em1 @ (shifted[:, None] * vec.T) + (z0 @ vec.T)
-    area = em1 @ (shifted / lam * vec[0]) - h * float(wl @ vec[0])
-    return np.asarray(amounts), np.asarray(area)
+    times = np.asarray(times_min, dtype=float).reshape(-1)
+    if times.size and not (times.min() >= 0 and math.isfinite(times.max())):
+        raise ValueError("times_min must be finite and >= 0")
+    check_range(model, patient)
+    system = system_of(model, patient)
+    body = body_of(system)
+    inputs = _inputs(model, system, regimen)
+    solution = solve(decompose(system.a_per_min, body), piecewise(inputs, len(system.names)), times)
+    plasma = solution.amount(system.central) * (1000.0 / system.central_volume_l)
+    return Profile(times, plasma, solution, system)
