@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action
@@ -13,6 +13,7 @@ from ketamine_clinic.services.access import access_alert_by_id
 from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.web.forms import AcknowledgeForm
 from ketamine_clinic.web.permissions import actor, requires
+from ketamine_clinic.web.redirects import redirect_next, safe_next
 
 
 @requires(Action.VIEW_CHART)
@@ -34,9 +35,9 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
             form.add_error("note" if exc.field == "note" else None, exc.message)
         else:
             messages.success(request, "Alert acknowledged.")
-            return redirect(request.POST.get("next") or "alert-list")
+            return redirect_next(request, request.POST.get("next"), "alert-list")
     return render(
         request,
         "clinical/alert.html",
-        {"alert": alert, "form": form, "next": request.GET.get("next", "")},
+        {"alert": alert, "form": form, "next": safe_next(request, request.GET.get("next"), "alert-list")},
     )
