@@ -16,13 +16,20 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $@
 
 $(DATA_DIR)/secret_key:
-	@mkdir -p $(DATA_DIR)
+	@mkdir -p -m 700 $(DATA_DIR)
 	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
-# The demo runs on loopback over plain http, hence KC_HTTPS=0 (see docs/decisions).
-run: $(STAMP) $(DATA_DIR)/secret_key
-	KC_DATA_DIR=$(DATA_DIR) KC_SECRET_KEY_FILE=$(DATA_DIR)/secret_key KC_HTTPS=$${KC_HTTPS:-0} $(BIN)/kclinic demo
-	KC_DATA_DIR=$(DATA_DIR) KC_SECRET_KEY_FILE=$(DATA_DIR)/secret_key KC_HTTPS=$${KC_HTTPS:-0} exec $(BIN)/kclinic serve
+$(DATA_DIR)/audit_key:
+	@mkdir -p -m 700 $(DATA_DIR)
+	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+# The demo runs on loopback over plain http, hence KC_HTTPS=0; KC_DEMO=1 allows the public
+# demo password (see docs/decisions).
+RUN_ENV = KC_DATA_DIR=$(DATA_DIR) KC_SECRET_KEY_FILE=$(DATA_DIR)/secret_key \
+  KC_AUDIT_KEY_FILE=$(DATA_DIR)/audit_key KC_HTTPS=$${KC_HTTPS:-0} KC_DEMO=$${KC_DEMO:-1}
+run: $(STAMP) $(DATA_DIR)/secret_key $(DATA_DIR)/audit_key
+	umask 077 && $(RUN_ENV) $(BIN)/kclinic demo
+	umask 077 && $(RUN_ENV) exec $(BIN)/kclinic serve
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -31,6 +38,7 @@ check: $(STAMP)
 	DJANGO_SETTINGS_MODULE=ketamine_clinic.web.settings_test $(BIN)/django-admin makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=ketamine_clinic.web.settings KC_DATA_DIR=$$(mktemp -d) \
 	  KC_SECRET_KEY=check-deploy-only-0123456789abcdefghijklmnopqrstuv \
+	  KC_AUDIT_KEY=check-deploy-audit-only-0123456789abcdefghijklmnopq \
 	  $(BIN)/django-admin check --deploy --fail-level WARNING
 
 pytest: $(STAMP)

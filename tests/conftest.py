@@ -83,8 +83,14 @@ def stranger(stranger_user):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def personas(admin, prescriber, crna, nurse, front_desk, patient_user):  # type: ignore[no-untyped-def]
+def auditor(db):  # type: ignore[no-untyped-def]
+    return _user("auditor1", "auditor")
+
+
+@pytest.fixture
+def personas(admin, prescriber, crna, nurse, front_desk, patient_user, auditor):  # type: ignore[no-untyped-def]
     return {
+        "auditor": auditor,
         "admin": admin,
         "prescriber": prescriber,
         "crna": crna,
@@ -229,3 +235,10 @@ def _fresh_rule_cache():  # type: ignore[no-untyped-def]
     clinic._CACHE.clear()
     yield
     clinic._CACHE.clear()
+
+
+@pytest.fixture(autouse=True)
+def _private_audit_dir(settings, tmp_path):  # type: ignore[no-untyped-def]
+    """Checkpoints outside the database go to a directory of the test's own."""
+    settings.KC_AUDIT_DIR = tmp_path / "audit"
+    yield

@@ -8,6 +8,8 @@ from ketamine_clinic import config
 from ketamine_clinic.config import PLACEHOLDER_SECRET, ConfigError, load
 
 GOOD = "x" * 40
+AUDIT = "y" * 40
+BASE = {"KC_SECRET_KEY": GOOD, "KC_AUDIT_KEY": AUDIT}
 
 
 def test_production_refuses_to_start_without_a_secret() -> None:
@@ -27,12 +29,12 @@ def test_debug_may_use_the_placeholder() -> None:
 def test_secret_can_come_from_a_file(tmp_path: Path) -> None:
     secret = tmp_path / "secret"
     secret.write_text(GOOD + "\n")
-    assert load({"KC_SECRET_KEY_FILE": str(secret)}).secret_key == GOOD
+    assert load({"KC_SECRET_KEY_FILE": str(secret), "KC_AUDIT_KEY": AUDIT}).secret_key == GOOD
 
 
 def test_an_unreadable_secret_file_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="KC_SECRET_KEY_FILE"):
-        load({"KC_SECRET_KEY_FILE": str(tmp_path / "missing")})
+        load({"KC_SECRET_KEY_FILE": str(tmp_path / "missing"), "KC_AUDIT_KEY": AUDIT})
 
 
 @pytest.mark.parametrize(
@@ -41,17 +43,17 @@ def test_an_unreadable_secret_file_names_the_variable(tmp_path: Path) -> None:
 )
 def test_idle_timeout_out_of_range_names_the_range(value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        load({"KC_SECRET_KEY": GOOD, "KC_IDLE_TIMEOUT_MINUTES": value})
+        load({**BASE, "KC_IDLE_TIMEOUT_MINUTES": value})
 
 
 def test_booleans_must_be_one_or_zero() -> None:
     with pytest.raises(ConfigError, match="KC_HTTPS must be 1 or 0"):
-        load({"KC_SECRET_KEY": GOOD, "KC_HTTPS": "maybe"})
-    assert load({"KC_SECRET_KEY": GOOD, "KC_HTTPS": "off"}).https is False
+        load({**BASE, "KC_HTTPS": "maybe"})
+    assert load({**BASE, "KC_HTTPS": "off"}).https is False
 
 
 def test_hosts_are_split_on_commas() -> None:
-    assert load({"KC_SECRET_KEY": GOOD, "KC_ALLOWED_HOSTS": "a.org, b.org,"}).allowed_hosts == (
+    assert load({**BASE, "KC_ALLOWED_HOSTS": "a.org, b.org,"}).allowed_hosts == (
         "a.org",
         "b.org",
     )
@@ -65,5 +67,20 @@ def test_the_readme_documents_every_setting() -> None:
 
 def test_an_unknown_time_zone_is_refused() -> None:
     with pytest.raises(ConfigError, match="KC_TIME_ZONE"):
-        load({"KC_SECRET_KEY": GOOD, "KC_TIME_ZONE": "Mars/Olympus"})
-    assert load({"KC_SECRET_KEY": GOOD, "KC_TIME_ZONE": "America/New_York"}).time_zone == "America/New_York"
+        load({**BASE, "KC_TIME_ZONE": "Mars/Olympus"})
+    assert load({**BASE, "KC_TIME_ZONE": "America/New_York"}).time_zone == "America/New_York"
+
+
+def test_production_refuses_to_start_without_an_audit_key() -> None:
+    with pytest.raises(ConfigError, match="KC_AUDIT_KEY"):
+        load({"KC_SECRET_KEY": GOOD})
+    with pytest.raises(ConfigError, match="placeholder"):
+        load({"KC_SECRET_KEY": GOOD, "KC_AUDIT_KEY": config.PLACEHOLDER_AUDIT_KEY})
+    with pytest.raises(ConfigError, match="differ"):
+        load({"KC_SECRET_KEY": GOOD, "KC_AUDIT_KEY": GOOD})
+
+
+def test_the_audit_key_can_come_from_a_file(tmp_path: Path) -> None:
+    key = tmp_path / "audit_key"
+    key.write_text(AUDIT + "\n")
+    assert load({"KC_SECRET_KEY": GOOD, "KC_AUDIT_KEY_FILE": str(key)}).audit_key == AUDIT

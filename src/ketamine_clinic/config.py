@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["PLACEHOLDER_SECRET", "SETTINGS_DOC", "Config", "ConfigError", "load"]
+__all__ = ["PLACEHOLDER_AUDIT_KEY", "PLACEHOLDER_SECRET", "SETTINGS_DOC", "Config", "ConfigError", "load"]
 
 PLACEHOLDER_SECRET = "insecure-development-only-change-me"
+PLACEHOLDER_AUDIT_KEY = "insecure-development-audit-key-change-me"
 
 #: name -> (default shown in the README, meaning). The README table is checked against it.
 SETTINGS_DOC: dict[str, tuple[str, str]] = {
@@ -49,6 +50,18 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "http://<KC_BIND>",
         "The address staff open the clinic at; links in alert e-mails start with it.",
     ),
+    "KC_AUDIT_KEY": (
+        "(none)",
+        "Key of the audit trail's per-row MAC and signed checkpoints; also KC_AUDIT_KEY_FILE. Required when "
+        "KC_DEBUG is off; keep it outside the database and its backups.",
+    ),
+    "KC_AUDIT_CHECKPOINT_EMAIL": ("(none)", "Where `kclinic audit checkpoint --mail` sends the signed chain head."),
+    "KC_DEMO": ("0", "1 allows the public demo password (`make run` sets it); never on a real clinic."),
+    "KC_LOGIN_ADDRESS_LIMIT": ("30", "Failed logins from one address (any account) before the address is throttled."),
+    "KC_SESSION_HOURS": (
+        "12",
+        "A login ends after this many hours even with activity; the cookie ends with the browser.",
+    ),
 }
 
 
@@ -72,6 +85,11 @@ class Config:
     email_host: str | None
     time_zone: str = "UTC"
     public_url: str = "http://127.0.0.1:8000"
+    audit_key: str = PLACEHOLDER_AUDIT_KEY
+    audit_checkpoint_email: str | None = None
+    demo: bool = False
+    login_address_limit: int = 30
+    session_hours: int = 12
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -122,6 +140,15 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         secret = PLACEHOLDER_SECRET
     if not debug and (secret == PLACEHOLDER_SECRET or len(secret) < 32):
         raise ConfigError("KC_SECRET_KEY is a placeholder or shorter than 32 characters")
+    audit_key = _get(env, "KC_AUDIT_KEY")
+    if audit_key is None:
+        if not debug:
+            raise ConfigError("KC_AUDIT_KEY (or KC_AUDIT_KEY_FILE) is required when KC_DEBUG=0")
+        audit_key = PLACEHOLDER_AUDIT_KEY
+    if not debug and (audit_key == PLACEHOLDER_AUDIT_KEY or len(audit_key) < 32):
+        raise ConfigError("KC_AUDIT_KEY is a placeholder or shorter than 32 characters")
+    if audit_key == secret:
+        raise ConfigError("KC_AUDIT_KEY must differ from KC_SECRET_KEY")
     hosts = _get(env, "KC_ALLOWED_HOSTS") or "127.0.0.1,localhost"
     return Config(
         debug=debug,
@@ -138,6 +165,11 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         email_host=_get(env, "KC_EMAIL_HOST"),
         time_zone=_time_zone(_get(env, "KC_TIME_ZONE") or "UTC"),
         public_url=_public_url(_get(env, "KC_PUBLIC_URL"), _get(env, "KC_BIND") or "127.0.0.1:8000"),
+        audit_key=audit_key,
+        audit_checkpoint_email=_get(env, "KC_AUDIT_CHECKPOINT_EMAIL"),
+        demo=_bool(env, "KC_DEMO", False),
+        login_address_limit=_int(env, "KC_LOGIN_ADDRESS_LIMIT", 30, 5, 10_000),
+        session_hours=_int(env, "KC_SESSION_HOURS", 12, 1, 24 * 7),
     )
 
 
@@ -165,6 +197,7 @@ def load_for_tests() -> Config:
     and CI can still point ``KC_DATABASE_URL`` at PostgreSQL."""
     defaults = {
         "KC_SECRET_KEY": "test-only-secret-key-0123456789abcdef0123456789",
+        "KC_AUDIT_KEY": "test-only-audit-key-0123456789abcdef0123456789",
         "KC_HTTPS": "0",
         "KC_DATA_DIR": "var/test",
     }

@@ -57,6 +57,7 @@ EXPECTED: dict[str, set[str]] = {
     },
     "front_desk": {"view_demographics", "manage_schedule", "view_dashboard"},
     "patient": {"complete_own_questionnaire", "view_own_results"},
+    "auditor": {"view_audit", "view_audit_values"},
 }
 
 
@@ -93,3 +94,8 @@ def test_an_unknown_role_is_an_error_not_a_denial() -> None:
 def test_an_unknown_action_is_an_error_not_a_denial() -> None:
     with pytest.raises(policy.UnknownActionError, match="unknown action 'fly'"):
         can("rn", "fly")
+
+
+def test_only_the_auditor_reads_clinical_values_in_the_audit_trail() -> None:
+    assert [r for r in ROLES if can(r, "view_audit_values")] == ["auditor"]
+    assert can("admin", "view_audit") and not can("admin", "view_audit_values")

@@ -7,6 +7,7 @@ from ketamine_clinic.services import audit
 from ketamine_clinic.services.access import access_patient_by_id
 from ketamine_clinic.services.errors import NotFound
 from ketamine_clinic.storage.models import AuditChainHead, AuditEvent, EventType
+from tests.support.tamper import as_database_owner
 
 
 def test_every_event_links_to_the_one_before(patient, prescriber) -> None:
@@ -27,7 +28,8 @@ def test_recording_outside_a_transaction_is_refused(transactional_db) -> None:
 def test_an_altered_row_is_found(patient, prescriber) -> None:
     access_patient_by_id(prescriber, patient.pk)
     victim = AuditEvent.objects.filter(event_type=EventType.PATIENT_CREATED).get()
-    AuditEvent.objects.filter(pk=victim.pk).update(new_values={"mrn": "FORGED"})
+    with as_database_owner():
+        AuditEvent.objects.filter(pk=victim.pk).update(new_values={"mrn": "FORGED"})
     report = audit.verify_chain()
     assert not report.ok
     assert report.broken_id == victim.pk
@@ -37,7 +39,8 @@ def test_an_altered_row_is_found(patient, prescriber) -> None:
 def test_a_deleted_row_breaks_the_next_link(patient, prescriber) -> None:
     access_patient_by_id(prescriber, patient.pk)
     ids = list(AuditEvent.objects.order_by("id").values_list("id", flat=True))
-    AuditEvent.objects.filter(pk=ids[1]).delete()
+    with as_database_owner():
+        AuditEvent.objects.filter(pk=ids[1]).delete()
     report = audit.verify_chain()
     assert (report.ok, report.broken_id) == (False, ids[2])
     assert "link" in report.reason
@@ -45,7 +48,8 @@ def test_a_deleted_row_breaks_the_next_link(patient, prescriber) -> None:
 
 def test_a_truncated_tail_is_found(patient, prescriber) -> None:
     access_patient_by_id(prescriber, patient.pk)
-    AuditEvent.objects.order_by("-id").first().delete()
+    with as_database_owner():
+        AuditEvent.objects.order_by("-id").first().delete()
     report = audit.verify_chain()
     assert not report.ok and report.broken_id is None
 

@@ -18,6 +18,7 @@ HOMES = {
     "rn": "/clinic/",
     "front_desk": "/desk/",
     "patient": "/me/",
+    "auditor": "/admin-area/audit/",
 }
 
 

@@ -16,7 +16,7 @@ PAGES = {
     "/admin-area/": {"admin"},
     "/admin-area/users/": {"admin"},
     "/admin-area/settings/": {"admin"},
-    "/admin-area/audit/": {"admin"},
+    "/admin-area/audit/": {"admin", "auditor"},
     "/admin-area/jobs/": {"admin"},
     "/clinic/alerts/": {"prescriber", "crna", "rn"},
     "/on-call/": {"admin", "prescriber"},

@@ -44,6 +44,9 @@ def register(sub: Any) -> None:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     verify = audit_sub.add_parser("verify", help="check every link of the hash chain")
     verify.set_defaults(func=_audit_verify, needs_django=True)
+    checkpoint = audit_sub.add_parser("checkpoint", help="write (and optionally mail) a signed checkpoint of the head")
+    checkpoint.add_argument("--mail", action="store_true", help="also mail it to KC_AUDIT_CHECKPOINT_EMAIL")
+    checkpoint.set_defaults(func=_audit_checkpoint, needs_django=True)
 
     manage = sub.add_parser("manage", help="run a Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
@@ -179,15 +182,38 @@ def _audit_verify(args: argparse.Namespace) -> int:
     from ketamine_clinic.services.audit import verify_chain
 
     report = verify_chain()
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if report.ok:
-        print(f"Audit trail intact: {report.checked} events checked.")
+        print(
+            f"Audit trail intact: {report.checked} events checked against {report.checkpoints} checkpoint(s); "
+            "clinical entries match their audited values."
+        )
         return 0
-    where = f"event #{report.broken_id}" if report.broken_id else "the end of the trail"
-    print(
-        f"Audit trail BROKEN at {where}: {report.reason} ({report.checked} events verified before it).",
-        file=sys.stderr,
-    )
+    if report.broken_id is not None or not report.problems:
+        where = f"event #{report.broken_id}" if report.broken_id else "the end of the trail"
+        print(
+            f"Audit trail BROKEN at {where}: {report.reason} ({report.checked} events verified before it).",
+            file=sys.stderr,
+        )
+    for problem in report.problems:
+        print(f"Audit trail BROKEN: {problem}", file=sys.stderr)
     return 1
+
+
+def _audit_checkpoint(args: argparse.Namespace) -> int:
+    from ketamine_clinic.services.audit import do_checkpoint
+
+    try:
+        point, mailed = do_checkpoint(mail=args.mail)
+    except ValueError as exc:
+        print(f"kclinic audit checkpoint: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"Checkpoint written: {point.length} events, head {point.head_hash[:16]}…"
+        + (f"; mailed to {mailed}" if mailed else "")
+    )
+    return 0
 
 
 def _manage(args: argparse.Namespace) -> int:

@@ -18,7 +18,10 @@ Scope-of-practice reasoning (see ``docs/decisions/0003-role-matrix.md``):
 * Front desk manages the schedule and sees demographics, not the clinical chart.
 * Patients complete their own questionnaires and see their own results.
 * Admins manage users, settings, the on-call rota and the audit trail; they do not treat
-  patients. Prescribers may keep the on-call rota too.
+  patients, and on the audit page see event types, actors and record ids, never clinical
+  values. Prescribers may keep the on-call rota too.
+* Auditors (privacy or compliance officers) read the whole audit trail, values included,
+  and nothing else (docs/decisions/0011-least-privilege.md).
 
 Errors: ``UnknownRoleError`` and ``UnknownActionError`` (both ``ValueError``) for names
 outside the matrix, so a typo never silently means "denied".
@@ -47,6 +50,7 @@ class Role(StrEnum):
     RN = "rn"
     FRONT_DESK = "front_desk"
     PATIENT = "patient"
+    AUDITOR = "auditor"
 
 
 class Action(StrEnum):
@@ -71,6 +75,7 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"
     VIEW_AUDIT = "view_audit"
+    VIEW_AUDIT_VALUES = "view_audit_values"
     COMPLETE_OWN_QUESTIONNAIRE = "complete_own_questionnaire"
     VIEW_OWN_RESULTS = "view_own_results"
     CLOSE_SUICIDE_ALERT = "close_suicide_alert"
@@ -113,6 +118,7 @@ _MATRIX: dict[Role, frozenset[Action]] = {
     Role.RN: _CLINICAL_READ | _BEDSIDE | {Action.EDIT_INTAKE, Action.START_STOP_INFUSION, Action.DISCHARGE},
     Role.FRONT_DESK: frozenset({Action.VIEW_DEMOGRAPHICS, Action.MANAGE_SCHEDULE, Action.VIEW_DASHBOARD}),
     Role.PATIENT: frozenset({Action.COMPLETE_OWN_QUESTIONNAIRE, Action.VIEW_OWN_RESULTS}),
+    Role.AUDITOR: frozenset({Action.VIEW_AUDIT, Action.VIEW_AUDIT_VALUES}),
 }
 
 

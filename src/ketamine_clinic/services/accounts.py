@@ -6,7 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from ketamine_clinic.domain.policy import ROLES, Action, can
+from ketamine_clinic.domain.policy import ROLES, Action, Role, can
 from ketamine_clinic.services import audit
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import EventType, User
@@ -84,9 +84,23 @@ def do_change_role(user: User, role: str, *, acting_user: User | None) -> User:
     return _change_role(user, role, acting_user)
 
 
+def _keep_an_admin(user: User, *, role: str, active: bool) -> None:
+    """Refuse a change that would leave the clinic without an active administrator.
+    The active admins are locked first, so two admins demoting each other at once cannot
+    both succeed."""
+    if user.role != Role.ADMIN or not user.is_active or (role == Role.ADMIN and active):
+        return
+    admins = list(User.objects.select_for_update().filter(role=Role.ADMIN, is_active=True).values_list("pk", flat=True))
+    if [pk for pk in admins if pk != user.pk] == []:
+        raise Conflict("This is the last active administrator: make another administrator first.", field="role")
+
+
 def _change_role(user: User, role: str, acting_user: User | None) -> User:
     _check_role(role)
+    if acting_user is not None and acting_user.pk == user.pk:
+        raise NotAllowed("Nobody may change their own role; ask another administrator.")
     with transaction.atomic():
+        _keep_an_admin(user, role=role, active=user.is_active)
         old = user.role
         user.role = role
         user.save(update_fields=["role"])
@@ -109,6 +123,7 @@ def _set_active(user: User, active: bool, acting_user: User | None) -> User:
     if acting_user is not None and acting_user.pk == user.pk and not active:
         raise Conflict("You cannot deactivate your own account.", field="is_active")
     with transaction.atomic():
+        _keep_an_admin(user, role=user.role, active=active)
         user.is_active = active
         user.save(update_fields=["is_active"])
         audit.record(

@@ -66,12 +66,24 @@ def apply(cfg: _config.Config, namespace: dict[str, object]) -> None:
         STATIC_ROOT=cfg.data_dir / "static",
         TIME_ZONE=cfg.time_zone,
         KC_PUBLIC_URL=cfg.public_url,
+        KC_AUDIT_KEY=cfg.audit_key,
+        KC_AUDIT_DIR=cfg.data_dir / "audit",
+        KC_AUDIT_CHECKPOINT_EMAIL=cfg.audit_checkpoint_email,
+        KC_DEMO=cfg.demo,
+        KC_LOGIN_ADDRESS_LIMIT=cfg.login_address_limit,
+        # The cookie ends with the browser; the server also ends a login after this long.
+        SESSION_COOKIE_AGE=cfg.session_hours * 3600,
     )
 
 
 # Defaults declared here so type checkers see them; ``apply`` overrides from config.
 KC_IDLE_TIMEOUT_MINUTES = 15
 KC_PUBLIC_URL = "http://127.0.0.1:8000"
+KC_AUDIT_KEY = ""
+KC_AUDIT_DIR = Path("var/audit")
+KC_AUDIT_CHECKPOINT_EMAIL: str | None = None
+KC_DEMO = False
+KC_LOGIN_ADDRESS_LIMIT = 30
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.5
 
@@ -93,6 +105,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "ketamine_clinic.web.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "ketamine_clinic.web.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -155,6 +168,7 @@ TEMPLATES = [
 ]
 
 SESSION_COOKIE_HTTPONLY = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SECURE_CONTENT_TYPE_NOSNIFF = True

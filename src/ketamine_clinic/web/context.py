@@ -29,6 +29,7 @@ ROLE_LABELS = {
     "rn": "RN",
     "front_desk": "Front desk",
     "patient": "Patient",
+    "auditor": "Auditor",
 }
 
 

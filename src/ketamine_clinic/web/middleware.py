@@ -1,4 +1,4 @@
-"""Security headers and the idle timeout."""
+"""Security headers, no caching of pages, and the idle timeout."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 
 from ketamine_clinic.services.accounts import do_record_session_event
 from ketamine_clinic.services.clinic import idle_timeout_minutes
@@ -32,11 +33,35 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
-class IdleTimeoutMiddleware:
-    """Log a user out after the clinic's idle timeout without a request.
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every page the application renders (static files are
+    answered earlier by WhiteNoise): no page with patient data stays in a browser's or a
+    proxy's cache after logout."""
 
-    The last activity time lives in the session; the timeout is the clinic setting
-    (``services.clinic.idle_timeout_minutes``).
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        patch_cache_control(response, no_store=True, no_cache=True, must_revalidate=True, private=True)
+        response.headers["Pragma"] = "no-cache"
+        return response
+
+
+def is_user_action(request: HttpRequest) -> bool:
+    """A full page request or form post, or an htmx request marked by ``kc/activity.js`` as
+    caused by the person (a keystroke, a click). An htmx poll is not."""
+    if not request.headers.get("HX-Request"):
+        return True
+    return request.headers.get("X-KC-User-Action") == "1"
+
+
+class IdleTimeoutMiddleware:
+    """Log a user out after the clinic's idle timeout without a user action.
+
+    The last user action's time lives in the session; background requests (htmx polls)
+    are checked against it but never move it, so an open chair-side page does not keep a
+    login alive. The timeout is the clinic setting (``services.clinic.idle_timeout_minutes``).
     """
 
     KEY = "kc_last_seen"
@@ -51,7 +76,8 @@ class IdleTimeoutMiddleware:
             limit = idle_timeout_minutes()
             if last is not None and now - float(last) > limit * 60:
                 return self._expire(request, limit)
-            request.session[self.KEY] = now
+            if last is None or is_user_action(request):
+                request.session[self.KEY] = now
         return self.get_response(request)
 
     def _expire(self, request: HttpRequest, limit: int) -> HttpResponse:
@@ -62,6 +88,6 @@ class IdleTimeoutMiddleware:
         messages.info(request, f"You were logged out after {limit} minutes without activity.")
         target = reverse("login") + "?" + urlencode({"next": request.get_full_path()})
         response = HttpResponseRedirect(target)
-        if getattr(request, "htmx", False):
+        if request.headers.get("HX-Request"):  # HtmxMiddleware runs later in the chain
             response["HX-Redirect"] = target
         return response

@@ -1,4 +1,5 @@
-"""The append-only audit trail, each row chained to the one before by a SHA-256 hash."""
+"""The append-only audit trail, each row chained to the one before by a SHA-256 hash and
+keyed by an HMAC (docs/decisions/0009-keyed-audit-trail.md)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,25 @@ from django.db import models
 
 class EventType(models.IntegerChoices):
     """Typed event codes in numbered bands (100 accounts, 200 charts, 300 intake,
-    400 courses, 500 orders, 600 sessions, 700 scores/alerts, 900 settings)."""
+    400 courses, 500 orders, 600 sessions, 700 scores/alerts, 900 settings, 950 reads)."""
 
     USER_CREATED = 101, "user created"
     USER_ROLE_CHANGED = 102, "user role changed"
     USER_DEACTIVATED = 103, "user deactivated"
     USER_REACTIVATED = 104, "user reactivated"
     USER_PASSWORD_SET = 105, "user password set"
+    PASSWORD_CHANGED = 106, "own password changed"
+    PASSWORD_RESET_REQUESTED = 107, "password reset link sent"
+    PASSWORD_RESET = 108, "password reset by link"
+    LOGIN_THROTTLED = 109, "login refused: too many failures from one address"
     LOGIN = 110, "login"
     LOGOUT = 111, "logout"
     LOGIN_FAILED = 112, "login failed"
     IDLE_LOGOUT = 113, "logged out after idle timeout"
+    TWO_FACTOR_ENABLED = 114, "two-factor device confirmed"
+    TWO_FACTOR_FAILED = 115, "two-factor code refused"
+    TWO_FACTOR_REMOVED = 116, "two-factor device removed"
+    CARE_TEAM_CHANGED = 117, "care team changed"
     PATIENT_CREATED = 201, "patient created"
     PATIENT_UPDATED = 202, "patient updated"
     CHART_VIEWED = 210, "chart viewed"
@@ -51,6 +60,7 @@ class EventType(models.IntegerChoices):
     NOTIFICATION_SENT = 708, "notification sent"
     ON_CALL_CHANGED = 709, "on-call rota changed"
     SETTINGS_CHANGED = 901, "clinic settings changed"
+    PAGE_VIEWED = 950, "page with patient data viewed"
 
 
 class AuditEvent(models.Model):
@@ -65,6 +75,10 @@ class AuditEvent(models.Model):
     new_values = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     row_hash = models.CharField(max_length=64, unique=True)
+    mac = models.CharField(max_length=64, blank=True, help_text="HMAC of row_hash under KC_AUDIT_KEY")
+    subject_digest = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of a watched clinical row's values when audited"
+    )
 
     class Meta:
         db_table = "kc_audit_event"

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from ketamine_clinic.domain.policy import Action
+from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.domain.settings import SETTINGS
 from ketamine_clinic.services import accounts, clinic
 from ketamine_clinic.services.audit import verify_chain
@@ -146,5 +146,12 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "admin/audit.html",
-        {"form": form, "page": page, "chain": chain, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "chain": chain,
+            "query": query.urlencode(),
+            # admins see who did what to which record; only an auditor sees the values
+            "show_values": can(actor(request).role, Action.VIEW_AUDIT_VALUES),
+        },
     )

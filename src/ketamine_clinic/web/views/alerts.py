@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 
 from ketamine_clinic.domain.escalation import DISPOSITIONS, RISK_LEVELS
 from ketamine_clinic.domain.policy import Action, can
@@ -20,18 +19,13 @@ from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.storage.models import Alert, Assessment
 from ketamine_clinic.web.forms import AcknowledgeForm, SuicideRiskAssessmentForm
 from ketamine_clinic.web.permissions import actor, requires
+from ketamine_clinic.web.redirects import redirect_next, safe_next
 
 
 @requires(Action.VIEW_CHART)
 def alert_list(request: HttpRequest) -> HttpResponse:
     rows = alerts.open_alerts().select_related("patient", "claimed_by").order_by("-raised_at")
     return render(request, "clinical/alerts.html", {"rows": rows})
-
-
-def _safe_next(request: HttpRequest) -> str | None:
-    target = request.POST.get("next") or ""
-    ok = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
-    return target if target and ok else None
 
 
 def _todays_cssrs(alert: Alert) -> list[Assessment]:
@@ -80,13 +74,13 @@ def _post(request: HttpRequest, alert: Alert, forms: dict[str, Any]) -> HttpResp
                 acting_user=who,
             )
             messages.success(request, f"Assessment recorded: {DISPOSITIONS[data['disposition']].lower()}.")
-            return redirect(_safe_next(request) or "alert-list")
+            return redirect_next(request, request.POST.get("next"), "alert-list")
         ack = forms["ack"] = AcknowledgeForm(request.POST)
         if not ack.is_valid():
             return None
         alerts.do_acknowledge_alert(alert, note=ack.cleaned_data["note"], at=now, acting_user=who)
         messages.success(request, "Alert acknowledged.")
-        return redirect(_safe_next(request) or "alert-list")
+        return redirect_next(request, request.POST.get("next"), "alert-list")
     except ServiceError as exc:
         target = forms.get("assess" if action == "assess" else "ack")
         if target is not None and exc.field in target.fields:
@@ -121,6 +115,6 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
         "record": getattr(alert, "assessment_record", None),
         "findings": [{**f, "at": datetime.fromisoformat(f["at"])} for f in alert.findings],
         "notifications": alert.notifications.select_related("recipient").order_by("created_at"),
-        "next": request.GET.get("next", ""),
+        "next": safe_next(request, request.GET.get("next"), "alert-list"),
     }
     return render(request, "clinical/alert.html", context)

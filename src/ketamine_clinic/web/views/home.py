@@ -20,6 +20,7 @@ HOME_BY_ROLE: dict[str, str] = {
     Role.RN: "clinic-home",
     Role.FRONT_DESK: "desk-home",
     Role.PATIENT: "me-home",
+    Role.AUDITOR: "admin-audit",
 }
 
 

@@ -1,0 +1,127 @@
+"""Signed checkpoints of the audit chain's head, kept outside the database.
+
+A checkpoint says "the chain had ``length`` rows and row number ``length`` had hash
+``head_hash``", MAC'd with the audit key. They live in ``KC_DATA_DIR/audit/``:
+
+* ``head.json``: the latest checkpoint, replaced after every committed append (under a
+  file lock, and only by a longer chain), so cutting even one row off the end is seen;
+* ``checkpoints.jsonl``: an append-only history, one line every ``LOG_EVERY`` rows and
+  for each ``kclinic audit checkpoint`` (which may also mail it).
+
+Errors: ``OSError`` from the file system propagates from ``write_checkpoint`` (the CLI
+reports it); after a commit a failure to write is logged, never raised into the request.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+
+from ketamine_clinic.services._audit_keys import checkpoint_mac
+
+__all__ = ["LOG_EVERY", "Checkpoint", "after_commit", "audit_dir", "read_checkpoints", "write_checkpoint"]
+
+LOG_EVERY = 100
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    length: int
+    head_hash: str
+    at: str
+    mac: str
+    source: str = ""
+
+    @property
+    def canonical(self) -> str:
+        body = {"v": 1, "length": self.length, "head_hash": self.head_hash, "at": self.at}
+        return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+    def line(self) -> str:
+        return json.dumps({**json.loads(self.canonical), "mac": self.mac}, sort_keys=True)
+
+    @property
+    def valid(self) -> bool:
+        import hmac
+
+        return hmac.compare_digest(self.mac, checkpoint_mac(self.canonical))
+
+
+def audit_dir() -> Path:
+    path = Path(settings.KC_AUDIT_DIR)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def _signed(length: int, head_hash: str) -> Checkpoint:
+    at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    unsigned = Checkpoint(length, head_hash, at, "")
+    return Checkpoint(length, head_hash, at, checkpoint_mac(unsigned.canonical))
+
+
+def _write_private(path: Path, text: str, *, append: bool) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "a" if append else "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def write_checkpoint(length: int, head_hash: str, *, log: bool = True) -> Checkpoint:
+    """Record the chain head; ``head.json`` only moves forward."""
+    directory = audit_dir()
+    point = _signed(length, head_hash)
+    lock_fd = os.open(directory / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        current = (
+            _parse((directory / "head.json").read_text(encoding="utf-8"), "head.json")
+            if (directory / "head.json").exists()
+            else None
+        )
+        if current is None or length >= current.length:
+            tmp = directory / "head.json.tmp"
+            _write_private(tmp, point.line() + "\n", append=False)
+            os.replace(tmp, directory / "head.json")
+        if log:
+            _write_private(directory / "checkpoints.jsonl", point.line() + "\n", append=True)
+    finally:
+        os.close(lock_fd)
+    return point
+
+
+def after_commit(length: int, head_hash: str) -> None:
+    """Checkpoint a committed append; a file-system failure must not fail the request."""
+    try:
+        write_checkpoint(length, head_hash, log=length % LOG_EVERY == 0)
+    except OSError:
+        _log.exception("could not write the audit checkpoint")
+
+
+def _parse(text: str, source: str) -> Checkpoint | None:
+    try:
+        raw = json.loads(text)
+        return Checkpoint(int(raw["length"]), str(raw["head_hash"]), str(raw["at"]), str(raw["mac"]), source)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def read_checkpoints() -> Iterator[Checkpoint | str]:
+    """Every checkpoint on disk, or a description of a line that is not one."""
+    directory = Path(settings.KC_AUDIT_DIR)
+    head = directory / "head.json"
+    if head.exists():
+        yield _parse(head.read_text(encoding="utf-8"), "head.json") or "head.json is not a checkpoint"
+    log = directory / "checkpoints.jsonl"
+    if log.exists():
+        for number, line in enumerate(log.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                yield _parse(line, f"checkpoints.jsonl line {number}") or f"checkpoints.jsonl line {number} is garbled"

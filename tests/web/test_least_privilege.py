@@ -1,0 +1,74 @@
+"""Least privilege: the admin runs the clinic's accounts and audit trail without reading
+clinical values, nobody changes their own role, and the clinic always keeps an admin."""
+
+from __future__ import annotations
+
+import pytest
+
+from ketamine_clinic.services import accounts, sessions
+from ketamine_clinic.services.errors import Conflict, NotAllowed
+from ketamine_clinic.storage.models import AuditEvent, EventType, User
+from tests.conftest import MONDAY, PASSWORD
+
+NOTE = "Patient disclosed a plan; safety plan reviewed"
+
+
+@pytest.fixture
+def clinical_trail(running_session, nurse):  # type: ignore[no-untyped-def]
+    sessions.do_sign_note(running_session, NOTE, at=MONDAY, acting_user=nurse)
+    return running_session
+
+
+def test_the_admin_sees_who_did_what_but_no_clinical_values(client, admin, clinical_trail) -> None:
+    client.force_login(admin)
+    page = client.get("/admin-area/audit/").content.decode()
+    assert "note signed" in page and "nurse1 (rn)" in page and "SessionNote" in page
+    assert NOTE not in page
+    assert "systolic_mmhg" in page  # the field's name, never its value
+    assert '"systolic_mmhg": 120' not in page and "&#x27;systolic_mmhg&#x27;: 120" not in page
+
+
+def test_the_auditor_reads_the_values(client, auditor, clinical_trail) -> None:
+    client.force_login(auditor)
+    page = client.get("/admin-area/audit/").content.decode()
+    assert NOTE in page
+
+
+def test_an_auditor_opens_nothing_but_the_audit_trail(client, auditor, patient) -> None:
+    client.force_login(auditor)
+    assert client.get(f"/clinic/patients/{patient.pk}/").status_code == 403
+    assert client.get("/admin-area/users/").status_code == 403
+    assert client.post("/login/", {"username": auditor.username, "password": PASSWORD}).status_code == 302
+
+
+def test_nobody_changes_their_own_role(client, admin, nurse) -> None:
+    accounts.do_create_user("admin2", "admin", PASSWORD, acting_user=None)
+    client.force_login(admin)
+    page = client.post(f"/admin-area/users/{admin.pk}/", {"role": "prescriber", "is_active": "on"})
+    assert "Nobody may change their own role" in page.content.decode()
+    admin.refresh_from_db()
+    assert admin.role == "admin"
+    with pytest.raises(NotAllowed):
+        accounts.do_change_role(nurse, "prescriber", acting_user=nurse)
+
+
+def test_the_last_active_admin_cannot_be_demoted_or_deactivated(admin) -> None:
+    with pytest.raises(Conflict, match="last active administrator"):
+        accounts.do_change_role(admin, "prescriber", acting_user=None)
+    with pytest.raises(Conflict, match="last active administrator"):
+        accounts.do_set_active(admin, False, acting_user=None)
+    admin.refresh_from_db()
+    assert (admin.role, admin.is_active) == ("admin", True)
+
+
+def test_an_admin_may_demote_another_while_one_remains(admin) -> None:
+    other = accounts.do_create_user("admin2", "admin", PASSWORD, acting_user=None)
+    accounts.do_update_user(other, role="prescriber", is_active=True, acting_user=admin)
+    other.refresh_from_db()
+    assert other.role == "prescriber"
+    assert AuditEvent.objects.filter(event_type=EventType.USER_ROLE_CHANGED, actor=admin).exists()
+    third = accounts.do_create_user("admin3", "admin", PASSWORD, acting_user=None)
+    accounts.do_set_active(third, False, acting_user=admin)
+    with pytest.raises(Conflict, match="last active administrator"):
+        accounts.do_update_user(admin, role="admin", is_active=False, acting_user=None)
+    assert User.objects.get(pk=admin.pk).is_active
