@@ -24,6 +24,11 @@ EXPECTED: dict[str, set[str]] = {
         "sign_note",
         "acknowledge_alert",
         "decide_induction",
+        "view_ledger",
+        "receive_stock",
+        "witness_waste",
+        "count_stock",
+        "resolve_discrepancy",
     },
     "crna": {
         "view_chart",
@@ -38,6 +43,11 @@ EXPECTED: dict[str, set[str]] = {
         "titrate_dose",
         "start_stop_infusion",
         "discharge",
+        "view_ledger",
+        "draw_stock",
+        "waste_stock",
+        "witness_waste",
+        "count_stock",
     },
     "rn": {
         "view_chart",
@@ -52,6 +62,11 @@ EXPECTED: dict[str, set[str]] = {
         "edit_intake",
         "start_stop_infusion",
         "discharge",
+        "view_ledger",
+        "draw_stock",
+        "waste_stock",
+        "witness_waste",
+        "count_stock",
     },
     "front_desk": {"view_demographics", "manage_schedule", "view_dashboard"},
     "patient": {"complete_own_questionnaire", "view_own_results"},
@@ -91,3 +106,14 @@ def test_an_unknown_role_is_an_error_not_a_denial() -> None:
 def test_an_unknown_action_is_an_error_not_a_denial() -> None:
     with pytest.raises(policy.UnknownActionError, match="unknown action 'fly'"):
         can("rn", "fly")
+
+
+def test_only_prescribers_receive_stock_and_resolve_discrepancies() -> None:
+    assert [r for r in ROLES if can(r, "receive_stock")] == ["prescriber"]
+    assert [r for r in ROLES if can(r, "resolve_discrepancy")] == ["prescriber"]
+
+
+def test_no_one_outside_the_licensed_clinicians_touches_controlled_stock() -> None:
+    ledger = {"view_ledger", "receive_stock", "draw_stock", "waste_stock", "witness_waste", "count_stock"}
+    for role in ("admin", "front_desk", "patient"):
+        assert not any(can(role, a) for a in ledger), role

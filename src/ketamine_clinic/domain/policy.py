@@ -16,6 +16,10 @@ Scope-of-practice reasoning (see ``docs/decisions/0003-role-matrix.md``):
 * Front desk manages the schedule and sees demographics, not the clinical chart.
 * Patients complete their own questionnaires and see their own results.
 * Admins manage users, settings and the audit trail; they do not treat patients.
+* Controlled substances ([S81][S83]): the prescribers (the DEA registrants) receive stock,
+  count it, witness waste and resolve count discrepancies; the infusion team (CRNA, RN) draws, wastes,
+  witnesses another clinician's waste and counts; every licensed clinician sees the ledger.
+  The clinic may narrow these per action (``domain.ledger.check_ledger_roles``).
 
 Errors: ``UnknownRoleError`` and ``UnknownActionError`` (both ``ValueError``) for names
 outside the matrix, so a typo never silently means "denied".
@@ -70,6 +74,13 @@ class Action(StrEnum):
     VIEW_AUDIT = "view_audit"
     COMPLETE_OWN_QUESTIONNAIRE = "complete_own_questionnaire"
     VIEW_OWN_RESULTS = "view_own_results"
+    VIEW_LEDGER = "view_ledger"
+    RECEIVE_STOCK = "receive_stock"
+    DRAW_STOCK = "draw_stock"
+    WASTE_STOCK = "waste_stock"
+    WITNESS_WASTE = "witness_waste"
+    COUNT_STOCK = "count_stock"
+    RESOLVE_DISCREPANCY = "resolve_discrepancy"
 
 
 ROLES: tuple[Role, ...] = tuple(Role)
@@ -78,6 +89,11 @@ ACTIONS: tuple[Action, ...] = tuple(Action)
 _CLINICAL_READ = frozenset({Action.VIEW_CHART, Action.VIEW_DEMOGRAPHICS, Action.VIEW_DASHBOARD})
 _BEDSIDE = frozenset(
     {
+        Action.VIEW_LEDGER,
+        Action.DRAW_STOCK,
+        Action.WASTE_STOCK,
+        Action.WITNESS_WASTE,
+        Action.COUNT_STOCK,
         Action.RECORD_VITALS,
         Action.RECORD_SIDE_EFFECTS,
         Action.RECORD_ASSESSMENT,
@@ -91,6 +107,11 @@ _MATRIX: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset({Action.MANAGE_USERS, Action.MANAGE_SETTINGS, Action.VIEW_AUDIT}),
     Role.PRESCRIBER: _CLINICAL_READ
     | {
+        Action.VIEW_LEDGER,
+        Action.RECEIVE_STOCK,
+        Action.WITNESS_WASTE,
+        Action.COUNT_STOCK,
+        Action.RESOLVE_DISCREPANCY,
         Action.EDIT_INTAKE,
         Action.DECIDE_ELIGIBILITY,
         Action.PLAN_COURSE,

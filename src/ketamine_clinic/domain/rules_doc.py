@@ -27,6 +27,7 @@ RULE_MODULES = (
     "escalation",
     "settings",
     "policy",
+    "ledger",
 )
 
 

@@ -5,6 +5,13 @@ from ketamine_clinic.storage.models.audit import AuditChainHead, AuditEvent, Eve
 from ketamine_clinic.storage.models.clinic import ClinicSettings
 from ketamine_clinic.storage.models.courses import Chair, Course, CourseDecision, Visit
 from ketamine_clinic.storage.models.intake import EligibilityDecision, Intake
+from ketamine_clinic.storage.models.ledger import (
+    LedgerEntry,
+    LedgerSettings,
+    StockDiscrepancy,
+    StockLot,
+    StorageLocation,
+)
 from ketamine_clinic.storage.models.measures import Alert, Assessment
 from ketamine_clinic.storage.models.orders import Order
 from ketamine_clinic.storage.models.patients import Patient
@@ -29,11 +36,16 @@ __all__ = [
     "EventType",
     "InfusionSession",
     "Intake",
+    "LedgerEntry",
+    "LedgerSettings",
     "Order",
     "Patient",
     "PumpEvent",
     "SessionNote",
     "SideEffect",
+    "StockDiscrepancy",
+    "StockLot",
+    "StorageLocation",
     "User",
     "Visit",
     "VitalSign",
