@@ -71,7 +71,7 @@ class Reconciliation:
 
     @property
     def discrepancies(self) -> int:
-        return sum(len(c.problems) for c in self.lots) + len(self.untied_sessions)
+        return sum(1 for c in self.lots if c.problems) + len(self.untied_sessions)
 
 
 def lot_rows(*, include_empty: bool = False) -> list[LotCheck]:
