@@ -180,12 +180,10 @@ def test_a_session_with_ledger_stock_closes_only_when_drawn_equals_given_plus_wa
     assert ledger_reports.reconcile().discrepancies == 0
 
 
-def test_esketamine_draws_whole_devices_and_ties_to_the_devices_given(
-    prescriber, crna, nurse, patient, recorded_intake, chairs
-) -> None:
+def nasal_session(prescriber, nurse, patient, recorded_intake):  # type: ignore[no-untyped-def]
+    """An esketamine session (56 mg, two devices) with its checklist done."""
     from ketamine_clinic.services import courses, intake, orders
 
-    devices = receive(prescriber, kind="esketamine_device", quantity=6, lot_number="E-1")
     intake.do_decide_eligibility(recorded_intake, decision="eligible", note="", at=MONDAY, acting_user=prescriber)
     course = courses.do_plan_course(
         patient, protocol="esketamine_trd", start_date=MONDAY.date(), at=MONDAY, acting_user=prescriber
@@ -193,11 +191,23 @@ def test_esketamine_draws_whole_devices_and_ties_to_the_devices_given(
     visit = course.visits.order_by("starts_at").first()
     order = orders.do_sign_nasal_order(visit, dose_mg=56, at=MONDAY, acting_user=prescriber)
     orders.do_verify_order(order, at=MONDAY, acting_user=nurse)
-    t = visit.starts_at
-    session = sessions.do_open_session(visit, at=t, acting_user=nurse)
+    session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=nurse)
     sessions.do_complete_checklist(
-        session, items={n: True for n, _ in sessions.rules.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
+        session,
+        items={n: True for n, _ in sessions.rules.CHECKLIST},
+        vitals=VITALS,
+        at=visit.starts_at,
+        acting_user=nurse,
     )
+    return session
+
+
+def test_esketamine_draws_whole_devices_and_ties_to_the_devices_given(
+    prescriber, crna, nurse, patient, recorded_intake, chairs
+) -> None:
+    devices = receive(prescriber, kind="esketamine_device", quantity=6, lot_number="E-1")
+    session = nasal_session(prescriber, nurse, patient, recorded_intake)
+    t = session.opened_at
     with pytest.raises(InvalidInput, match="whole devices"):
         ledger.do_draw_stock(session, devices, mg=30, at=t, acting_user=crna)
     ledger.do_draw_stock(session, devices, mg=56, at=t, acting_user=crna)

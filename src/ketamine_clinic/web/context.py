@@ -12,10 +12,12 @@ from ketamine_clinic.domain.policy import Action, can
 _NAV: tuple[tuple[str, str, Action], ...] = (
     ("Today", "clinic-home", Action.VIEW_CHART),
     ("Patients", "patient-list", Action.VIEW_CHART),
+    ("Controlled substances", "ledger-home", Action.VIEW_LEDGER),
     ("Front desk", "desk-home", Action.MANAGE_SCHEDULE),
     ("My care", "me-home", Action.VIEW_OWN_RESULTS),
     ("Users", "admin-users", Action.MANAGE_USERS),
     ("Settings", "admin-settings", Action.MANAGE_SETTINGS),
+    ("Ledger settings", "admin-ledger-settings", Action.MANAGE_SETTINGS),
     ("Audit trail", "admin-audit", Action.VIEW_AUDIT),
 )
 
