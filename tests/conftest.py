@@ -100,19 +100,6 @@ def personas(admin, prescriber, crna, nurse, front_desk, patient_user, auditor):
     }
 
 
-def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
-    """Race tests marked ``postgres`` run only on PostgreSQL (SQLite serialises writers, so
-    a race there proves nothing); elsewhere they are deselected, not skipped."""
-    from django.conf import settings
-
-    if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
-        return
-    keep = [item for item in items if item.get_closest_marker("postgres") is None]
-    if len(keep) != len(items):
-        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
-        items[:] = keep
-
-
 def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
     """Under KC_FAIL_ON_SKIP=1 (CI), a skipped test fails the run: nothing may hide."""
     import os
@@ -235,6 +222,20 @@ def _fresh_rule_cache():  # type: ignore[no-untyped-def]
     clinic._CACHE.clear()
     yield
     clinic._CACHE.clear()
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    """Tests marked ``postgresql`` (row-lock races between connections) run only there.
+    On SQLite they are deselected, not skipped, so KC_FAIL_ON_SKIP still holds."""
+    from django.conf import settings
+
+    if settings.CONFIG.database_url:
+        return
+    keep = [item for item in items if item.get_closest_marker("postgresql") is None]
+    dropped = [item for item in items if item.get_closest_marker("postgresql") is not None]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 @pytest.fixture(autouse=True)

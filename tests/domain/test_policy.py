@@ -26,6 +26,11 @@ EXPECTED: dict[str, set[str]] = {
         "decide_induction",
         "close_suicide_alert",
         "manage_on_call",
+        "view_ledger",
+        "receive_stock",
+        "witness_waste",
+        "count_stock",
+        "resolve_discrepancy",
     },
     "crna": {
         "view_chart",
@@ -40,6 +45,11 @@ EXPECTED: dict[str, set[str]] = {
         "titrate_dose",
         "start_stop_infusion",
         "discharge",
+        "view_ledger",
+        "draw_stock",
+        "waste_stock",
+        "witness_waste",
+        "count_stock",
     },
     "rn": {
         "view_chart",
@@ -54,6 +64,11 @@ EXPECTED: dict[str, set[str]] = {
         "edit_intake",
         "start_stop_infusion",
         "discharge",
+        "view_ledger",
+        "draw_stock",
+        "waste_stock",
+        "witness_waste",
+        "count_stock",
     },
     "front_desk": {"view_demographics", "manage_schedule", "view_dashboard"},
     "patient": {"complete_own_questionnaire", "view_own_results"},
@@ -99,3 +114,14 @@ def test_an_unknown_action_is_an_error_not_a_denial() -> None:
 def test_only_the_auditor_reads_clinical_values_in_the_audit_trail() -> None:
     assert [r for r in ROLES if can(r, "view_audit_values")] == ["auditor"]
     assert can("admin", "view_audit") and not can("admin", "view_audit_values")
+
+
+def test_only_prescribers_receive_stock_and_resolve_discrepancies() -> None:
+    assert [r for r in ROLES if can(r, "receive_stock")] == ["prescriber"]
+    assert [r for r in ROLES if can(r, "resolve_discrepancy")] == ["prescriber"]
+
+
+def test_no_one_outside_the_licensed_clinicians_touches_controlled_stock() -> None:
+    ledger = {"view_ledger", "receive_stock", "draw_stock", "waste_stock", "witness_waste", "count_stock"}
+    for role in ("admin", "front_desk", "patient"):
+        assert not any(can(role, a) for a in ledger), role

@@ -17,7 +17,7 @@ from ketamine_clinic.services.jobs import run_due_jobs
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import Alert, Notification
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 
 def _race(workers: list[Callable[[], object]]) -> list[BaseException]:

@@ -24,11 +24,12 @@ def _setup_django() -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ketamine_clinic.cli import admin, pk
+    from ketamine_clinic.cli import admin, ledger, pk
 
     parser = argparse.ArgumentParser(prog="kclinic", description="Ketamine Clinic: run the clinic's server and tools.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     admin.register(sub)
+    ledger.register(sub)
     pk.register(sub)
     return parser
 

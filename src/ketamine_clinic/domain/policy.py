@@ -22,6 +22,10 @@ Scope-of-practice reasoning (see ``docs/decisions/0003-role-matrix.md``):
   values. Prescribers may keep the on-call rota too.
 * Auditors (privacy or compliance officers) read the whole audit trail, values included,
   and nothing else (docs/decisions/0011-least-privilege.md).
+* Controlled substances ([S81][S83]): the prescribers (the DEA registrants) receive stock,
+  count it, witness waste and resolve count discrepancies; the infusion team (CRNA, RN) draws, wastes,
+  witnesses another clinician's waste and counts; every licensed clinician sees the ledger.
+  The clinic may narrow these per action (``domain.ledger.check_ledger_roles``).
 
 Errors: ``UnknownRoleError`` and ``UnknownActionError`` (both ``ValueError``) for names
 outside the matrix, so a typo never silently means "denied".
@@ -80,6 +84,13 @@ class Action(StrEnum):
     VIEW_OWN_RESULTS = "view_own_results"
     CLOSE_SUICIDE_ALERT = "close_suicide_alert"
     MANAGE_ON_CALL = "manage_on_call"
+    VIEW_LEDGER = "view_ledger"
+    RECEIVE_STOCK = "receive_stock"
+    DRAW_STOCK = "draw_stock"
+    WASTE_STOCK = "waste_stock"
+    WITNESS_WASTE = "witness_waste"
+    COUNT_STOCK = "count_stock"
+    RESOLVE_DISCREPANCY = "resolve_discrepancy"
 
 
 ROLES: tuple[Role, ...] = tuple(Role)
@@ -88,6 +99,11 @@ ACTIONS: tuple[Action, ...] = tuple(Action)
 _CLINICAL_READ = frozenset({Action.VIEW_CHART, Action.VIEW_DEMOGRAPHICS, Action.VIEW_DASHBOARD})
 _BEDSIDE = frozenset(
     {
+        Action.VIEW_LEDGER,
+        Action.DRAW_STOCK,
+        Action.WASTE_STOCK,
+        Action.WITNESS_WASTE,
+        Action.COUNT_STOCK,
         Action.RECORD_VITALS,
         Action.RECORD_SIDE_EFFECTS,
         Action.RECORD_ASSESSMENT,
@@ -101,6 +117,11 @@ _MATRIX: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset({Action.MANAGE_USERS, Action.MANAGE_SETTINGS, Action.VIEW_AUDIT, Action.MANAGE_ON_CALL}),
     Role.PRESCRIBER: _CLINICAL_READ
     | {
+        Action.VIEW_LEDGER,
+        Action.RECEIVE_STOCK,
+        Action.WITNESS_WASTE,
+        Action.COUNT_STOCK,
+        Action.RESOLVE_DISCREPANCY,
         Action.EDIT_INTAKE,
         Action.DECIDE_ELIGIBILITY,
         Action.PLAN_COURSE,

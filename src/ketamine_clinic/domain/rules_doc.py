@@ -28,6 +28,7 @@ RULE_MODULES = (
     "escalation",
     "settings",
     "policy",
+    "ledger",
 )
 
 

@@ -29,6 +29,7 @@ SOURCES: dict[str, str] = {
     "S33": "Spravato monograph (MPR).",
     "S38": "SPRAVATO Important Safety Information.",
     "S38b": "spravato.com: food 2 h, liquids 30 min, nasal steroid/decongestant 1 h before.",
+    "S40": "openFDA NDC record 50458-028 (Spravato): 28 mg esketamine per device; DEA Schedule III.",
     "S41": "Feder A et al. RCT of repeated ketamine for chronic PTSD. Am J Psychiatry 2021.",
     "S44": "Cohen SP et al. Consensus guidelines on IV ketamine infusions for chronic pain (ASRA/AAPM/ASA 2018).",
     "S45": "StatPearls: Aldrete scoring system.",
@@ -52,6 +53,11 @@ SOURCES: dict[str, str] = {
     "S69": "CADSS: Bremner JD et al. J Trauma Stress 1998; BPRS positive subscale in ketamine studies.",
     "S70": "PHQ-9 item 9: any answer other than 'not at all' needs a suicide-risk assessment. Crit Care Nurse 2020.",
     "S70b": "Talati SK, Sharma M. 2019: MADRS response >= 50 %.",
+    "S75": "openFDA NDC records for ketamine injection (0409-2051, 25021-684, 42023-113 ...): DEA Schedule III.",
+    "S80": "21 CFR 1304.11 Inventory requirements (initial and biennial inventory; opening or close of business).",
+    "S81": "21 CFR 1304.21 and 1304.22(c): continuing records of every receipt and disposal, dispensers' records.",
+    "S82": "21 CFR 1301.76(b) and DEA Form 106: report of theft or significant loss of controlled substances.",
+    "S83": "ASHP Guidelines on Preventing Diversion of Controlled Substances (2017): witnessed waste, counts.",
 }
 
 _KEY = re.compile(r"\[(S\d+[a-z]?)\]")

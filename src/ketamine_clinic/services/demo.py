@@ -17,10 +17,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from ketamine_clinic.services import courses, intake, measures, orders, rules, schedule, sessions
+from ketamine_clinic.services import courses, intake, ledger, measures, orders, rules, schedule, sessions
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
-from ketamine_clinic.storage.models import Course, Patient, User, Visit
+from ketamine_clinic.storage.models import Course, InfusionSession, Patient, StockLot, User, Visit
 
 __all__ = ["DEMO_PASSWORD", "DEMO_STAFF", "demo_logins", "load_demo"]
 
@@ -183,6 +183,7 @@ def load_demo(at: datetime | None = None, *, patients: int | None = None) -> boo
         )
         for name in CHAIRS:
             schedule.do_create_chair(name, acting_user=None)
+        _stock_ledger(staff, now)
         plan = [stage for stage, count in STAGES for _ in range(count)]
         if patients is not None:
             plan = plan[:patients]
@@ -190,6 +191,7 @@ def load_demo(at: datetime | None = None, *, patients: int | None = None) -> boo
             person = _register(index, rng, now, users["patient.jordan"] if index == 0 else None)
             today_slot = index if stage == "induction" and index < 4 else None
             _advance(person, stage, rng, now, staff, suicide_alert=(index == 1), today_slot=today_slot)
+        _count_ledger(staff, now)
     return True
 
 
@@ -202,6 +204,106 @@ def _on_call(director: User, aprn: User, admin: User, now: datetime) -> None:
     director.save(update_fields=["is_medical_director"])
     start = now - timedelta(days=1)
     do_add_on_call_shift(aprn, starts_at=start, ends_at=start + timedelta(days=7), at=now, acting_user=admin)
+
+
+#: (product kind, name, NDC, mg/mL, mL, lot, days before now received, days from now to expiry, units)
+#: NDC product codes from the clinic's reference [S75][S40]; package codes are illustrative.
+_VIAL = "Ketamine HCl injection 50 mg/mL (10 mL multi-dose vial)"
+DEMO_LOTS: tuple[tuple[str, str, str, int, int, str, int, int, int], ...] = (
+    ("ketamine_vial", _VIAL, "0409-2051-05", 50, 10, "HK4021", 100, -6, 12),
+    ("ketamine_vial", _VIAL, "0409-2051-05", 50, 10, "HK5187", 40, 400, 20),
+    ("esketamine_device", "Spravato (esketamine) 28 mg nasal spray", "50458-028-02", 0, 0, "SP23K07", 100, 300, 60),
+)
+
+
+def _stock_ledger(s: _Staff, now: datetime) -> None:
+    """The controlled-substance stock: a safe, three lots received with an initial inventory
+    each ([S80][S81]); the older ketamine lot has since expired (kept for destruction)."""
+    safe = ledger.do_add_location("Double-locked safe, medication room", acting_user=s.prescriber)
+    for kind, name, ndc, conc, volume, lot_number, ago, expires_in, quantity in DEMO_LOTS:
+        at = now - timedelta(days=ago)
+        lot = ledger.do_receive_stock(
+            product_kind=kind,
+            product_name=name,
+            ndc=ndc,
+            concentration_mg_per_ml=conc,
+            volume_ml=volume,
+            quantity=quantity,
+            lot_number=lot_number,
+            expiry=timezone.localdate(now) + timedelta(days=expires_in),
+            supplier="Cardinal Health",
+            invoice_ref=f"INV-{lot_number}",
+            order_form_ref="CSOS 2026-" + lot_number[-3:],
+            location=safe,
+            at=at,
+            acting_user=s.prescriber,
+        )
+        ledger.do_record_counts(
+            {lot.pk: lot.received_mg}, count_kind="initial", at=at + timedelta(minutes=10), acting_user=s.prescriber
+        )
+
+
+def _draw_for(session: InfusionSession, s: _Staff, at: datetime, *, round_up: bool) -> None:
+    """Draw the ordered dose from the first lot in date that holds it (devices for esketamine;
+    for IV, a quarter of sessions draw up to the next 5 mg and waste the rest) [S81]."""
+    order = session.order
+    kind = "esketamine_device" if order.route == "nasal" else "ketamine_vial"
+    amount = Decimal(order.dose_mg)
+    if round_up:
+        amount = (amount / 5).to_integral_value(rounding="ROUND_CEILING") * 5
+    lot = (
+        StockLot.objects.filter(product_kind=kind, expiry__gte=timezone.localdate(at), balance_mg__gte=amount)
+        .order_by("expiry", "id")
+        .first()
+    )
+    if lot is not None:
+        by = s.crna if kind == "esketamine_device" else s.rn
+        ledger.do_draw_stock(session, lot, mg=amount, at=at, acting_user=by)
+
+
+def _waste_residual(session: InfusionSession, s: _Staff, at: datetime) -> None:
+    """Waste what was drawn and not given, the RN wasting and the CRNA witnessing [S83]."""
+    session.refresh_from_db()
+    summary = ledger.session_ledger(session)
+    residual = summary.tie.residual_mg
+    for lot_id, drawn in summary.drawn_by_lot().items():
+        amount = min(residual, drawn)
+        if amount > 0:
+            ledger.do_waste_stock(
+                session,
+                StockLot.objects.get(pk=lot_id),
+                mg=amount,
+                witness=s.crna,
+                witness_password=DEMO_PASSWORD,
+                reason="residual in the syringe after the infusion",
+                at=at,
+                acting_user=s.rn,
+            )
+            residual -= amount
+
+
+def _count_ledger(s: _Staff, now: datetime) -> None:
+    """Today's count by the RN finds 5 mg (0.1 mL) short on the open ketamine lot; the
+    prescriber resolves it as a loss with a reason (a DEA Form 106 draft follows [S82]),
+    and a recount of every lot matches the record [S80]."""
+    when = "opening" if timezone.localtime(now).hour < 12 else "closing"
+    lots = list(StockLot.objects.filter(balance_mg__gt=0).order_by("expiry", "id"))
+    open_lot = next(
+        (lot for lot in lots if lot.product_kind == "ketamine_vial" and lot.expiry >= timezone.localdate(now)), None
+    )
+    if open_lot is not None and open_lot.balance_mg >= 5:
+        at = now - timedelta(minutes=20)
+        ledger.do_record_counts({open_lot.pk: open_lot.balance_mg - 5}, count_kind=when, at=at, acting_user=s.rn)
+        found = open_lot.discrepancies.get(status="open")
+        ledger.do_resolve_discrepancy(
+            found,
+            resolution="loss",
+            reason="The CRNA saw 0.1 mL leak from a cracked stopper while drawing; vial quarantined.",
+            at=at + timedelta(minutes=8),
+            acting_user=s.prescriber,
+        )
+    counts = {lot.pk: StockLot.objects.get(pk=lot.pk).balance_mg for lot in lots}
+    ledger.do_record_counts(counts, count_kind=when, at=now - timedelta(minutes=5), acting_user=s.crna)
 
 
 def _register(index: int, rng: random.Random, now: datetime, user: User | None) -> Patient:
@@ -375,6 +477,7 @@ def _run_nasal_course(
         )
         orders.do_verify_order(order, at=t - timedelta(hours=20), acting_user=s.rn)
         session = sessions.do_open_session(visit, at=t, acting_user=s.rn)
+        _draw_for(session, s, t + timedelta(minutes=1), round_up=False)
         base = rules.baseline_vitals(patient)
         sessions.do_complete_checklist(
             session,
@@ -466,6 +569,7 @@ def _session(visit: Visit, order, rng: random.Random, until: datetime, s: _Staff
         return
     nurse = s.rn
     session = sessions.do_open_session(visit, at=t0, acting_user=nurse)
+    _draw_for(session, s, t0 + timedelta(minutes=1), round_up=rng.random() < 0.25)
     base = {
         "systolic_mmhg": rng.randint(112, 132),
         "diastolic_mmhg": rng.randint(68, 82),
@@ -519,6 +623,7 @@ def _session(visit: Visit, order, rng: random.Random, until: datetime, s: _Staff
     settled = {**rules.baseline_vitals(visit.patient), "heart_rate_bpm": base["heart_rate_bpm"]}
     settled["systolic_mmhg"] = int(settled["systolic_mmhg"] or base["systolic_mmhg"]) + rng.randint(-4, 6)
     sessions.do_record_vitals(session, settled, at=start + timedelta(minutes=120), acting_user=nurse)
+    _waste_residual(session, s, start + timedelta(minutes=125))
     sessions.do_discharge(
         session,
         aldrete=[2, 2, 2, 2, 2],

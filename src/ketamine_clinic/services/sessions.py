@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 
 from ketamine_clinic.domain.policy import Action
-from ketamine_clinic.services import alerts, audit, rules
+from ketamine_clinic.services import alerts, audit, ledger, rules
 from ketamine_clinic.services._common import require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
 from ketamine_clinic.services.prediction import segments_from_events
@@ -458,6 +458,7 @@ def do_discharge(
             "Every alert must be acknowledged by a clinician before the patient leaves.",
             field="alerts",
         )
+    ledger.check_session_tied(session)
     with transaction.atomic():
         session.status, session.discharged_at, session.discharged_by = "discharged", at, acting_user
         session.discharge = {

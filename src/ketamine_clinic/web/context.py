@@ -14,10 +14,12 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("Patients", "patient-list", Action.VIEW_CHART),
     ("Alerts", "alert-list", Action.VIEW_CHART),
     ("On call", "on-call", Action.MANAGE_ON_CALL),
+    ("Controlled substances", "ledger-home", Action.VIEW_LEDGER),
     ("Front desk", "desk-home", Action.MANAGE_SCHEDULE),
     ("My care", "me-home", Action.VIEW_OWN_RESULTS),
     ("Users", "admin-users", Action.MANAGE_USERS),
     ("Settings", "admin-settings", Action.MANAGE_SETTINGS),
+    ("Ledger settings", "admin-ledger-settings", Action.MANAGE_SETTINGS),
     ("Audit trail", "admin-audit", Action.VIEW_AUDIT),
     ("Jobs", "admin-jobs", Action.MANAGE_SETTINGS),
 )

@@ -5,6 +5,13 @@ from ketamine_clinic.storage.models.audit import AuditChainHead, AuditEvent, Eve
 from ketamine_clinic.storage.models.clinic import ClinicSettings
 from ketamine_clinic.storage.models.courses import Chair, Course, CourseDecision, Visit
 from ketamine_clinic.storage.models.intake import EligibilityDecision, Intake
+from ketamine_clinic.storage.models.ledger import (
+    LedgerEntry,
+    LedgerSettings,
+    StockDiscrepancy,
+    StockLot,
+    StorageLocation,
+)
 from ketamine_clinic.storage.models.measures import (
     Alert,
     Assessment,
@@ -37,12 +44,17 @@ __all__ = [
     "Notification",
     "OnCallShift",
     "Intake",
+    "LedgerEntry",
+    "LedgerSettings",
     "Order",
     "Patient",
     "PumpEvent",
     "SessionNote",
     "SideEffect",
     "SuicideRiskAssessment",
+    "StockDiscrepancy",
+    "StockLot",
+    "StorageLocation",
     "User",
     "Visit",
     "VitalSign",

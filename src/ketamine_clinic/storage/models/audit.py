@@ -9,7 +9,8 @@ from django.db import models
 
 class EventType(models.IntegerChoices):
     """Typed event codes in numbered bands (100 accounts, 200 charts, 300 intake,
-    400 courses, 500 orders, 600 sessions, 700 scores/alerts, 900 settings, 950 reads)."""
+    400 courses, 500 orders, 600 sessions, 700 scores/alerts, 800 controlled-substance ledger,
+    900 settings, 950 reads)."""
 
     USER_CREATED = 101, "user created"
     USER_ROLE_CHANGED = 102, "user role changed"
@@ -59,6 +60,16 @@ class EventType(models.IntegerChoices):
     SUICIDE_RISK_ASSESSED = 707, "suicide-risk assessment recorded"
     NOTIFICATION_SENT = 708, "notification sent"
     ON_CALL_CHANGED = 709, "on-call rota changed"
+    STOCK_RECEIVED = 801, "controlled substance received"
+    STOCK_DRAWN = 802, "controlled substance drawn"
+    STOCK_WASTED = 803, "controlled substance wasted"
+    STOCK_COUNTED = 804, "controlled substance counted"
+    STOCK_DISCREPANCY_RAISED = 805, "stock count discrepancy raised"
+    STOCK_DISCREPANCY_RESOLVED = 806, "stock count discrepancy resolved"
+    LEDGER_ENTRY_CORRECTED = 807, "ledger entry corrected"
+    STOCK_LOCATION_ADDED = 808, "storage location added"
+    LEDGER_SETTINGS_CHANGED = 809, "ledger settings changed"
+    LEDGER_REPORT_VIEWED = 810, "controlled-substance report viewed"
     SETTINGS_CHANGED = 901, "clinic settings changed"
     PAGE_VIEWED = 950, "page with patient data viewed"
 

@@ -1,0 +1,28 @@
+"""``{% ledger_card session %}``: the session's controlled-substance card (draw, waste, tie)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from ketamine_clinic.domain.policy import Action
+from ketamine_clinic.services import ledger
+
+register = template.Library()
+
+
+@register.inclusion_tag("ledger/_session_card.html", takes_context=True)
+def ledger_card(context: Any, session: Any) -> dict[str, Any]:
+    from ketamine_clinic.web.views.ledger import session_forms
+
+    user = context["request"].user
+    summary = ledger.session_ledger(session)
+    return {
+        "session": session,
+        "summary": summary,
+        "csrf_token": context.get("csrf_token"),
+        "may_draw": ledger.may(user, Action.DRAW_STOCK) and session.status != "discharged",
+        "may_waste": ledger.may(user, Action.WASTE_STOCK) and summary.tie.drawn_mg > 0,
+        **session_forms(session, user),
+    }

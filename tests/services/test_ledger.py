@@ -1,0 +1,401 @@
+"""The controlled-substance ledger through its services: receipt, draw, witnessed waste,
+the session tie at discharge, counts and discrepancies, corrections, roles, reconciliation."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from ketamine_clinic.services import clinic, ledger, ledger_reports, sessions
+from ketamine_clinic.services.accounts import do_create_user
+from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from ketamine_clinic.storage.models import AuditEvent, EventType, LedgerEntry, StockDiscrepancy, StockLot
+from tests.conftest import MONDAY, PASSWORD, VITALS
+
+D = Decimal
+
+
+def receive(prescriber, *, lot_number="K-100", expiry=date(2027, 6, 30), quantity=4, kind="ketamine_vial", **kw):  # type: ignore[no-untyped-def]
+    location = ledger.do_add_location("Safe A", acting_user=prescriber)
+    values = {
+        "product_kind": kind,
+        "product_name": "Ketamine HCl 50 mg/mL" if kind == "ketamine_vial" else "Spravato 28 mg",
+        "ndc": "0409-2051-05" if kind == "ketamine_vial" else "50458-028-02",
+        "concentration_mg_per_ml": 50,
+        "volume_ml": 10,
+        "quantity": quantity,
+        "lot_number": lot_number,
+        "expiry": expiry,
+        "supplier": "McKesson",
+        "invoice_ref": "INV-1",
+        "location": location,
+        "at": MONDAY - timedelta(days=3),
+        "acting_user": prescriber,
+    }
+    return ledger.do_receive_stock(**{**values, **kw})
+
+
+@pytest.fixture
+def lot(prescriber):  # type: ignore[no-untyped-def]
+    return receive(prescriber)
+
+
+@pytest.fixture
+def stopped_session(running_session, crna):  # type: ignore[no-untyped-def]
+    sessions.do_record_pump_event(
+        running_session,
+        "stop",
+        rate_ml_per_h=None,
+        at=running_session.started_at + timedelta(minutes=40),
+        acting_user=crna,
+    )
+    running_session.refresh_from_db()
+    return running_session
+
+
+def _balance(lot) -> Decimal:  # type: ignore[no-untyped-def]
+    return StockLot.objects.get(pk=lot.pk).balance_mg
+
+
+def test_a_receipt_opens_a_lot_with_its_balance_in_mg_and_units(lot, prescriber) -> None:
+    assert (lot.unit_mg, lot.received_mg, lot.balance_mg) == (D("500.0"), D("2000.0"), D("2000.0"))
+    entry = LedgerEntry.objects.get(lot=lot)
+    assert (entry.kind, entry.stock_delta_mg, entry.balance_after_mg) == ("receipt", D("2000.0"), D("2000.0"))
+    event = AuditEvent.objects.get(event_type=EventType.STOCK_RECEIVED)
+    assert event.actor == prescriber and event.new_values["quantity"] == 4
+    assert ledger_reports.lot_rows()[0].units == D("4.00")
+
+
+def test_only_a_prescriber_receives_and_a_lot_is_received_once(lot, prescriber, nurse) -> None:
+    with pytest.raises(NotAllowed):
+        receive(nurse, lot_number="K-200")
+    with pytest.raises(Conflict, match="already received"):
+        receive(prescriber)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"ndc": "12-34"}, "ndc"),
+        ({"supplier": ""}, "supplier"),
+        ({"invoice_ref": " "}, "invoice_ref"),
+        ({"quantity": 0}, "quantity"),
+        ({"expiry": date(2026, 10, 1)}, "expiry"),
+    ],
+)
+def test_a_bad_receipt_names_the_field_and_saves_nothing(prescriber, change, field) -> None:
+    with pytest.raises(InvalidInput) as error:
+        receive(prescriber, **change)
+    assert error.value.field == field
+    assert not StockLot.objects.exists()
+
+
+def test_a_draw_takes_from_the_lot_for_the_patient_and_is_audited(lot, running_session, nurse, patient) -> None:
+    entry = ledger.do_draw_stock(running_session, lot, mg="40", at=MONDAY, acting_user=nurse)
+    assert (entry.kind, entry.mg, entry.patient, entry.balance_after_mg) == ("draw", D("40.0"), patient, D("1960.0"))
+    assert _balance(lot) == D("1960.0")
+    assert AuditEvent.objects.filter(event_type=EventType.STOCK_DRAWN, patient=patient).exists()
+
+
+def test_no_draw_exceeds_the_balance_and_nothing_is_saved(running_session, prescriber, nurse) -> None:
+    small = receive(prescriber, quantity=1, lot_number="K-1")
+    with pytest.raises(InvalidInput, match="holds 500.0 mg"):
+        ledger.do_draw_stock(running_session, small, mg="500.1", at=MONDAY, acting_user=nurse)
+    assert _balance(small) == D("500.0") and LedgerEntry.objects.filter(kind="draw").count() == 0
+
+
+def test_an_expired_lot_cannot_be_drawn(running_session, prescriber, nurse) -> None:
+    lot = receive(prescriber, expiry=MONDAY.date())
+    ledger.do_draw_stock(running_session, lot, mg=10, at=MONDAY, acting_user=nurse)
+    with pytest.raises(Conflict, match="expired on 2026-11-02"):
+        ledger.do_draw_stock(running_session, lot, mg=10, at=MONDAY + timedelta(days=1), acting_user=nurse)
+
+
+def test_an_iv_session_draws_from_vials_not_devices(running_session, prescriber, nurse) -> None:
+    devices = receive(prescriber, kind="esketamine_device", quantity=6, lot_number="E-1")
+    assert devices.unit_mg == D("28") and devices.balance_mg == D("168")
+    with pytest.raises(Conflict, match="Ketamine HCl injection"):
+        ledger.do_draw_stock(running_session, devices, mg=28, at=MONDAY, acting_user=nurse)
+
+
+def test_front_desk_cannot_draw_and_a_closed_session_cannot_be_drawn_for(lot, running_session, front_desk) -> None:
+    with pytest.raises(NotAllowed):
+        ledger.do_draw_stock(running_session, lot, mg=10, at=MONDAY, acting_user=front_desk)
+
+
+def test_waste_needs_a_second_clinician_with_their_password(lot, stopped_session, nurse, crna, front_desk) -> None:
+    ledger.do_draw_stock(stopped_session, lot, mg=40, at=MONDAY, acting_user=nurse)
+    at = MONDAY + timedelta(hours=2)
+    args = {"mg": "5", "at": at, "acting_user": nurse}
+    with pytest.raises(InvalidInput, match="second clinician") as error:
+        ledger.do_waste_stock(stopped_session, lot, witness=nurse, witness_password=PASSWORD, **args)
+    assert error.value.field == "witness"
+    with pytest.raises(InvalidInput, match="licensed clinician"):
+        ledger.do_waste_stock(stopped_session, lot, witness=front_desk, witness_password=PASSWORD, **args)
+    with pytest.raises(InvalidInput, match="password is not correct"):
+        ledger.do_waste_stock(stopped_session, lot, witness=crna, witness_password="guess", **args)
+    with pytest.raises(InvalidInput, match="witness is required"):
+        ledger.do_waste_stock(stopped_session, lot, witness=None, witness_password="", **args)
+    with pytest.raises(InvalidInput, match="only 5.0 mg"):
+        ledger.do_waste_stock(stopped_session, lot, witness=crna, witness_password=PASSWORD, **{**args, "mg": "5.1"})
+    waste = ledger.do_waste_stock(stopped_session, lot, witness=crna, witness_password=PASSWORD, **args)
+    assert (waste.kind, waste.witness, waste.stock_delta_mg, waste.balance_after_mg) == (
+        "waste",
+        crna,
+        D("0"),
+        D("1960.0"),
+    )
+    assert AuditEvent.objects.get(event_type=EventType.STOCK_WASTED).new_values["witness"] == crna.username
+
+
+def test_the_database_refuses_waste_without_a_distinct_witness(lot, nurse) -> None:
+    for witness in (None, nurse):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            LedgerEntry.objects.create(
+                lot=lot, kind="waste", mg=1, stock_delta_mg=0, balance_after_mg=lot.balance_mg,
+                at=MONDAY, recorded_by=nurse, recorded_at=MONDAY, witness=witness,
+            )  # fmt: skip
+
+
+def test_a_session_with_ledger_stock_closes_only_when_drawn_equals_given_plus_wasted(
+    lot, stopped_session, nurse, crna
+) -> None:
+    at = stopped_session.stopped_at + timedelta(minutes=70)
+    sessions.do_record_vitals(stopped_session, VITALS, at=at - timedelta(minutes=5), acting_user=nurse)
+    with pytest.raises(Conflict, match="No controlled substance was drawn"):
+        sessions.do_discharge(stopped_session, aldrete=[2] * 5, escort_present=True, at=at, acting_user=nurse)
+    ledger.do_draw_stock(stopped_session, lot, mg=40, at=MONDAY, acting_user=nurse)
+    with pytest.raises(Conflict, match="5.0 mg drawn is neither given nor wasted"):
+        sessions.do_discharge(stopped_session, aldrete=[2] * 5, escort_present=True, at=at, acting_user=nurse)
+    ledger.do_waste_stock(stopped_session, lot, mg=5, witness=crna, witness_password=PASSWORD, at=at, acting_user=nurse)
+    sessions.do_discharge(stopped_session, aldrete=[2] * 5, escort_present=True, at=at, acting_user=nurse)
+    stopped_session.refresh_from_db()
+    assert stopped_session.status == "discharged"
+    assert ledger.session_ledger(stopped_session).tie.tied
+    with pytest.raises(Conflict, match="session is closed"):
+        ledger.do_draw_stock(stopped_session, lot, mg=1, at=at, acting_user=nurse)
+    assert ledger_reports.reconcile().discrepancies == 0
+
+
+def nasal_session(prescriber, nurse, patient, recorded_intake):  # type: ignore[no-untyped-def]
+    """An esketamine session (56 mg, two devices) with its checklist done."""
+    from ketamine_clinic.services import courses, intake, orders
+
+    intake.do_decide_eligibility(recorded_intake, decision="eligible", note="", at=MONDAY, acting_user=prescriber)
+    course = courses.do_plan_course(
+        patient, protocol="esketamine_trd", start_date=MONDAY.date(), at=MONDAY, acting_user=prescriber
+    )
+    visit = course.visits.order_by("starts_at").first()
+    order = orders.do_sign_nasal_order(visit, dose_mg=56, at=MONDAY, acting_user=prescriber)
+    orders.do_verify_order(order, at=MONDAY, acting_user=nurse)
+    session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=nurse)
+    sessions.do_complete_checklist(
+        session,
+        items={n: True for n, _ in sessions.rules.CHECKLIST},
+        vitals=VITALS,
+        at=visit.starts_at,
+        acting_user=nurse,
+    )
+    return session
+
+
+def test_esketamine_draws_whole_devices_and_ties_to_the_devices_given(
+    prescriber, crna, nurse, patient, recorded_intake, chairs
+) -> None:
+    devices = receive(prescriber, kind="esketamine_device", quantity=6, lot_number="E-1")
+    session = nasal_session(prescriber, nurse, patient, recorded_intake)
+    t = session.opened_at
+    with pytest.raises(InvalidInput, match="whole devices"):
+        ledger.do_draw_stock(session, devices, mg=30, at=t, acting_user=crna)
+    ledger.do_draw_stock(session, devices, mg=56, at=t, acting_user=crna)
+    for minutes in (1, 6):
+        sessions.do_give_nasal_device(session, at=t + timedelta(minutes=minutes), acting_user=crna)
+    sessions.do_record_vitals(session, VITALS, at=t + timedelta(minutes=125), acting_user=nurse)
+    sessions.do_discharge(
+        session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(minutes=130), acting_user=nurse
+    )
+    assert _balance(devices) == D("112.0")
+    assert ledger_reports.lot_rows()[0].units == D("4.00")
+
+
+def test_a_matching_count_raises_nothing_and_a_short_count_raises_a_discrepancy(lot, nurse, prescriber) -> None:
+    ledger.do_record_counts({lot.pk: "2000"}, count_kind="opening", at=MONDAY, acting_user=nurse)
+    assert not StockDiscrepancy.objects.exists()
+    ledger.do_record_counts({lot.pk: "1990"}, count_kind="closing", at=MONDAY, acting_user=nurse)
+    found = StockDiscrepancy.objects.get()
+    assert (found.status, found.expected_mg, found.counted_mg, found.difference_mg) == (
+        "open",
+        D("2000.0"),
+        D("1990.0"),
+        D("-10.0"),
+    )
+    assert _balance(lot) == D("2000.0"), "a count never changes the balance by itself"
+    assert AuditEvent.objects.filter(event_type=EventType.STOCK_DISCREPANCY_RAISED).count() == 1
+    report = ledger_reports.reconcile()
+    assert report.discrepancies == 1 and "not resolved" in report.lots[0].problems[0]
+
+
+def test_counts_are_of_the_clinics_kinds_and_never_negative(lot, nurse, front_desk) -> None:
+    with pytest.raises(InvalidInput, match="count must be one of"):
+        ledger.do_record_counts({lot.pk: "2000"}, count_kind="lunch", at=MONDAY, acting_user=nurse)
+    with pytest.raises(InvalidInput, match="cannot be negative"):
+        ledger.do_record_counts({lot.pk: "-1"}, count_kind="opening", at=MONDAY, acting_user=nurse)
+    with pytest.raises(NotAllowed):
+        ledger.do_record_counts({lot.pk: "2000"}, count_kind="opening", at=MONDAY, acting_user=front_desk)
+
+
+def test_a_prescriber_resolves_a_loss_with_a_reason_and_the_balance_follows_the_count(
+    lot, nurse, crna, prescriber
+) -> None:
+    ledger.do_record_counts({lot.pk: "1990"}, count_kind="closing", at=MONDAY, acting_user=nurse)
+    found = StockDiscrepancy.objects.get()
+    with pytest.raises(NotAllowed):
+        ledger.do_resolve_discrepancy(
+            found, resolution="loss", reason="vial broke in the safe", at=MONDAY, acting_user=crna
+        )
+    with pytest.raises(InvalidInput, match="reason must be 10 to 500"):
+        ledger.do_resolve_discrepancy(found, resolution="loss", reason="broke", at=MONDAY, acting_user=prescriber)
+    resolved = ledger.do_resolve_discrepancy(
+        found, resolution="loss", reason="Vial dropped and broke; 0.2 mL lost", at=MONDAY, acting_user=prescriber
+    )
+    assert resolved.status == "resolved" and resolved.adjustment.stock_delta_mg == D("-10.0")
+    assert _balance(lot) == D("1990.0")
+    with pytest.raises(Conflict, match="already resolved"):
+        ledger.do_resolve_discrepancy(
+            found, resolution="loss", reason="again and again", at=MONDAY, acting_user=prescriber
+        )
+    assert ledger_reports.reconcile().discrepancies == 0
+    report = ledger_reports.access_loss_report(prescriber, resolved.pk)
+    values = {key: value for key, _, value in report.fields}
+    assert values["date_of_loss"] == "2026-11-02" and values["type_of_loss"].startswith("Loss")
+    assert report.substances[0]["quantity_mg"] == "10.0" and report.substances[0]["ndc"] == "0409-2051-05"
+
+
+def test_a_recount_that_matches_leaves_the_balance_and_an_overage_is_no_loss(lot, nurse, prescriber) -> None:
+    ledger.do_record_counts({lot.pk: "2010"}, count_kind="closing", at=MONDAY, acting_user=nurse)
+    found = StockDiscrepancy.objects.get()
+    with pytest.raises(InvalidInput, match="not a loss"):
+        ledger.do_resolve_discrepancy(
+            found, resolution="theft", reason="count above record", at=MONDAY, acting_user=prescriber
+        )
+    ledger.do_resolve_discrepancy(
+        found, resolution="count_error", reason="Recounted with the CRNA: 2000 mg", at=MONDAY, acting_user=prescriber
+    )
+    assert _balance(lot) == D("2000.0")
+    with pytest.raises(NotFound):
+        ledger_reports.access_loss_report(prescriber, found.pk)
+
+
+def test_a_draw_on_the_wrong_lot_is_corrected_by_linked_entries_and_the_original_stays(
+    lot, running_session, prescriber, nurse
+) -> None:
+    other = receive(prescriber, lot_number="K-2")
+    draw = ledger.do_draw_stock(running_session, lot, mg=40, at=MONDAY, acting_user=nurse)
+    fixed = ledger.do_correct_entry(
+        draw, reason="drawn from K-2, not K-100", replacement_lot=other, at=MONDAY, acting_user=nurse
+    )
+    assert fixed.corrects == draw and fixed.stock_delta_mg == D("40.0")
+    assert (_balance(lot), _balance(other)) == (D("2000.0"), D("1960.0"))
+    assert LedgerEntry.objects.filter(pk=draw.pk).exists()
+    summary = ledger.session_ledger(running_session)
+    assert summary.drawn_by_lot() == {lot.pk: D("0.0"), other.pk: D("40.0")}
+    with pytest.raises(Conflict, match="already corrected"):
+        ledger.do_correct_entry(draw, reason="second try", at=MONDAY, acting_user=nurse)
+    assert AuditEvent.objects.filter(event_type=EventType.LEDGER_ENTRY_CORRECTED).count() == 1
+
+
+def test_ledger_entries_are_never_edited_or_deleted(lot) -> None:
+    entry = LedgerEntry.objects.get(lot=lot)
+    entry.mg = D("1")
+    with pytest.raises(RuntimeError, match="append-only"):
+        entry.save()
+    with pytest.raises(RuntimeError, match="append-only"):
+        entry.delete()
+
+
+def test_the_database_refuses_a_negative_balance_whatever_the_path(lot) -> None:
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StockLot.objects.filter(pk=lot.pk).update(balance_mg=D("-0.1"))
+
+
+def test_a_receipt_cannot_be_reversed_below_zero(lot, running_session, prescriber, nurse) -> None:
+    ledger.do_draw_stock(running_session, lot, mg=40, at=MONDAY, acting_user=nurse)
+    with pytest.raises(Conflict, match="below zero"):
+        ledger.do_correct_entry(
+            LedgerEntry.objects.get(kind="receipt"), reason="wrong lot", at=MONDAY, acting_user=prescriber
+        )
+    assert _balance(lot) == D("1960.0")
+
+
+def test_the_clinic_narrows_who_witnesses_within_scope(lot, stopped_session, admin, nurse, crna, prescriber) -> None:
+    roles = {"witness_waste": ["crna"]}
+    args = {"count_times": ["opening", "closing"], "registrant_name": "", "registrant_address": "", "dea_number": ""}
+    with pytest.raises(NotAllowed):
+        ledger.do_update_ledger_settings(roles=roles, acting_user=nurse, **args)
+    with pytest.raises(InvalidInput, match="front_desk may not"):
+        ledger.do_update_ledger_settings(roles={"witness_waste": ["front_desk"]}, acting_user=admin, **args)
+    ledger.do_update_ledger_settings(roles=roles, acting_user=admin, **args)
+    ledger.do_draw_stock(stopped_session, lot, mg=40, at=MONDAY, acting_user=nurse)
+    with pytest.raises(InvalidInput, match="licensed clinician the clinic allows"):
+        ledger.do_waste_stock(
+            stopped_session, lot, mg=5, witness=prescriber, witness_password=PASSWORD, at=MONDAY, acting_user=nurse
+        )
+    ledger.do_waste_stock(
+        stopped_session, lot, mg=5, witness=crna, witness_password=PASSWORD, at=MONDAY, acting_user=nurse
+    )
+    other_rn = do_create_user("nurse2", "rn", PASSWORD, acting_user=None)
+    ledger.do_update_ledger_settings(roles={"draw_stock": ["crna"]}, acting_user=admin, **args)
+    with pytest.raises(NotAllowed, match="ledger settings"):
+        ledger.do_draw_stock(stopped_session, lot, mg=1, at=MONDAY, acting_user=other_rn)
+
+
+def test_reconcile_finds_a_balance_that_does_not_match_its_entries(lot) -> None:
+    assert ledger_reports.reconcile().discrepancies == 0
+    StockLot.objects.filter(pk=lot.pk).update(balance_mg=D("1500"))  # tampering outside the services
+    problems = ledger_reports.reconcile().lots[0].problems
+    assert any("entries sum to 2000.0 mg" in p for p in problems)
+
+
+def test_the_dispensing_log_lists_draws_and_waste_by_patient_and_lot_and_is_audited(
+    lot, stopped_session, nurse, crna, prescriber, patient
+) -> None:
+    ledger.do_draw_stock(stopped_session, lot, mg=40, at=MONDAY, acting_user=nurse)
+    ledger.do_waste_stock(
+        stopped_session, lot, mg=5, witness=crna, witness_password=PASSWORD, at=MONDAY, acting_user=nurse
+    )
+    rows = ledger_reports.access_dispensing_log(prescriber, patient_id=patient.pk, lot_id=lot.pk)
+    assert [(r.entry.kind, r.signed_mg) for r in rows] == [("draw", D("40.0")), ("waste", D("5.0"))]
+    assert ledger_reports.access_dispensing_log(prescriber, since=MONDAY.date() + timedelta(days=1)) == []
+    assert AuditEvent.objects.filter(event_type=EventType.LEDGER_REPORT_VIEWED, actor=prescriber).count() == 2
+
+
+def test_admins_and_front_desk_cannot_read_the_ledger_reports(lot, admin, front_desk) -> None:
+    for user in (admin, front_desk):
+        with pytest.raises(NotFound):
+            ledger_reports.access_dispensing_log(user)
+        with pytest.raises(NotFound):
+            ledger_reports.access_inventory(user)
+
+
+def test_the_biennial_inventory_lists_each_lots_form_and_count(lot, prescriber) -> None:
+    empty = ledger_reports.access_inventory(prescriber)
+    assert empty.taken_on is None and empty.next_due == date(2028, 10, 30)
+    ledger.do_record_counts({lot.pk: "2000"}, count_kind="biennial", at=MONDAY, acting_user=prescriber)
+    taken = ledger_reports.access_inventory(prescriber)
+    assert taken.taken_on == MONDAY.date() and taken.next_due == date(2028, 11, 2)
+    assert taken.timing == "opening of business"
+    line = taken.lines[0]
+    assert (line.form, line.counted_mg, line.units) == ("50.0 mg/mL, 10.0 mL vial (500.0 mg)", D("2000.0"), D("4.00"))
+
+
+def test_clinic_settings_still_apply_with_the_ledger(admin) -> None:
+    clinic.do_update_clinic_settings(clinic_name="Ledger Clinic", idle_timeout_minutes=30, acting_user=admin)
+    assert ledger.count_kinds() == {
+        "opening": "opening count",
+        "closing": "closing count",
+        "initial": "initial inventory",
+        "biennial": "biennial inventory",
+    }
