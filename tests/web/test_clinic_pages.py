@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 
 from ketamine_clinic.domain.policy import ROLES
 from ketamine_clinic.services import measures
@@ -281,8 +282,9 @@ def test_an_esketamine_visit_gets_a_nasal_order_and_a_device_session(
         acting_user=nurse,
     )
     client.force_login(crna)
-    assert client.post(f"/clinic/sessions/{session.pk}/device/").status_code == 302
-    page = client.get(f"/clinic/sessions/{session.pk}/").content.decode()
+    with time_machine.travel(visit.starts_at + timedelta(minutes=5), tick=False):  # dosed on the visit's day
+        assert client.post(f"/clinic/sessions/{session.pk}/device/").status_code == 302
+        page = client.get(f"/clinic/sessions/{session.pk}/").content.decode()
     assert "Devices given: <strong>1 of 2</strong>" in page and "Predicted plasma esketamine" in page
     assert "model perez_ruixo2021" in page
     assert InfusionSession.objects.get(pk=session.pk).status == "running"

@@ -153,8 +153,11 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
 def clinic_day(day: date, now: datetime) -> dict[str, Any]:
     """Today's chairs and sessions, vitals due, open alerts and decisions due."""
     start, end = _day_bounds(day)
+    # today's visits, and any visit whose session is still open wherever it was opened from
     visits = list(
-        Visit.objects.filter(starts_at__gte=start, starts_at__lt=end)
+        Visit.objects.filter(
+            Q(starts_at__gte=start, starts_at__lt=end) | Q(session__status__in=InfusionSession.OPEN_STATUSES)
+        )
         .exclude(status="cancelled")
         .select_related("patient", "chair", "course")
         .prefetch_related(
@@ -188,6 +191,7 @@ def clinic_day(day: date, now: datetime) -> dict[str, Any]:
                 "order": order,
                 "vitals_due": due,
                 "overdue": bool(due and due <= now),
+                "other_day": not start <= v.starts_at < end,
             }
         )
     open_alerts = list(

@@ -10,17 +10,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import audit
 from ketamine_clinic.services._common import require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
-from ketamine_clinic.storage.models import Chair, EventType, User, Visit
+from ketamine_clinic.storage.models import Chair, EventType, InfusionSession, User, Visit
 
 __all__ = [
     "chair_is_free",
     "do_cancel_visit",
     "do_create_chair",
+    "do_move_visit_to_today",
     "do_reschedule_visit",
     "find_free_chair",
     "spacing_conflict",
@@ -77,6 +79,16 @@ def spacing_conflict(visit: Visit, starts_at: datetime, min_gap: timedelta) -> V
 def _check_open(visit: Visit) -> None:
     if visit.status != "scheduled":
         raise Conflict(f"This visit is {visit.status} and cannot be changed.", field="visit")
+    if InfusionSession.objects.filter(visit=visit).exists():
+        raise Conflict(
+            "This visit's session has been opened at the chair; it cannot be moved or cancelled.", field="visit"
+        )
+
+
+def _min_gap() -> timedelta:
+    from ketamine_clinic.services import rules
+
+    return timedelta(hours=rules.clinic_rules().min_hours_between_infusions)
 
 
 def _check_reason(reason: str) -> str:
@@ -92,11 +104,13 @@ def do_reschedule_visit(
     *,
     reason: str,
     chair: Chair | None = None,
-    min_gap: timedelta = timedelta(hours=40),
+    min_gap: timedelta | None = None,
     acting_user: User,
 ) -> Visit:
-    """Move a scheduled visit, keeping its length; refuses a busy chair or a too-close infusion."""
+    """Move a scheduled visit, keeping its length; refuses a busy chair or a too-close infusion
+    (the clinic's ``min_hours_between_infusions`` unless ``min_gap`` is given) [S41]."""
     require(acting_user, Action.MANAGE_SCHEDULE, "Only the front desk reschedules visits.")
+    min_gap = min_gap or _min_gap()
     _check_open(visit)
     reason = _check_reason(reason)
     ends_at = starts_at + (visit.ends_at - visit.starts_at)
@@ -122,6 +136,42 @@ def do_reschedule_visit(
             subject=visit,
             old=old,
             new={"starts_at": starts_at.isoformat(), "chair": chair.name, "reason": reason},
+        )
+    return visit
+
+
+def do_move_visit_to_today(visit: Visit, *, reason: str, at: datetime, acting_user: User) -> Visit:
+    """A prescriber gives a visit today instead of its booked day, with a documented reason:
+    the visit moves to now (rounded up to 5 minutes) on its chair, or another free one, so
+    the calendar and timeline show when the dose is given. The dosing-interval guard still
+    applies when the session opens."""
+    require(acting_user, Action.PLAN_COURSE, "Only a prescriber may move a visit to today.")
+    reason = reason.strip()
+    if not 10 <= len(reason) <= 200:
+        raise InvalidInput("reason must be 10 to 200 characters: say why the dose is given today", field="reason")
+    _check_open(visit)
+    starts_at = (at + timedelta(minutes=4)).replace(second=0, microsecond=0)
+    starts_at -= timedelta(minutes=starts_at.minute % 5)
+    if timezone.localdate(visit.starts_at) == timezone.localdate(starts_at):
+        raise Conflict("This visit is already booked for today.", field="visit")
+    ends_at = starts_at + (visit.ends_at - visit.starts_at)
+    with transaction.atomic():
+        list(Chair.objects.select_for_update().filter(active=True))  # serialise bookings
+        chair = visit.chair if chair_is_free(visit.chair, starts_at, ends_at, ignore=visit.pk) else None
+        chair = chair or find_free_chair(starts_at, ends_at)
+        if chair is None:
+            raise Conflict("No chair is free now for this visit's length.", field="visit")
+        old = {"starts_at": visit.starts_at.isoformat(), "chair": visit.chair.name}
+        visit.starts_at, visit.ends_at, visit.chair = starts_at, ends_at, chair
+        visit.save(update_fields=["starts_at", "ends_at", "chair"])
+        audit.record(
+            EventType.VISIT_MOVED_TO_TODAY,
+            actor=acting_user,
+            patient=visit.patient,
+            subject=visit,
+            old=old,
+            new={"starts_at": starts_at.isoformat(), "chair": chair.name, "reason": reason},
+            at=at,
         )
     return visit
 

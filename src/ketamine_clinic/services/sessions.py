@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import alerts, audit, ledger, rules
@@ -23,6 +24,7 @@ from ketamine_clinic.storage.models import (
     EventType,
     InfusionSession,
     Order,
+    Patient,
     PumpEvent,
     SessionNote,
     SideEffect,
@@ -35,7 +37,9 @@ __all__ = [
     "SIDE_EFFECTS",
     "do_amend_vitals",
     "do_complete_checklist",
+    "do_close_session",
     "do_discharge",
+    "dose_timing_problem",
     "do_give_nasal_device",
     "do_open_session",
     "do_record_pump_event",
@@ -105,8 +109,47 @@ def current_entries(model: type, session: InfusionSession) -> list[Any]:
     return [r for r in rows if r.pk not in replaced]
 
 
+def _local(value: datetime) -> str:
+    return timezone.localtime(value).strftime("%a %d %b %H:%M")
+
+
+def min_gap_between_doses() -> timedelta:
+    """The clinic's minimum time between two doses (setting ``min_hours_between_infusions``,
+    [S41]); esketamine's twice-weekly label schedule [S32] keeps the same floor."""
+    return timedelta(hours=rules.clinic_rules().min_hours_between_infusions)
+
+
+def dose_timing_problem(patient_id: int, visit: Visit, *, at: datetime, exclude_session: int | None) -> str | None:
+    """Why no dose may be given for ``visit`` at ``at``, or ``None``: the visit is booked
+    for another day (clinic time zone); another session of the patient is open; or the
+    last dose was less than the clinic's minimum interval ago ([S41][S32])."""
+    if timezone.localdate(visit.starts_at) != timezone.localdate(at):
+        return (
+            f"This visit is booked for {_local(visit.starts_at)}, not today. A prescriber must move it to "
+            "today, with a reason, before it can be given."
+        )
+    others = InfusionSession.objects.filter(patient_id=patient_id).exclude(pk=exclude_session or 0)
+    open_other = others.filter(status__in=InfusionSession.OPEN_STATUSES).select_related("visit").first()
+    if open_other is not None:
+        return (
+            f"Another session of this patient is open (visit #{open_other.visit.number}, opened "
+            f"{_local(open_other.opened_at)}): discharge or close it first."
+        )
+    last = others.filter(started_at__isnull=False).order_by("-started_at").first()
+    gap = min_gap_between_doses()
+    if last is not None and last.started_at is not None and at < last.started_at + gap:
+        return (
+            f"The last dose was given {_local(last.started_at)}; the next may start from "
+            f"{_local(last.started_at + gap)} (at least {gap.total_seconds() / 3600:g} hours apart, a clinic setting)."
+        )
+    return None
+
+
 def do_open_session(visit: Visit, *, at: datetime, acting_user: User) -> InfusionSession:
-    """Open the chair-side record for ``visit``; its latest order must be verified."""
+    """Open the chair-side record for ``visit``: its latest order must be verified, the visit
+    must be booked for today, and no other session of the patient may be open
+    (``dose_timing_problem``). The patient row is locked, so two tabs or two clinicians
+    at once open one session (a partial unique constraint makes it true)."""
     require(acting_user, Action.RECORD_VITALS, "Only the infusion team opens a session.")
     order = Order.objects.filter(visit=visit, cancelled_reason="").order_by("-signed_at").first()
     if order is None:
@@ -114,10 +157,23 @@ def do_open_session(visit: Visit, *, at: datetime, acting_user: User) -> Infusio
     if order.verified_at is None:
         raise Conflict("The order must be verified by a second clinician first.", field="order")
     with transaction.atomic():
+        Patient.objects.select_for_update().filter(pk=visit.patient_id).first()
+        existing = InfusionSession.objects.filter(visit=visit).first()
+        if existing is not None:
+            return existing
+        visit.refresh_from_db()
+        if visit.status != "scheduled":
+            raise Conflict(f"This visit is {visit.status}.", field="visit")
+        problem = dose_timing_problem(visit.patient_id, visit, at=at, exclude_session=None)
+        if problem:
+            raise Conflict(problem, field="visit")
         session, created = InfusionSession.objects.get_or_create(
             visit=visit, defaults={"order": order, "patient": visit.patient, "opened_at": at}
         )
         if created:
+            from ketamine_clinic.services import session_jobs
+
+            session_jobs.schedule_end_of_day_check(session)
             audit.record(
                 EventType.SESSION_OPENED,
                 actor=acting_user,
@@ -258,7 +314,9 @@ def do_give_nasal_device(session: InfusionSession, *, at: datetime, acting_user:
         given = list(PumpEvent.objects.filter(session=session, kind="device", amends__isnull=True).order_by("at"))
         if given and at < given[-1].at + timedelta(minutes=5):
             raise Conflict("Devices must be at least 5 minutes apart.", field="kind")
-        blocked = alerts.dose_block_reason(session.patient, at=at)
+        blocked = alerts.dose_block_reason(session.patient, at=at) or (
+            None if given else dose_timing_problem(session.patient_id, session.visit, at=at, exclude_session=session.pk)
+        )
         if blocked:
             raise Conflict(blocked, field="kind")
         event = PumpEvent.objects.create(
@@ -319,11 +377,11 @@ def do_record_pump_event(
     with transaction.atomic():
         _lock(session)
         if kind not in _PUMP_NEXT.get(session.status, set()):
-            raise Conflict(
-                f"Cannot {kind} the pump while the session is {session.get_status_display()}.", field="kind"
-            )
+            raise Conflict(f"Cannot {kind} the pump while the session is {session.get_status_display()}.", field="kind")
         if kind in {"start", "resume"}:
             blocked = alerts.dose_block_reason(session.patient, at=at)
+            if kind == "start" and not blocked:
+                blocked = dose_timing_problem(session.patient_id, session.visit, at=at, exclude_session=session.pk)
             if blocked:
                 raise Conflict(blocked, field="kind")
         event = PumpEvent.objects.create(
@@ -476,6 +534,44 @@ def do_discharge(
             patient=session.patient,
             subject=session,
             new=session.discharge,
+            at=at,
+        )
+    return session
+
+
+def do_close_session(session: InfusionSession, *, reason: str, at: datetime, acting_user: User) -> InfusionSession:
+    """Close a session without discharge (the patient left, the infusion was abandoned),
+    with a reason. A running pump must be stopped first; what was given stays recorded.
+    The visit is done when a dose was given, otherwise cancelled with the reason."""
+    require(acting_user, Action.DISCHARGE, "Your role may not close a session.")
+    reason = reason.strip()
+    if not 10 <= len(reason) <= 300:
+        raise InvalidInput("reason must be 10 to 300 characters: say why the session ends here", field="reason")
+    with transaction.atomic():
+        _lock(session)
+        if session.status not in InfusionSession.OPEN_STATUSES:
+            raise Conflict(f"This session is already {session.get_status_display()}.", field="status")
+        if session.status == "running":
+            raise Conflict("Stop the pump before closing the session.", field="status")
+        if session.status == "paused":
+            session.administered_mg = Decimal(str(_administered_mg(session, at)))
+        old_status = session.status
+        session.status, session.close_reason, session.closed_at = "closed", reason, at
+        session.save(update_fields=["status", "close_reason", "closed_at", "administered_mg"])
+        visit = session.visit
+        if session.started_at is not None:
+            visit.status = "done"
+            visit.save(update_fields=["status"])
+        else:
+            visit.status, visit.cancel_reason = "cancelled", reason[:200]
+            visit.save(update_fields=["status", "cancel_reason"])
+        audit.record(
+            EventType.SESSION_CLOSED,
+            actor=acting_user,
+            patient=session.patient,
+            subject=session,
+            old={"status": old_status},
+            new={"reason": reason, "administered_mg": session.administered_mg},
             at=at,
         )
     return session

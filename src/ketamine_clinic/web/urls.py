@@ -37,6 +37,8 @@ urlpatterns = [
     ),
     path("clinic/visits/<int:visit_id>/order/", clinical.order_new, name="order-new"),
     path("clinic/visits/<int:visit_id>/session/", sessions.open_session, name="session-open"),
+    path("clinic/visits/<int:visit_id>/today/", sessions.visit_today, name="visit-today"),
+    path("clinic/sessions/<int:session_id>/close/", sessions.close_session, name="session-close"),
     path("clinic/orders/<int:order_id>/verify/", clinical.order_verify, name="order-verify"),
     path("clinic/sessions/<int:session_id>/", sessions.session_page, name="session"),
     path("clinic/sessions/<int:session_id>/checklist/", sessions.checklist, name="session-checklist"),

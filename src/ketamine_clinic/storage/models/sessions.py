@@ -15,7 +15,10 @@ class InfusionSession(models.Model):
         ("paused", "paused"),
         ("observing", "observing"),
         ("discharged", "discharged"),
+        ("closed", "closed without discharge"),
     ]
+    #: Statuses of a session that is still open (the patient is, or may be, in the chair).
+    OPEN_STATUSES = ("checklist", "ready", "running", "paused", "observing")
     visit = models.OneToOneField("storage.Visit", on_delete=models.PROTECT, related_name="session")
     order = models.ForeignKey("storage.Order", on_delete=models.PROTECT, related_name="sessions")
     patient = models.ForeignKey("storage.Patient", on_delete=models.PROTECT, related_name="sessions")
@@ -29,9 +32,18 @@ class InfusionSession(models.Model):
     discharged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     discharge = models.JSONField(default=dict)
     administered_mg = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    close_reason = models.CharField(max_length=300, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "kc_infusion_session"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=~models.Q(status__in=["discharged", "closed"]),
+                name="kc_session_one_open_per_patient",
+            ),
+        ]
 
 
 class _Entry(models.Model):

@@ -62,6 +62,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "o": overview,
             "score_chart": presenters.score_chart(overview),
             "may": {a.value: can(actor(request).role, a) for a in Action},
+            "today_iso": timezone.localdate().isoformat(),
             "decision_due": overview.course is not None and outcomes.decision_due(overview.course),
             "next_visit_id": next(
                 (v.pk for v in overview.visits if v.status == "scheduled" and v.pk not in overview.orders), None

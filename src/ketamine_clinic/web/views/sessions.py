@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, can
-from ketamine_clinic.services import alerts, rules, sessions
+from ketamine_clinic.services import alerts, rules, schedule, sessions
 from ketamine_clinic.services.access import access_session_by_id, access_visit_by_id
 from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.services.prediction import predict, predict_nasal, segments_from_events
@@ -360,3 +360,40 @@ def nasal_device(request: HttpRequest, session_id: int) -> HttpResponse:
         except ServiceError as exc:
             messages.error(request, exc.message)
     return redirect("session", session_id=session.pk)
+
+
+@requires(Action.DISCHARGE)
+def close_session(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = access_session_by_id(actor(request), session_id, action=Action.DISCHARGE)
+    if request.method == "POST":
+        try:
+            sessions.do_close_session(
+                session, reason=request.POST.get("reason", ""), at=timezone.now(), acting_user=actor(request)
+            )
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Session closed without discharge.")
+    return redirect("session", session_id=session.pk)
+
+
+@requires(Action.PLAN_COURSE)
+def visit_today(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """A prescriber gives a visit today, with a documented reason."""
+    visit = access_visit_by_id(actor(request), visit_id)
+    error = ""
+    if request.method == "POST":
+        try:
+            schedule.do_move_visit_to_today(
+                visit, reason=request.POST.get("reason", ""), at=timezone.now(), acting_user=actor(request)
+            )
+        except ServiceError as exc:
+            error = exc.message
+        else:
+            messages.success(request, "The visit is moved to today; the infusion team can open the session.")
+            return redirect("patient-chart", patient_id=visit.patient_id)
+    return render(
+        request,
+        "sessions/visit_today.html",
+        {"visit": visit, "error": error, "reason": request.POST.get("reason", ""), "now": timezone.now()},
+    )
