@@ -283,7 +283,7 @@ def do_draw_stock(session: InfusionSession, lot: StockLot, *, mg: Any, at: datet
         amount = rules.mg(mg)
     except LedgerError as exc:
         raise _invalid(exc) from None
-    if session.status == "discharged":
+    if session.status in {"discharged", "closed"}:
         raise Conflict("The session is closed; correct an entry instead.", field="session")
     _check_lot_for(session, lot)
     with transaction.atomic():

@@ -157,6 +157,7 @@ def do_move_visit_to_today(visit: Visit, *, reason: str, at: datetime, acting_us
     ends_at = starts_at + (visit.ends_at - visit.starts_at)
     with transaction.atomic():
         list(Chair.objects.select_for_update().filter(active=True))  # serialise bookings
+        _refuse_too_soon(visit, starts_at)
         chair = visit.chair if chair_is_free(visit.chair, starts_at, ends_at, ignore=visit.pk) else None
         chair = chair or find_free_chair(starts_at, ends_at)
         if chair is None:
@@ -174,6 +175,21 @@ def do_move_visit_to_today(visit: Visit, *, reason: str, at: datetime, acting_us
             at=at,
         )
     return visit
+
+
+def _refuse_too_soon(visit: Visit, starts_at: datetime) -> None:
+    """Nothing moves when the dose could not be given then anyway (another session open,
+    or too soon after the last dose): the booked slot is kept."""
+    from ketamine_clinic.services.sessions import dose_timing_problem
+
+    booked = visit.starts_at
+    visit.starts_at = starts_at
+    try:
+        problem = dose_timing_problem(visit.patient_id, visit, at=starts_at, exclude_session=None)
+    finally:
+        visit.starts_at = booked
+    if problem:
+        raise Conflict(problem + " The visit stays as booked.", field="visit")
 
 
 def do_cancel_visit(visit: Visit, *, reason: str, acting_user: User) -> Visit:

@@ -555,6 +555,8 @@ def do_close_session(session: InfusionSession, *, reason: str, at: datetime, act
             raise Conflict("Stop the pump before closing the session.", field="status")
         if session.status == "paused":
             session.administered_mg = Decimal(str(_administered_mg(session, at)))
+        if session.started_at is not None:
+            ledger.check_session_tied(session)
         old_status = session.status
         session.status, session.close_reason, session.closed_at = "closed", reason, at
         session.save(update_fields=["status", "close_reason", "closed_at", "administered_mg"])

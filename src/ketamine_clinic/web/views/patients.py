@@ -64,6 +64,9 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "may": {a.value: can(actor(request).role, a) for a in Action},
             "today_iso": timezone.localdate().isoformat(),
             "decision_due": overview.course is not None and outcomes.decision_due(overview.course),
+            "first_open_visit_id": next(
+                (v.pk for v in overview.visits if v.status == "scheduled" and v.pk not in overview.sessions), None
+            ),
             "next_visit_id": next(
                 (v.pk for v in overview.visits if v.status == "scheduled" and v.pk not in overview.orders), None
             ),
