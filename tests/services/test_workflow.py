@@ -197,7 +197,7 @@ def test_a_high_reading_raises_an_alert_that_blocks_until_acknowledged(running_s
         at=t + timedelta(minutes=10),
         acting_user=nurse,
     )
-    alert = Alert.objects.get(kind="vital_sign")
+    alert = Alert.objects.get(kind="vital_sign", severity="pause")
     assert alert.severity == "pause" and alert.acknowledged_at is None
     sessions.do_record_pump_event(
         running_session, "pause", rate_ml_per_h=None, at=t + timedelta(minutes=11), acting_user=crna

@@ -65,6 +65,14 @@ SETTINGS: dict[str, SettingSpec] = {
         "How far a CRNA may raise the pump above the ordered rate. " + _U,
     ),
     "min_weight_kg": SettingSpec(30, "kg", 20, 60, "[S11]", "Plausibility bound. " + _U),
+    "weight_change_new_order_pct": SettingSpec(
+        10,
+        "% of the order's weight",
+        2,
+        25,
+        "[S11]",
+        "A weight re-recorded further than this from the order's weight needs a new signed order. " + _U,
+    ),
     "max_weight_kg": SettingSpec(250, "kg", 120, 350, "[S11]", "Plausibility bound. " + _U),
     "default_concentration_mg_per_ml": SettingSpec(
         1.0, "mg/mL", 0.5, 10.0, "[S13]", "Bag concentration the pharmacy prepares. " + _U
@@ -90,7 +98,10 @@ SETTINGS: dict[str, SettingSpec] = {
     "remission_qids_at_most": SettingSpec(5, "points", 3, 8, "[S66]"),
     "remission_hamd_at_most": SettingSpec(7, "points", 5, 10, "[S53]"),
     # vitals [S6][S7][S30]
-    "vitals_every_min": SettingSpec(15, "min", 10, 15, "[S6][S7]"),
+    "vitals_every_min": SettingSpec(15, "min", 10, 30, "[S6][S7]", "After dosing: every 15 min at Emory [S6]."),
+    "vitals_every_dosing_min": SettingSpec(
+        10, "min", 5, 15, "[S6][S7]", "While the dose runs: every 10 min in both cited protocols [S6][S7]."
+    ),
     "sbp_notify_mmhg": SettingSpec(160, "mmHg", 130, 200, "[S7]", _U),
     "sbp_pause_mmhg": SettingSpec(180, "mmHg", 150, 220, "[S7]", "The often-quoted 180/100. " + _U),
     "sbp_stop_mmhg": SettingSpec(200, "mmHg", 170, 240, "[S7]", _U),
@@ -106,6 +117,12 @@ SETTINGS: dict[str, SettingSpec] = {
     ),
     "hr_pause_bpm": SettingSpec(110, "/min", 90, 150, "[S7]", "The often-quoted HR > 110. " + _U),
     "hr_low_notify_bpm": SettingSpec(50, "/min", 35, 60, "[S49]", _U),
+    "hr_low_pause_bpm": SettingSpec(40, "/min", 30, 50, "[S49]", "Bradycardia: pause and assess. " + _U),
+    "sbp_low_pause_mmhg": SettingSpec(90, "mmHg", 70, 100, "[S49]", "Hypotension: pause and assess. " + _U),
+    "sbp_fall_notify_pct": SettingSpec(
+        20, "% below baseline", 10, 40, "[S46]", "Aldrete's circulation item scores a change beyond 20 % [S46]. " + _U
+    ),
+    "rr_high_notify": SettingSpec(24, "/min", 18, 35, "[S49]", "Tachypnoea. " + _U),
     "spo2_pause_below_pct": SettingSpec(92, "%", 85, 95, "[S46]"),
     "spo2_stop_below_pct": SettingSpec(88, "%", 80, 92, "[S46]", _U),
     "rr_low_pause": SettingSpec(8, "/min", 5, 12, "[S30]", "Respiratory depression [S30]. " + _U),

@@ -38,8 +38,9 @@ def evaluate_vitals(
 ) -> list[VitalAlert]:
     """Alerts for one reading during an infusion, most severe first.
 
-    Blood pressure thresholds and the rise from baseline [S6][S7], heart rate [S7],
-    SpO2 [S46], respiratory rate [S30]. Values missing from ``reading`` are not judged.
+    Blood pressure thresholds and the rise from baseline [S6][S7], hypotension and a fall from
+    baseline [S49][S46], heart rate high [S7] and low [S49], SpO2 [S46], respiratory rate low
+    [S30] and high [S49]. Values missing from ``reading`` are not judged.
     """
     r = rules or ClinicRules()
     out: list[VitalAlert] = []
@@ -57,10 +58,19 @@ def evaluate_vitals(
             out.append(
                 VitalAlert("systolic_mmhg", "notify", f"Systolic {sbp} mmHg (notify at {r.sbp_notify_mmhg:g})", "[S7]")
             )
+        if sbp < r.sbp_low_pause_mmhg:
+            out.append(
+                VitalAlert("systolic_mmhg", "pause", f"Systolic {sbp} mmHg (hypotension below {r.sbp_low_pause_mmhg:g})", "[S49]")
+            )
         base = (baseline or {}).get("systolic_mmhg")
         if base and sbp - base >= r.sbp_rise_notify_mmhg:
             out.append(
                 VitalAlert("systolic_mmhg", "notify", f"Systolic up {sbp - base} mmHg from baseline {base}", "[S7]")
+            )
+        if base and (base - sbp) * 100 / base >= r.sbp_fall_notify_pct:
+            fall = round((base - sbp) * 100 / base)
+            out.append(
+                VitalAlert("systolic_mmhg", "notify", f"Systolic {sbp} mmHg is {fall} % below baseline {base}", "[S46]")
             )
     if dbp is not None:
         if dbp >= r.dbp_stop_mmhg:
@@ -75,6 +85,10 @@ def evaluate_vitals(
     if hr is not None:
         if hr > r.hr_pause_bpm:
             out.append(VitalAlert("heart_rate_bpm", "pause", f"Heart rate {hr}/min (above {r.hr_pause_bpm:g})", "[S7]"))
+        elif hr < r.hr_low_pause_bpm:
+            out.append(
+                VitalAlert("heart_rate_bpm", "pause", f"Heart rate {hr}/min (bradycardia below {r.hr_low_pause_bpm:g})", "[S49]")
+            )
         elif hr < r.hr_low_notify_bpm:
             out.append(
                 VitalAlert("heart_rate_bpm", "notify", f"Heart rate {hr}/min (below {r.hr_low_notify_bpm:g})", "[S49]")
@@ -91,6 +105,10 @@ def evaluate_vitals(
     if rr is not None and rr < r.rr_low_pause:
         out.append(
             VitalAlert("respiratory_rate", "pause", f"Respiratory rate {rr}/min (below {r.rr_low_pause:g})", "[S30]")
+        )
+    elif rr is not None and rr > r.rr_high_notify:
+        out.append(
+            VitalAlert("respiratory_rate", "notify", f"Respiratory rate {rr}/min (above {r.rr_high_notify:g})", "[S49]")
         )
     return _sev(out)
 
@@ -111,6 +129,8 @@ def predose_deferral(reading: Mapping[str, int | None], rules: ClinicRules | Non
     return None
 
 
-def next_vitals_due(last_reading_at: datetime, rules: ClinicRules | None = None) -> datetime:
-    """The next reading is due ``vitals_every_min`` (10-15) after the last [S6][S7]."""
-    return last_reading_at + timedelta(minutes=(rules or ClinicRules()).vitals_every_min)
+def next_vitals_due(last_reading_at: datetime, rules: ClinicRules | None = None, *, dosing: bool = False) -> datetime:
+    """The next reading is due ``vitals_every_dosing_min`` (10) after the last while the dose
+    runs and ``vitals_every_min`` (15) after it [S6][S7]."""
+    r = rules or ClinicRules()
+    return last_reading_at + timedelta(minutes=r.vitals_every_dosing_min if dosing else r.vitals_every_min)

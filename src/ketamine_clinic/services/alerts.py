@@ -28,7 +28,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ketamine_clinic.domain.escalation import DISPOSITIONS, RISK_LEVELS, SEVERITY_RANK, Escalation, worst_severity
-from ketamine_clinic.domain.policy import Action
+from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import audit
 from ketamine_clinic.services._common import require
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
@@ -51,9 +51,17 @@ __all__ = [
     "open_alerts",
     "raise_alert",
     "raise_suicide_risk",
+    "raise_vital_alert",
 ]
 
 SUICIDE_RISK = "suicide_risk"
+
+#: Alert kinds whose acknowledgement is a prescriber's recorded decision, with why.
+PRESCRIBER_DECIDES: dict[str, str] = {
+    "predose_bp": "A pre-dose blood pressure above the guide needs the prescriber's decision to proceed [S30].",
+    "psychotomimetic": "Psychotic symptoms or marked dissociation need a prescriber's review before the patient leaves.",
+    "side_effect": "A severe side effect is reviewed by a prescriber.",
+}
 NOTE_LENGTH = (10, 2000)
 
 
@@ -89,6 +97,37 @@ def raise_alert(
         new={"kind": kind, "severity": severity, "message": message},
         at=at,
     )
+    return alert
+
+
+def raise_vital_alert(
+    patient: Patient,
+    *,
+    kind: str,
+    vital_name: str,
+    severity: str,
+    message: str,
+    source: str,
+    at: datetime,
+    actor: User | None,
+    vital: VitalSign,
+) -> Alert:
+    """A vital-sign alert (every severity: notify ones do not block dosing but are shown and
+    acknowledged). A repeat of an open alert for the same sign and severity joins it as a
+    finding instead of opening another, so one high reading after another is one alert."""
+    finding = {"at": at.isoformat(), "severity": severity, "message": message, "source": source, "vital": vital_name}
+    for alert in open_alerts(patient).filter(kind=kind, severity=severity).select_for_update():
+        if alert.findings and alert.findings[0].get("vital") == vital_name:
+            alert.findings = [*alert.findings, finding]
+            alert.message = message[:300]
+            alert.save(update_fields=["findings", "message"])
+            audit.record(EventType.ALERT_FINDING_ADDED, actor=actor, patient=patient, subject=alert, new=finding, at=at)
+            return alert
+    alert = raise_alert(
+        patient, kind=kind, severity=severity, message=message, source=source, at=at, actor=actor, vital=vital
+    )
+    alert.findings = [finding]
+    alert.save(update_fields=["findings"])
     return alert
 
 

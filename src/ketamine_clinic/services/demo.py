@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from ketamine_clinic.services import courses, intake, ledger, measures, orders, rules, schedule, sessions
+from ketamine_clinic.services import alerts, courses, intake, ledger, measures, orders, rules, schedule, sessions
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import Course, InfusionSession, Patient, StockLot, User, Visit
@@ -623,6 +623,11 @@ def _session(visit: Visit, order, rng: random.Random, until: datetime, s: _Staff
     settled = {**rules.baseline_vitals(visit.patient), "heart_rate_bpm": base["heart_rate_bpm"]}
     settled["systolic_mmhg"] = int(settled["systolic_mmhg"] or base["systolic_mmhg"]) + rng.randint(-4, 6)
     sessions.do_record_vitals(session, settled, at=start + timedelta(minutes=120), acting_user=nurse)
+    for alert in alerts.open_alerts(visit.patient).filter(kind="vital_sign"):
+        alerts.do_acknowledge_alert(
+            alert, note="Rechecked at the chair; settling toward baseline, patient comfortable.",
+            at=start + timedelta(minutes=121), acting_user=s.crna,
+        )
     _waste_residual(session, s, start + timedelta(minutes=125))
     sessions.do_discharge(
         session,

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import audit, rules
@@ -18,7 +19,14 @@ from ketamine_clinic.services._common import require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
 from ketamine_clinic.storage.models import EventType, Order, User, Visit
 
-__all__ = ["do_cancel_order", "do_sign_nasal_order", "do_sign_order", "do_verify_order", "latest_order"]
+__all__ = [
+    "do_cancel_order",
+    "do_sign_nasal_order",
+    "do_sign_order",
+    "do_verify_order",
+    "latest_order",
+    "order_recheck_problem",
+]
 
 
 def latest_order(visit: Visit) -> Order | None:
@@ -133,13 +141,52 @@ def do_sign_nasal_order(visit: Visit, *, dose_mg: int, at: datetime, acting_user
     return order
 
 
+def order_recheck_problem(order: Order) -> str | None:
+    """Why ``order`` may no longer be given as signed, or ``None`` ([S11][S14]): the weight
+    was re-recorded further from the order's weight than the clinic allows, or the dose now
+    breaks the clinic's current hard limits (at the order's weight or the latest one).
+    Both need a new signed order. Esketamine orders are fixed doses, not by weight."""
+    if order.route != "iv":
+        return None
+    intake = rules.latest_intake(order.patient)
+    r = rules.clinic_rules()
+    ordered = float(order.weight_kg)
+    if intake is not None and ordered > 0:
+        latest = float(intake.weight_kg)
+        change = abs(latest - ordered) * 100 / ordered
+        if change > r.weight_change_new_order_pct:
+            when = timezone.localtime(intake.recorded_at).strftime("%d %b %Y")
+            return (
+                f"The weight was re-recorded as {latest:g} kg on {when}; the order used {ordered:g} kg "
+                f"({change:.0f} % apart, more than {r.weight_change_new_order_pct:g} %): a new signed order is needed."
+            )
+    checks = [(ordered, float(order.dose_mg_per_kg))]
+    if intake is not None and float(intake.weight_kg) != ordered:
+        checks.append((float(intake.weight_kg), round(float(order.dose_mg) / float(intake.weight_kg), 3)))
+    for weight, mg_per_kg in checks:
+        try:
+            rules.plan_dose(
+                weight_kg=weight,
+                dose_mg_per_kg=mg_per_kg,
+                duration_min=int(order.duration_min),
+                concentration_mg_per_ml=float(order.concentration_mg_per_ml),
+            )
+        except InvalidInput as exc:
+            return f"The order now breaks the clinic's hard limits ({exc.message}): a new signed order is needed."
+    return None
+
+
 def do_verify_order(order: Order, *, at: datetime, acting_user: User) -> Order:
-    """The second clinician's check: not the signer, and only once."""
+    """The second clinician's check: not the signer, only once, and only while the dose
+    still fits the latest weight and the current hard limits (``order_recheck_problem``)."""
     require(acting_user, Action.VERIFY_ORDER, "Your role may not verify orders.")
     if order.signed_by_id == acting_user.pk:
         raise Conflict("The clinician who signed an order cannot verify it.", field="verified_by")
     if order.cancelled_reason:
         raise Conflict("This order was cancelled.", field="order")
+    problem = order_recheck_problem(order)
+    if problem:
+        raise Conflict(problem, field="order")
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         if locked.verified_at is not None:

@@ -183,7 +183,8 @@ def clinic_day(day: date, now: datetime) -> dict[str, Any]:
         due = None
         if session and session.status in {"running", "paused", "observing"}:
             last = last_vitals.get(session.pk)
-            due = (last + timedelta(minutes=rules.vitals_interval_min())) if last else now
+            interval = rules.vitals_interval_min(dosing=session.status == "running")
+            due = (last + timedelta(minutes=interval)) if last else now
         rows.append(
             {
                 "visit": v,

@@ -58,6 +58,7 @@ class FoundAlert:
     severity: str
     message: str
     source: str
+    vital: str = ""
 
     def as_dict(self) -> dict[str, str]:
         return {"severity": self.severity, "message": self.message, "source": self.source}
@@ -101,19 +102,23 @@ def max_rate_factor() -> float:
     return clinic_rules().rate_allowance_factor
 
 
-def vitals_interval_min() -> int:
-    return int(clinic_rules().vitals_every_min)
+def vitals_interval_min(*, dosing: bool = False) -> int:
+    """Minutes between readings: the dosing interval while the dose runs, else after it [S6][S7]."""
+    r = clinic_rules()
+    return int(r.vitals_every_dosing_min if dosing else r.vitals_every_min)
 
 
 def vital_alerts(
     baseline: dict[str, Any], reading: dict[str, Any], *, pre_dose: bool, esketamine: bool
 ) -> list[FoundAlert]:
     """Alerts for a reading; before the dose also the deferral guide ([S30])."""
-    found = [FoundAlert(a.severity, a.message, a.source) for a in evaluate_vitals(reading, baseline, clinic_rules())]
+    found = [
+        FoundAlert(a.severity, a.message, a.source, a.vital) for a in evaluate_vitals(reading, baseline, clinic_rules())
+    ]
     if pre_dose:
         deferral = predose_deferral(reading, clinic_rules())
         if deferral is not None:
-            found.append(FoundAlert(deferral.severity, deferral.message, deferral.source))
+            found.append(FoundAlert(deferral.severity, deferral.message, deferral.source, "predose_bp"))
     return found
 
 

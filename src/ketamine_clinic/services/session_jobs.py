@@ -1,5 +1,6 @@
-"""Background checks on chair-side sessions: a session still open after the clinic day
-ends raises an alert to close it (discharge, or close without discharge with a reason)."""
+"""Background checks on chair-side sessions: a running pump that reaches the ordered dose
+raises a stop-level alert (the administered total never silently exceeds the order); a
+session still open after the clinic day ends raises an alert to close it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from django_tasks import task
 from ketamine_clinic.services import alerts, rules
 from ketamine_clinic.storage.models import Alert, InfusionSession
 
-__all__ = ["check_session_closed", "end_of_clinic_day", "schedule_end_of_day_check"]
+__all__ = [
+    "check_dose_reached",
+    "check_session_closed",
+    "end_of_clinic_day",
+    "schedule_dose_reached_check",
+    "schedule_end_of_day_check",
+]
 
 SESSION_OPEN = "session_open"
 
@@ -48,6 +55,46 @@ def check_session_closed(session_id: int) -> bool:
                 "discharge the patient or close the session with a reason."
             ),
             source="",
+            at=timezone.now(),
+            actor=None,
+        )
+    return True
+
+
+def schedule_dose_reached_check(session: InfusionSession, event_id: int, *, at: datetime, rate_ml_per_h: float) -> None:
+    """At a start, resume or rate change: enqueue the check for the moment the ordered dose
+    is reached at this rate (caller's transaction)."""
+    from ketamine_clinic.services.sessions import administered_mg_at
+
+    order = session.order
+    mg_per_h = rate_ml_per_h * float(order.concentration_mg_per_ml)
+    if mg_per_h <= 0:
+        return
+    remaining = float(order.dose_mg) - administered_mg_at(session, at)
+    reach = at + timedelta(hours=max(remaining, 0.0) / mg_per_h)
+    check_dose_reached.using(run_after=reach).enqueue(session.pk, event_id)
+
+
+@task()
+def check_dose_reached(session_id: int, event_id: int) -> bool:
+    """Raise a stop alert when the pump still runs on the event that was due to reach the
+    ordered dose; ``True`` when it raised one [S11]."""
+    from ketamine_clinic.services.sessions import administered_mg_at, current_entries
+    from ketamine_clinic.storage.models import PumpEvent
+
+    with transaction.atomic():
+        session = InfusionSession.objects.select_for_update().select_related("order", "patient").get(pk=session_id)
+        events = current_entries(PumpEvent, session)
+        if session.status != "running" or not events or events[-1].pk != event_id:
+            return False
+        given = administered_mg_at(session, timezone.now())
+        alerts.raise_alert(
+            session.patient,
+            kind="dose_reached",
+            severity="stop",
+            message=f"The ordered dose of {session.order.dose_mg} mg has been reached ({given:.1f} mg given): "
+            "stop the pump.",
+            source="[S11]",
             at=timezone.now(),
             actor=None,
         )

@@ -253,17 +253,17 @@ def _save_vitals(
         at=at,
     )
     for found_alert in found:
-        if found_alert.severity != "notify":
-            alerts.raise_alert(
-                session.patient,
-                kind="vital_sign",
-                severity=found_alert.severity,
-                message=found_alert.message,
-                source=found_alert.source,
-                at=at,
-                actor=acting_user,
-                vital=vital,
-            )
+        alerts.raise_vital_alert(
+            session.patient,
+            kind="predose_bp" if found_alert.vital == "predose_bp" else "vital_sign",
+            vital_name=found_alert.vital,
+            severity=found_alert.severity,
+            message=found_alert.message,
+            source=found_alert.source,
+            at=at,
+            actor=acting_user,
+            vital=vital,
+        )
     return vital
 
 
@@ -368,12 +368,9 @@ def do_record_pump_event(
     rate = Decimal(str(rate_ml_per_h)) if rate_ml_per_h not in (None, "") else order.rate_ml_per_h
     if kind in {"pause", "stop"}:
         rate = Decimal("0")
-    limit = order.rate_ml_per_h * Decimal(str(rules.max_rate_factor()))
+    limit, why = max_rate_ml_per_h(order)
     if rate < 0 or rate > limit:
-        raise InvalidInput(
-            f"rate must be from 0 to {limit:.1f} mL/h (the order's rate and its allowance)",
-            field="rate_ml_per_h",
-        )
+        raise InvalidInput(f"rate must be from 0 to {limit:.1f} mL/h ({why})", field="rate_ml_per_h")
     with transaction.atomic():
         _lock(session)
         if kind not in _PUMP_NEXT.get(session.status, set()):
@@ -382,6 +379,10 @@ def do_record_pump_event(
             blocked = alerts.dose_block_reason(session.patient, at=at)
             if kind == "start" and not blocked:
                 blocked = dose_timing_problem(session.patient_id, session.visit, at=at, exclude_session=session.pk)
+            if not blocked:
+                from ketamine_clinic.services.orders import order_recheck_problem
+
+                blocked = order_recheck_problem(session.order)
             if blocked:
                 raise Conflict(blocked, field="kind")
         event = PumpEvent.objects.create(
@@ -405,6 +406,12 @@ def do_record_pump_event(
             session.stopped_at = at
             session.administered_mg = Decimal(str(_administered_mg(session, at)))
         session.save()
+        if kind in {"start", "resume", "rate"}:
+            from ketamine_clinic.services import session_jobs
+
+            session_jobs.schedule_dose_reached_check(session, event.pk, at=at, rate_ml_per_h=float(rate))
+        if kind == "stop" and session.administered_mg is not None:
+            _flag_overdose(session, at=at, acting_user=acting_user)
         audit.record(
             EventType.PUMP_EVENT,
             actor=acting_user,
@@ -414,6 +421,41 @@ def do_record_pump_event(
             at=at,
         )
     return event
+
+
+def _flag_overdose(session: InfusionSession, *, at: datetime, acting_user: User) -> None:
+    """More given than ordered (beyond 0.5 mg of rounding) is a stop-level alert the team
+    must acknowledge before the patient leaves: it is never silent [S11]."""
+    ordered = session.order.dose_mg
+    given = session.administered_mg or Decimal("0")
+    if given > ordered + Decimal("0.5"):
+        alerts.raise_alert(
+            session.patient,
+            kind="dose_exceeded",
+            severity="stop",
+            message=f"Administered {given} mg exceeds the ordered {ordered} mg.",
+            source="[S11]",
+            at=at,
+            actor=acting_user,
+        )
+
+
+def max_rate_ml_per_h(order: Order) -> tuple[Decimal, str]:
+    """The fastest the pump may run for ``order``: the order's rate times the clinic's
+    titration allowance [S12], never above the hourly hard limit in mg/kg/h at the order's
+    weight [S44], whatever the allowance. Returns the limit and what sets it."""
+    r = rules.clinic_rules()
+    allowance = order.rate_ml_per_h * Decimal(str(r.rate_allowance_factor))
+    conc = order.concentration_mg_per_ml or Decimal("1")
+    hourly = Decimal(str(r.max_rate_mg_per_kg_per_h)) * order.weight_kg / conc
+    if hourly < allowance:
+        return hourly.quantize(Decimal("0.1")), f"the hard limit of {r.max_rate_mg_per_kg_per_h:g} mg/kg/h"
+    return allowance.quantize(Decimal("0.1")), "the order's rate and its allowance"
+
+
+def administered_mg_at(session: InfusionSession, now: datetime) -> float:
+    """The dose given by the recorded pump events up to ``now`` (mg)."""
+    return _administered_mg(session, now)
 
 
 def _administered_mg(session: InfusionSession, now: datetime) -> float:

@@ -35,7 +35,6 @@ from ketamine_clinic.web.forms import (
 )
 from ketamine_clinic.web.permissions import actor, requires
 
-VITALS_EVERY_MIN = 15
 
 
 @requires(Action.RECORD_VITALS)
@@ -102,7 +101,8 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
     vitals_all = list(VitalSign.objects.filter(session=session).order_by("at", "id"))
     amended = {v.amends_id for v in vitals_all if v.amends_id}
     last = max((v.at for v in vitals_all), default=None)
-    due_at = last + timedelta(minutes=VITALS_EVERY_MIN) if last else None
+    interval = rules.vitals_interval_min(dosing=session.status == "running")
+    due_at = last + timedelta(minutes=interval) if last else None
     now = timezone.now()
     return {
         "session": session,
