@@ -79,7 +79,7 @@ def _discharge(**kw: object) -> discharge.DischargeVerdict:
 
 def test_ready_when_every_criterion_is_met() -> None:
     verdict = _discharge()
-    assert verdict.ready and verdict.aldrete_total == 10 and len(verdict.reasons) == 4
+    assert verdict.ready and verdict.aldrete_total == 10 and len(verdict.reasons) == 6
 
 
 @pytest.mark.parametrize(
@@ -91,6 +91,13 @@ def test_ready_when_every_criterion_is_met() -> None:
         ({"escort_present": False}, "no escort"),
         ({"at": AT + timedelta(minutes=30)}, "observed 30 min of 60"),
         ({"esketamine": True}, "observed 70 min of 120"),
+        ({"padss": [2, 2, 1, 2, 1]}, "PADSS 8"),
+        ({"post_dose_full_set": False}, "a full set of vital signs after dosing ended"),
+        ({"last_vitals": {**NORMAL, "heart_rate_bpm": 100}}, "heart rate 100 vs baseline"),
+        ({"last_vitals": {**NORMAL, "spo2_percent": 90}}, "SpO2 90 % on room air"),
+        ({"esketamine": True, "bp_about_40_min": False}, "about 40 minutes after the dose"),
+        ({"dissociation_resolved": False}, "dissociation resolved"),
+        ({"aftercare_given": False}, "after-care instructions given"),
     ],
 )
 def test_each_unmet_criterion_blocks_with_its_reason(kw: dict[str, object], reason: str) -> None:
@@ -288,3 +295,11 @@ def test_settings_defaults_ranges_and_errors() -> None:
     assert all(spec.low <= spec.default <= spec.high for spec in SETTINGS.values())
     unconfirmed = [r for r in rows if "UNCONFIRMED" in r["note"]]
     assert any(r["name"] == "sbp_pause_mmhg" for r in unconfirmed)
+
+
+def test_every_home_readiness_criterion_met_is_listed() -> None:
+    verdict = _discharge(
+        padss=[2, 2, 2, 2, 1], post_dose_full_set=True, dissociation_resolved=True, aftercare_given=True
+    )
+    assert verdict.ready and any("PADSS 9" in r for r in verdict.reasons)
+    assert any("after-care" in r for r in verdict.reasons)

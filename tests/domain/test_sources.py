@@ -13,7 +13,7 @@ from ketamine_clinic.domain.sources import SOURCES, cited_keys
 
 ROOT = Path(__file__).parents[2]
 REFERENCE = ROOT.parent / "shared" / "reference" / "clinical.md"
-SUPPLEMENT = ROOT / "docs" / "reference" / "ledger-sources.md"  # keys not yet in the shared reference
+SUPPLEMENTS = sorted((ROOT / "docs" / "reference").glob("*.md"))  # keys not yet in the shared reference
 
 
 def test_every_public_rule_cites_a_known_source() -> None:
@@ -26,7 +26,7 @@ def test_every_public_rule_cites_a_known_source() -> None:
 def test_every_source_key_is_in_the_clinical_reference() -> None:
     if not REFERENCE.exists():
         pytest.skip("the shared clinical reference is not beside this checkout")
-    text = REFERENCE.read_text(encoding="utf-8") + SUPPLEMENT.read_text(encoding="utf-8")
+    text = REFERENCE.read_text(encoding="utf-8") + "".join(p.read_text(encoding="utf-8") for p in SUPPLEMENTS)
     listed = set(re.findall(r"\*\*\[(S\d+[a-z]?)\]\*\*", text))
     assert set(SOURCES) - listed == set()
 

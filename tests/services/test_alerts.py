@@ -55,9 +55,17 @@ def test_an_open_urgent_alert_blocks_pump_start_resume_and_discharge(
             session, "resume", rate_ml_per_h=None, at=t + timedelta(minutes=22), acting_user=crna
         )
     sessions.do_record_pump_event(session, "stop", rate_ml_per_h=None, at=t + timedelta(minutes=23), acting_user=crna)
+    sessions.do_record_vitals(session, VITALS, at=t + timedelta(minutes=170), acting_user=nurse)
     with pytest.raises(Conflict, match="acknowledged"):
         sessions.do_discharge(
-            session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(hours=3), acting_user=nurse
+            session,
+            padss=[2, 2, 2, 2, 2],
+            dissociation_resolved=True,
+            aftercare_given=True,
+            aldrete=[2] * 5,
+            escort_present=True,
+            at=t + timedelta(hours=3),
+            acting_user=nurse,
         )
     assert Alert.objects.get(pk=second.pk).acknowledged_at is None
 

@@ -166,12 +166,39 @@ def test_a_session_with_ledger_stock_closes_only_when_drawn_equals_given_plus_wa
     at = stopped_session.stopped_at + timedelta(minutes=70)
     sessions.do_record_vitals(stopped_session, VITALS, at=at - timedelta(minutes=5), acting_user=nurse)
     with pytest.raises(Conflict, match="No controlled substance was drawn"):
-        sessions.do_discharge(stopped_session, aldrete=[2] * 5, escort_present=True, at=at, acting_user=nurse)
+        sessions.do_discharge(
+            stopped_session,
+            padss=[2, 2, 2, 2, 2],
+            dissociation_resolved=True,
+            aftercare_given=True,
+            aldrete=[2] * 5,
+            escort_present=True,
+            at=at,
+            acting_user=nurse,
+        )
     ledger.do_draw_stock(stopped_session, lot, mg=40, at=MONDAY, acting_user=nurse)
     with pytest.raises(Conflict, match="5.0 mg drawn is neither given nor wasted"):
-        sessions.do_discharge(stopped_session, aldrete=[2] * 5, escort_present=True, at=at, acting_user=nurse)
+        sessions.do_discharge(
+            stopped_session,
+            padss=[2, 2, 2, 2, 2],
+            dissociation_resolved=True,
+            aftercare_given=True,
+            aldrete=[2] * 5,
+            escort_present=True,
+            at=at,
+            acting_user=nurse,
+        )
     ledger.do_waste_stock(stopped_session, lot, mg=5, witness=crna, witness_password=PASSWORD, at=at, acting_user=nurse)
-    sessions.do_discharge(stopped_session, aldrete=[2] * 5, escort_present=True, at=at, acting_user=nurse)
+    sessions.do_discharge(
+        stopped_session,
+        padss=[2, 2, 2, 2, 2],
+        dissociation_resolved=True,
+        aftercare_given=True,
+        aldrete=[2] * 5,
+        escort_present=True,
+        at=at,
+        acting_user=nurse,
+    )
     stopped_session.refresh_from_db()
     assert stopped_session.status == "discharged"
     assert ledger.session_ledger(stopped_session).tie.tied
@@ -213,9 +240,17 @@ def test_esketamine_draws_whole_devices_and_ties_to_the_devices_given(
     ledger.do_draw_stock(session, devices, mg=56, at=t, acting_user=crna)
     for minutes in (1, 6):
         sessions.do_give_nasal_device(session, at=t + timedelta(minutes=minutes), acting_user=crna)
+    sessions.do_record_vitals(session, VITALS, at=t + timedelta(minutes=45), acting_user=nurse)
     sessions.do_record_vitals(session, VITALS, at=t + timedelta(minutes=125), acting_user=nurse)
     sessions.do_discharge(
-        session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(minutes=130), acting_user=nurse
+        session,
+        padss=[2, 2, 2, 2, 2],
+        dissociation_resolved=True,
+        aftercare_given=True,
+        aldrete=[2] * 5,
+        escort_present=True,
+        at=t + timedelta(minutes=130),
+        acting_user=nurse,
     )
     assert _balance(devices) == D("112.0")
     assert ledger_reports.lot_rows()[0].units == D("4.00")

@@ -243,18 +243,52 @@ def test_discharge_needs_aldrete_escort_time_and_no_open_alert(
     )
     running_session.refresh_from_db()
     assert running_session.administered_mg == Decimal("35.0")
+    with pytest.raises(Conflict, match="a full set of vital signs after dosing ended"):
+        sessions.do_discharge(
+            running_session,
+            padss=[2, 2, 2, 2, 2],
+            dissociation_resolved=True,
+            aftercare_given=True,
+            aldrete=[2] * 5,
+            escort_present=True,
+            at=t + timedelta(minutes=110),
+            acting_user=nurse,
+        )
+    sessions.do_record_vitals(running_session, VITALS, at=t + timedelta(minutes=58), acting_user=nurse)
     with pytest.raises(Conflict, match="observed 20 min of 60"):
         sessions.do_discharge(
-            running_session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(minutes=60), acting_user=nurse
+            running_session,
+            padss=[2, 2, 2, 2, 2],
+            dissociation_resolved=True,
+            aftercare_given=True,
+            aldrete=[2] * 5,
+            escort_present=True,
+            at=t + timedelta(minutes=60),
+            acting_user=nurse,
         )
     with pytest.raises(Conflict, match="no escort"):
         sessions.do_discharge(
-            running_session, aldrete=[2] * 5, escort_present=False, at=t + timedelta(minutes=110), acting_user=nurse
+            running_session,
+            padss=[2, 2, 2, 2, 2],
+            dissociation_resolved=True,
+            aftercare_given=True,
+            aldrete=[2] * 5,
+            escort_present=False,
+            at=t + timedelta(minutes=110),
+            acting_user=nurse,
         )
+    sessions.do_record_vitals(running_session, VITALS, at=t + timedelta(minutes=100), acting_user=nurse)
     measures.do_record_assessment(patient, "phq9", [1, 1, 1, 1, 1, 1, 1, 1, 1], at=t, acting_user=nurse)
     with pytest.raises(Conflict, match="acknowledged"):
         sessions.do_discharge(
-            running_session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(minutes=110), acting_user=nurse
+            running_session,
+            padss=[2, 2, 2, 2, 2],
+            dissociation_resolved=True,
+            aftercare_given=True,
+            aldrete=[2] * 5,
+            escort_present=True,
+            at=t + timedelta(minutes=110),
+            acting_user=nurse,
         )
     with pytest.raises(NotAllowed):
         alerts.do_acknowledge_alert(
@@ -265,7 +299,14 @@ def test_discharge_needs_aldrete_escort_time_and_no_open_alert(
         )
     close_with_assessment(Alert.objects.get(kind="suicide_risk"), prescriber, t + timedelta(minutes=100))
     done = sessions.do_discharge(
-        running_session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(minutes=110), acting_user=nurse
+        running_session,
+        padss=[2, 2, 2, 2, 2],
+        dissociation_resolved=True,
+        aftercare_given=True,
+        aldrete=[2] * 5,
+        escort_present=True,
+        at=t + timedelta(minutes=110),
+        acting_user=nurse,
     )
     assert done.status == "discharged" and done.visit.status == "done"
 
@@ -323,7 +364,14 @@ def _complete(visit, prescriber, crna, nurse, patient, score: int) -> None:  # t
     sessions.do_record_pump_event(session, "stop", rate_ml_per_h=None, at=t + timedelta(minutes=41), acting_user=crna)
     sessions.do_record_vitals(session, VITALS, at=t + timedelta(minutes=90), acting_user=nurse)
     sessions.do_discharge(
-        session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(minutes=105), acting_user=nurse
+        session,
+        padss=[2, 2, 2, 2, 2],
+        dissociation_resolved=True,
+        aftercare_given=True,
+        aldrete=[2] * 5,
+        escort_present=True,
+        at=t + timedelta(minutes=105),
+        acting_user=nurse,
     )
 
 
@@ -403,10 +451,36 @@ def test_an_esketamine_course_runs_in_devices_with_two_hours_of_observation(
     sessions.do_record_vitals(session, VITALS, at=t + timedelta(minutes=46), acting_user=nurse)
     with pytest.raises(Conflict, match="observed 94 min of 120"):
         sessions.do_discharge(
-            session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(minutes=100), acting_user=nurse
+            session,
+            padss=[2, 2, 2, 2, 2],
+            dissociation_resolved=True,
+            aftercare_given=True,
+            aldrete=[2] * 5,
+            escort_present=True,
+            at=t + timedelta(minutes=100),
+            acting_user=nurse,
         )
+    with pytest.raises(Conflict, match="a full set of vital signs after dosing ended"):  # the BP before leaving
+        sessions.do_discharge(
+            session,
+            padss=[2, 2, 2, 2, 2],
+            dissociation_resolved=True,
+            aftercare_given=True,
+            aldrete=[2] * 5,
+            escort_present=True,
+            at=t + timedelta(minutes=130),
+            acting_user=nurse,
+        )
+    sessions.do_record_vitals(session, VITALS, at=t + timedelta(minutes=125), acting_user=nurse)
     sessions.do_discharge(
-        session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(minutes=130), acting_user=nurse
+        session,
+        padss=[2, 2, 2, 2, 2],
+        dissociation_resolved=True,
+        aftercare_given=True,
+        aldrete=[2] * 5,
+        escort_present=True,
+        at=t + timedelta(minutes=130),
+        acting_user=nurse,
     )
     second = course.visits.order_by("starts_at")[1]
     assert orders.do_sign_nasal_order(second, dose_mg=84, at=MONDAY, acting_user=prescriber).devices == 3

@@ -157,6 +157,25 @@ _BPRS_POS = (
     "Hallucinatory behaviour",
     "Unusual thought content",
 )
+#: Post-Anesthetic Discharge Scoring System, Chung 1995 [S84]: home readiness, each item
+#: 0-2, 9 or more of 10 with an escort. "Surgical bleeding" reads as bleeding at the IV site.
+_PADSS = (
+    (
+        "Vital signs (BP and pulse vs pre-procedure)",
+        ("more than 40 % away", "within 20-40 %", "within 20 %"),
+    ),
+    (
+        "Activity and mental status",
+        ("neither oriented nor steady", "oriented x3 or a steady gait", "oriented x3 and a steady gait"),
+    ),
+    (
+        "Pain, nausea and/or vomiting",
+        ("severe, needing treatment", "moderate, treated", "minimal"),
+    ),
+    ("Bleeding (IV site)", ("severe", "moderate", "minimal")),
+    ("Intake and output", ("neither", "oral fluids or voided", "oral fluids and voided")),
+)
+
 _ALDRETE = (
     ("Activity", ("moves no extremities", "moves 2 extremities", "moves 4 extremities")),
     (
@@ -283,6 +302,17 @@ INSTRUMENTS: dict[str, Instrument] = {
         "",
         False,
         "public domain [S63]",
+    ),
+    "padss": Instrument(
+        "padss",
+        "PADSS (home readiness)",
+        "Score each item 0-2; 9 or more with an escort is ready for home.",
+        tuple(Item(n, t, 0, 2, a) for n, (t, a) in enumerate(_PADSS, start=1)),
+        ((0, "not ready for home"), (9, "ready for home")),
+        "[S84]",
+        "",
+        False,
+        "published criteria [S84]",
     ),
     "aldrete": Instrument(
         "aldrete",
@@ -416,6 +446,7 @@ _RULES: dict[
     "cadss": _cadss,
     "bprs_positive": _bprs,
     "aldrete": _plain,
+    "padss": _plain,
 }
 
 
@@ -432,7 +463,8 @@ def score(code: str, answers: Sequence[int | None], rules: ClinicRules | None = 
     PHQ-9 [S61][S63][S70], GAD-7 [S24], PCL-5 with the DSM-5 cluster rule [S63],
     C-SSRS screener with skip logic and risk tiers (total = tier 0-3) [S65][S65b],
     QIDS-SR16 max-of-group domains [S66], MADRS [S67], HAM-D17 item 16 "not
-    assessed" [S63], CADSS [S69], BPRS positive subscale [S69], modified Aldrete [S46].
+    assessed" [S63], CADSS [S69], BPRS positive subscale [S69], modified Aldrete [S46],
+    PADSS home readiness [S84].
     Skipped C-SSRS items are ``None``. Raises ``InstrumentError`` naming the item.
     """
     inst = get(code)

@@ -130,6 +130,7 @@ SETTINGS: dict[str, SettingSpec] = {
     "predose_defer_dbp_mmhg": SettingSpec(90, "mmHg", 80, 110, "[S30]"),
     # discharge [S46][S49][S30]
     "aldrete_min": SettingSpec(9, "points", 8, 10, "[S46]"),
+    "padss_min": SettingSpec(9, "points", 8, 10, "[S84]", "Home readiness with an escort [S84]."),
     "discharge_bp_within_pct": SettingSpec(20, "% of baseline", 10, 30, "[S46][S49]"),
     "min_observation_iv_min": SettingSpec(60, "min after the infusion", 30, 180, "[S49]", _U),
     "min_observation_esketamine_min": SettingSpec(120, "min after the dose", 120, 240, "[S30]"),

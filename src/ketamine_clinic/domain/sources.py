@@ -54,6 +54,8 @@ SOURCES: dict[str, str] = {
     "S70": "PHQ-9 item 9: any answer other than 'not at all' needs a suicide-risk assessment. Crit Care Nurse 2020.",
     "S70b": "Talati SK, Sharma M. 2019: MADRS response >= 50 %.",
     "S75": "openFDA NDC records for ketamine injection (0409-2051, 25021-684, 42023-113 ...): DEA Schedule III.",
+    "S84": "Chung F, Chan VW, Ong D. A post-anesthetic discharge scoring system for home readiness after "
+    "ambulatory surgery. J Clin Anesth 1995;7:500-6 (PADSS).",
     "S80": "21 CFR 1304.11 Inventory requirements (initial and biennial inventory; opening or close of business).",
     "S81": "21 CFR 1304.21 and 1304.22(c): continuing records of every receipt and disposal, dispensers' records.",
     "S82": "21 CFR 1301.76(b) and DEA Form 106: report of theft or significant loss of controlled substances.",

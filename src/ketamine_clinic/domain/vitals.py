@@ -60,7 +60,12 @@ def evaluate_vitals(
             )
         if sbp < r.sbp_low_pause_mmhg:
             out.append(
-                VitalAlert("systolic_mmhg", "pause", f"Systolic {sbp} mmHg (hypotension below {r.sbp_low_pause_mmhg:g})", "[S49]")
+                VitalAlert(
+                    "systolic_mmhg",
+                    "pause",
+                    f"Systolic {sbp} mmHg (hypotension below {r.sbp_low_pause_mmhg:g})",
+                    "[S49]",
+                )
             )
         base = (baseline or {}).get("systolic_mmhg")
         if base and sbp - base >= r.sbp_rise_notify_mmhg:
@@ -87,7 +92,12 @@ def evaluate_vitals(
             out.append(VitalAlert("heart_rate_bpm", "pause", f"Heart rate {hr}/min (above {r.hr_pause_bpm:g})", "[S7]"))
         elif hr < r.hr_low_pause_bpm:
             out.append(
-                VitalAlert("heart_rate_bpm", "pause", f"Heart rate {hr}/min (bradycardia below {r.hr_low_pause_bpm:g})", "[S49]")
+                VitalAlert(
+                    "heart_rate_bpm",
+                    "pause",
+                    f"Heart rate {hr}/min (bradycardia below {r.hr_low_pause_bpm:g})",
+                    "[S49]",
+                )
             )
         elif hr < r.hr_low_notify_bpm:
             out.append(

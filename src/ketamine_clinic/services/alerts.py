@@ -59,7 +59,7 @@ SUICIDE_RISK = "suicide_risk"
 #: Alert kinds whose acknowledgement is a prescriber's recorded decision, with why.
 PRESCRIBER_DECIDES: dict[str, str] = {
     "predose_bp": "A pre-dose blood pressure above the guide needs the prescriber's decision to proceed [S30].",
-    "psychotomimetic": "Psychotic symptoms or marked dissociation need a prescriber's review before the patient leaves.",
+    "psychotomimetic": "Psychotic symptoms or marked dissociation need a prescriber's review before leaving.",
     "side_effect": "A severe side effect is reviewed by a prescriber.",
 }
 NOTE_LENGTH = (10, 2000)
@@ -234,6 +234,8 @@ def do_acknowledge_alert(alert: Alert, *, note: str, at: datetime, acting_user: 
             raise Conflict("This alert was already acknowledged.", field="alert")
         if locked.kind == SUICIDE_RISK and locked.severity == "urgent":
             raise NotAllowed("An urgent suicide-risk alert is closed only by a prescriber's suicide-risk assessment.")
+        if locked.kind in PRESCRIBER_DECIDES and not can(acting_user.role, Action.SIGN_ORDER):
+            raise NotAllowed(PRESCRIBER_DECIDES[locked.kind])
         locked.acknowledged_by, locked.acknowledged_at, locked.acknowledgement = acting_user, at, note
         locked.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement"])
         audit.record(

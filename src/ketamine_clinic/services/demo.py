@@ -492,7 +492,14 @@ def _run_nasal_course(
         sessions.do_record_vitals(session, raised, at=t + timedelta(minutes=50), acting_user=s.rn)
         sessions.do_record_vitals(session, base, at=t + timedelta(minutes=140), acting_user=s.rn)
         sessions.do_discharge(
-            session, aldrete=[2] * 5, escort_present=True, at=t + timedelta(minutes=150), acting_user=s.rn
+            session,
+            padss=[2, 2, 2, 2, 2],
+            dissociation_resolved=True,
+            aftercare_given=True,
+            aldrete=[2] * 5,
+            escort_present=True,
+            at=t + timedelta(minutes=150),
+            acting_user=s.rn,
         )
 
 
@@ -620,17 +627,27 @@ def _session(visit: Visit, order, rng: random.Random, until: datetime, s: _Staff
             )
     if live:
         return
-    settled = {**rules.baseline_vitals(visit.patient), "heart_rate_bpm": base["heart_rate_bpm"]}
+    baseline = rules.baseline_vitals(visit.patient)
+    settled = {
+        **baseline,
+        "heart_rate_bpm": int(baseline["heart_rate_bpm"] or base["heart_rate_bpm"]) + rng.randint(-3, 5),
+    }
+    settled["respiratory_rate"] = settled.get("respiratory_rate") or 14
     settled["systolic_mmhg"] = int(settled["systolic_mmhg"] or base["systolic_mmhg"]) + rng.randint(-4, 6)
     sessions.do_record_vitals(session, settled, at=start + timedelta(minutes=120), acting_user=nurse)
     for alert in alerts.open_alerts(visit.patient).filter(kind="vital_sign"):
         alerts.do_acknowledge_alert(
-            alert, note="Rechecked at the chair; settling toward baseline, patient comfortable.",
-            at=start + timedelta(minutes=121), acting_user=s.crna,
+            alert,
+            note="Rechecked at the chair; settling toward baseline, patient comfortable.",
+            at=start + timedelta(minutes=121),
+            acting_user=s.crna,
         )
     _waste_residual(session, s, start + timedelta(minutes=125))
     sessions.do_discharge(
         session,
+        padss=[2, 2, 2, 2, 2],
+        dissociation_resolved=True,
+        aftercare_given=True,
         aldrete=[2, 2, 2, 2, 2],
         escort_present=True,
         at=start + timedelta(minutes=130),

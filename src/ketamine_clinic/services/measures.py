@@ -76,6 +76,7 @@ def do_record_assessment(
         alerts.raise_suicide_risk(
             patient, rules.escalations(instrument, answers, result), assessment=row, at=at, actor=acting_user
         )
+        _psychotomimetic_review(patient, instrument, result, row=row, at=at, acting_user=acting_user)
     return row
 
 
@@ -83,3 +84,26 @@ def suicide_risk_findings(row: Assessment) -> list[Escalation]:
     """The suicide-risk findings that ``row``'s answers raised (``domain.escalation``)."""
     result = rules.score(row.instrument, row.answers)
     return rules.escalations(row.instrument, row.answers, result)
+
+
+def _psychotomimetic_review(
+    patient: Patient, instrument: str, result: rules.ScoreView, *, row: Assessment, at: datetime, acting_user: User
+) -> None:
+    """A BPRS positive item at the review level, or CADSS above the clinic's threshold, raises
+    an alert a prescriber must review before the patient leaves [S69]."""
+    reasons = {
+        "bprs_positive_symptoms": f"BPRS positive item at or above the review level (total {result.total})",
+        "cadss_significant": f"CADSS {result.total}, above the clinic's threshold for marked dissociation",
+    }
+    found = [reasons[f] for f in result.flags if f in reasons]
+    if found:
+        alerts.raise_alert(
+            patient,
+            kind="psychotomimetic",
+            severity="notify",
+            message="; ".join(found) + ": a prescriber reviews before the patient leaves.",
+            source="[S69]",
+            at=at,
+            actor=acting_user,
+            assessment=row,
+        )

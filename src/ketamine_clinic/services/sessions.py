@@ -49,7 +49,9 @@ __all__ = [
     "current_entries",
 ]
 
-#: The side effects the clinic's source lists, plus "other" with free text [S23].
+#: The side effects the clinic's source lists [S23], the effects the esketamine label warns
+#: of (dissociation, sedation, respiratory depression, blood pressure, urinary symptoms)
+#: [S30][S32], and "other" with free text.
 SIDE_EFFECTS: tuple[tuple[str, str], ...] = (
     ("drowsiness_dreamlike", "Drowsiness or dream-like state"),
     ("visual_disturbance", "Double or distorted vision"),
@@ -59,8 +61,18 @@ SIDE_EFFECTS: tuple[tuple[str, str], ...] = (
     ("appetite_loss", "Loss of appetite"),
     ("insomnia", "Insomnia"),
     ("hypertension", "High blood pressure"),
+    ("dissociation", "Dissociation (feeling detached or unreal)"),
+    ("dizziness", "Dizziness"),
+    ("headache", "Headache"),
+    ("chest_pain", "Chest pain"),
+    ("excessive_sedation", "Excessive sedation or unresponsiveness"),
+    ("respiratory_depression", "Slow or shallow breathing"),
+    ("hallucinations_paranoia", "Hallucinations or paranoia"),
+    ("urinary", "Urinary or bladder symptoms"),
     ("other", "Other (describe)"),
 )
+#: Effects that alert the prescriber even when not marked severe.
+ALWAYS_ALERT = {"chest_pain", "excessive_sedation", "respiratory_depression", "hallucinations_paranoia"}
 _SIDE_EFFECT_CODES = {code for code, _ in SIDE_EFFECTS}
 
 VITAL_RANGES: dict[str, tuple[int, int]] = {
@@ -480,6 +492,8 @@ def do_record_side_effect(
         raise InvalidInput("severity must be mild, moderate or severe", field="severity")
     if code == "other" and len(note.strip()) < 3:
         raise InvalidInput("describe the side effect (3 to 300 characters)", field="note")
+    if len(note.strip()) > 300:
+        raise InvalidInput("details must be at most 300 characters", field="note")
     with transaction.atomic():
         effect = SideEffect.objects.create(
             session=session,
@@ -488,7 +502,7 @@ def do_record_side_effect(
             recorded_at=at,
             code=code,
             severity=severity,
-            note=note.strip()[:300],
+            note=note.strip(),
         )
         audit.record(
             EventType.SIDE_EFFECT_RECORDED,
@@ -498,6 +512,17 @@ def do_record_side_effect(
             new={"code": code, "severity": severity, "note": note},
             at=at,
         )
+        if severity == "severe" or code in ALWAYS_ALERT:
+            label = dict(SIDE_EFFECTS)[code]
+            alerts.raise_alert(
+                session.patient,
+                kind="side_effect",
+                severity="notify",
+                message=f"{severity.capitalize()} side effect: {label}{': ' + note.strip() if note.strip() else ''}",
+                source="[S30]",
+                at=at,
+                actor=acting_user,
+            )
     return effect
 
 
@@ -541,16 +566,31 @@ def do_sign_note(
 def do_discharge(
     session: InfusionSession,
     *,
-    aldrete: list[int],
+    aldrete: list[int | None],
+    padss: list[int | None],
     escort_present: bool,
+    dissociation_resolved: bool,
+    aftercare_given: bool,
     at: datetime,
     acting_user: User,
 ) -> InfusionSession:
-    """Discharge when the rules say ready (Aldrete, vitals near baseline, escort, time)."""
+    """Discharge home when every rule says ready (``rules.discharge_verdict``): Aldrete and
+    PADSS with every item scored, a full set of vital signs after dosing near baseline,
+    SpO2 on room air, for esketamine the 40-minute BP, dissociation resolved, an escort,
+    after-care instructions given, the observation time, no open alert, and the
+    controlled-substance record tied ([S46][S84][S49][S30][S50])."""
     require(acting_user, Action.DISCHARGE, "Your role may not discharge patients.")
     if session.status != "observing":
         raise Conflict("Stop the infusion before discharge.", field="status")
-    verdict = rules.discharge_verdict(session, aldrete=aldrete, escort_present=escort_present, at=at)
+    verdict = rules.discharge_verdict(
+        session,
+        aldrete=aldrete,
+        padss=padss,
+        escort_present=escort_present,
+        dissociation_resolved=dissociation_resolved,
+        aftercare_given=aftercare_given,
+        at=at,
+    )
     if not verdict.ready:
         raise Conflict("Not ready for discharge: " + "; ".join(verdict.reasons), field="discharge")
     if alerts.open_alerts(session.patient).exists():
@@ -563,7 +603,10 @@ def do_discharge(
         session.status, session.discharged_at, session.discharged_by = "discharged", at, acting_user
         session.discharge = {
             "aldrete": aldrete,
+            "padss": padss,
             "escort_present": escort_present,
+            "dissociation_resolved": dissociation_resolved,
+            "aftercare_given": aftercare_given,
             "reasons": verdict.reasons,
         }
         session.save(update_fields=["status", "discharged_at", "discharged_by", "discharge"])

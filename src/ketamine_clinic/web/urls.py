@@ -63,6 +63,7 @@ urlpatterns = [
     path("clinic/sessions/<int:session_id>/notes/", sessions.note, name="session-note"),
     path("clinic/sessions/<int:session_id>/notes/<int:note_id>/amend/", sessions.amend_note, name="session-amend-note"),
     path("clinic/sessions/<int:session_id>/discharge/", sessions.discharge, name="session-discharge"),
+    path("clinic/sessions/<int:session_id>/aftercare/", sessions.aftercare, name="session-aftercare"),
     path("clinic/alerts/", alerts.alert_list, name="alert-list"),
     path("clinic/alerts/<int:alert_id>/", alerts.alert_detail, name="alert"),
     # controlled-substance ledger

@@ -113,8 +113,20 @@ def _infusion(page, clock, patient: Patient, visit: Visit, number: int) -> None:
     clock.move_to(visit.starts_at + timedelta(minutes=110))
     _as(page, "rn", _path(session_url))
     _vitals(page, "124", "79")
-    page.get_by_label("Escort present to take the patient home").check()
-    page.get_by_role("button", name="Check and discharge").click()
+    discharge = page.locator("form.discharge")
+    if number == 1:  # an unscored item is named, and the answers given are kept
+        discharge.locator("input[name=aldrete_0][value='2']").check()
+        discharge.get_by_role("button", name="Check and discharge").click()
+        assert "Aldrete item 2" in page.locator("main").inner_text()
+        assert page.locator("form.discharge input[name=aldrete_0][value='2']").is_checked()
+        discharge = page.locator("form.discharge")
+    for code in ("aldrete", "padss"):
+        for index in range(5):
+            discharge.locator(f"input[name={code}_{index}][value='2']").check()
+    discharge.get_by_label("Dissociation resolved").check()
+    discharge.get_by_label("Escort present to take the patient home").check()
+    discharge.locator("input[name=aftercare_given]").check()
+    discharge.get_by_role("button", name="Check and discharge").click()
     assert "Discharged at" in page.locator("main").inner_text(), page.locator(".messages").inner_text()
     if number == 1:
         screenshot(page, "journey-session-discharged")
@@ -130,6 +142,7 @@ def _vitals(page, systolic: str, diastolic: str) -> None:  # type: ignore[no-unt
     form.get_by_label("Diastolic (mmHg)").fill(diastolic)
     form.get_by_label("Heart rate (/min)").fill("74")
     form.get_by_label("SpO₂ (%)").fill("97")
+    form.get_by_label("Resp. rate (/min)").fill("14")
     form.get_by_role("button", name="Record vitals").click()
     page.wait_for_selector(f"text={systolic}/{diastolic}")
 

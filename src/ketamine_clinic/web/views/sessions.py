@@ -36,7 +36,6 @@ from ketamine_clinic.web.forms import (
 from ketamine_clinic.web.permissions import actor, requires
 
 
-
 @requires(Action.RECORD_VITALS)
 def open_session(request: HttpRequest, visit_id: int) -> HttpResponse:
     visit = access_visit_by_id(actor(request), visit_id)
@@ -96,6 +95,14 @@ def _chart(session: InfusionSession) -> dict[str, Any]:
     return {"svg": svg, "prediction": prediction, "current": current, "elapsed": elapsed}
 
 
+def _discharge_scale(code: str) -> dict[str, Any]:
+    """A discharge score's items as radio groups named ``<code>_<index>``; none pre-selected."""
+    form = rules.instrument_form(code)
+    for index, item in enumerate(form["items"]):
+        item["field"] = f"{code}_{index}"
+    return form
+
+
 def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> dict[str, Any]:
     user = actor(request)
     vitals_all = list(VitalSign.objects.filter(session=session).order_by("at", "id"))
@@ -134,6 +141,9 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "effect_labels": dict(sessions.SIDE_EFFECTS),
         "cadss": rules.instrument_form("cadss"),
         "aldrete": rules.instrument_form("aldrete"),
+        "discharge_scales": [_discharge_scale("aldrete"), _discharge_scale("padss")],
+        "posted": {},
+        "vitals_interval": interval,
         "assessments": list(Assessment.objects.filter(session=session).order_by("at")),
         "pre_scores": list(
             Assessment.objects.filter(
@@ -308,21 +318,39 @@ def assessment(request: HttpRequest, session_id: int) -> HttpResponse:
 @requires(Action.DISCHARGE)
 def discharge(request: HttpRequest, session_id: int) -> HttpResponse:
     session = access_session_by_id(actor(request), session_id, action=Action.DISCHARGE)
-    aldrete = [request.POST.get(f"aldrete_{i}", "") for i in range(5)]
-    parsed = [int(a) if a.isdigit() else -1 for a in aldrete]
+    def scores(code: str) -> list[int | None]:
+        raw = [request.POST.get(f"{code}_{i}", "") for i in range(5)]
+        return [int(a) if a in {"0", "1", "2"} else None for a in raw]
+
     try:
         sessions.do_discharge(
             session,
-            aldrete=parsed,
+            aldrete=scores("aldrete"),
+            padss=scores("padss"),
             escort_present=request.POST.get("escort") == "on",
+            dissociation_resolved=request.POST.get("dissociation_resolved") == "on",
+            aftercare_given=request.POST.get("aftercare_given") == "on",
             at=timezone.now(),
             acting_user=actor(request),
         )
     except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Discharged.")
+        # the page keeps every answer given, so one missing item is not a form re-typed
+        context = _context(request, session)
+        context.update(discharge_error=exc.message, discharge_field=exc.field or "", posted=request.POST)
+        return render(request, "sessions/session.html", context, status=422)
+    messages.success(request, "Discharged. After-care instructions are on the session record.")
     return redirect("session", session_id=session.pk)
+
+
+@requires(Action.VIEW_CHART)
+def aftercare(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Written after-care instructions for the patient, printable [S50][S49][S30]."""
+    session = access_session_by_id(actor(request), session_id)
+    return render(
+        request,
+        "sessions/aftercare.html",
+        {"session": session, "patient": session.patient, "esketamine": session.order.route == "nasal"},
+    )
 
 
 @requires(Action.SIGN_NOTE)
