@@ -17,9 +17,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ketamine_clinic.pk._models import Model, Patient, clearance_parameters
-from ketamine_clinic.pk._simulate import Bolus, Infusion
+from ketamine_clinic.pk._simulate import Bolus, Infusion, check_range
 
-__all__ = ["DEFAULT_CV", "Population", "draw_individuals", "simulate_population"]
+__all__ = [
+    "DEFAULT_CV",
+    "Population",
+    "default_clearance_cv",
+    "draw_individuals",
+    "simulate_population",
+    "variability_of",
+]
 
 DEFAULT_CV = 0.30
 NAMES = ("v1_l", "k10_per_min", "k12_per_min", "k13_per_min", "k21_per_min", "k31_per_min")
@@ -46,9 +53,16 @@ def draw_individuals(
     model: Model, patient: Patient, n: int, seed: int | None = None, cv: float = DEFAULT_CV
 ) -> dict[str, NDArray[np.float64]]:
     """Log-normal draws around the model's typical values for ``patient`` (omega from the
-    coefficient of variation: omega^2 = ln(1 + cv^2)). Models with published variability
-    (``model.omegas_cv``: Herd 2007, Flint 2017) draw their clearance-level parameters
-    with it; the others use ``cv`` on V1 and each rate constant, a stated assumption."""
+    coefficient of variation: omega^2 = ln(1 + cv^2)).
+
+    Models with published variability (``model.omegas_cv``, correlations in
+    ``model.omega_correlations``; a name such as ``"v1+v2"`` is one eta shared by both)
+    draw their clearance-level parameters with it: Herd 2007, Hijazi 2003, Flint 2017 (with
+    its S-ketamine / S-norketamine clearance correlation). The others use ``cv`` on V1 and
+    each rate constant, a stated assumption (``variability_of`` says what that implies for
+    clearance). Raises ``ValueError`` for n < 1 or a negative cv."""
+    if n < 1 or not (cv >= 0):
+        raise ValueError("n must be >= 1 and cv >= 0")
     rng = np.random.default_rng(seed)
     if model.omegas_cv:
         return _draw_published(model, patient, n, rng)
@@ -63,13 +77,21 @@ def draw_individuals(
 
 def _draw_published(model: Model, patient: Patient, n: int, rng: np.random.Generator) -> dict[str, NDArray[np.float64]]:
     typical = clearance_parameters(model, patient)
-    cvs = dict(model.omegas_cv)
-    p = {
-        k: v * np.exp(rng.normal(0.0, np.sqrt(np.log1p(cvs[k] ** 2)), n)) if k in cvs else np.full(n, v)
-        for k, v in typical.items()
-    }
+    if model.metabolite_clearance_l_per_min is not None:
+        typical["cl_snk"] = model.metabolite_clearance_l_per_min(patient)
+    groups = [name.split("+") for name, _ in model.omegas_cv]
+    sd = np.sqrt(np.log1p(np.array([c for _, c in model.omegas_cv]) ** 2))
+    corr = np.eye(len(groups))
+    index = {name: i for i, (name, _) in enumerate(model.omegas_cv)}
+    for a, b, r in model.omega_correlations:
+        corr[index[a], index[b]] = corr[index[b], index[a]] = r
+    etas = rng.multivariate_normal(np.zeros(len(groups)), corr * np.outer(sd, sd), size=n, method="cholesky")
+    p = {k: np.full(n, v) for k, v in typical.items()}
+    for i, names in enumerate(groups):
+        for name in names:
+            p[name] = p[name] * np.exp(etas[:, i])
     zeros = np.zeros(n)
-    return {
+    drawn = {
         "v1_l": p["v1"],
         "k10_per_min": p["cl"] / p["v1"],
         "k12_per_min": p["q"] / p["v1"],
@@ -77,12 +99,25 @@ def _draw_published(model: Model, patient: Patient, n: int, rng: np.random.Gener
         "k21_per_min": p["q"] / p["v2"],
         "k31_per_min": zeros.copy(),
     }
+    if "cl_snk" in p:
+        drawn["cl_snk_l_per_min"] = p["cl_snk"]
+    return drawn
+
+
+def default_clearance_cv(cv: float) -> float:
+    """CV of clearance (V1 x k10) when V1 and k10 each vary log-normally with ``cv``."""
+    return float(np.sqrt(np.expm1(2.0 * np.log1p(cv * cv))))
 
 
 def variability_of(model: Model, cv: float) -> str:
     if model.omegas_cv:
-        return "published: " + ", ".join(f"{k} {v:.1%} CV" for k, v in model.omegas_cv) + f" ({model.citation})"
-    return f"log-normal, {cv:.0%} CV on V1 and each rate constant (stated default, not published omegas)"
+        text = ", ".join(f"{k} {v:.1%} CV" for k, v in model.omegas_cv)
+        text += "".join(f", r({a}, {b}) = {r:g}" for a, b, r in model.omega_correlations)
+        return f"published: {text} ({model.variability_source or model.citation})"
+    return (
+        f"log-normal, {cv:.0%} CV on V1 and each rate constant (stated default, not published omegas): "
+        f"clearance CV {default_clearance_cv(cv):.1%}"
+    )
 
 
 def _kernels() -> Any:
@@ -144,10 +179,14 @@ def simulate_population(
     times = np.asarray(times_min, dtype=float)
     if times.size < 2 or times[0] != 0 or not np.allclose(np.diff(times), times[1] - times[0]):
         raise ValueError("times_min must be a uniform grid starting at 0")
+    if model.route != "iv":
+        raise ValueError(f"{model.name} is a {model.route} model: populations need an intravenous model")
     if individuals is None:
         if n is None or n < 1:
             raise ValueError("give n (>= 1) or individuals")
-        draws = draw_individuals(model, patient or Patient(70, 40, "male"), n, seed, cv)
+        who = patient or Patient(70, 40, "male")
+        check_range(model, who)
+        draws = draw_individuals(model, who, n, seed, cv)
         variability = variability_of(model, cv)
     else:
         missing = [k for k in NAMES if k not in individuals and k not in ("k13_per_min", "k31_per_min")]
