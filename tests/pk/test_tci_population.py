@@ -114,3 +114,59 @@ def test_published_variability_is_used_where_it_exists() -> None:
     flint = pk.draw_individuals(pk.model("flint2017"), child, 4000, seed=3)
     assert np.std(np.log(flint["v1_l"])) == 0  # only clearance varies in Flint 2017
     assert np.all(flint["k13_per_min"] == 0)
+
+
+def test_populations_warn_outside_the_studied_range_and_refuse_the_nasal_model() -> None:
+    with pytest.warns(pk.OutOfRangeWarning, match="outside the model's population"):
+        pk.simulate_population(pk.model("herd"), [pk.Infusion(0, 40, 35)], GRID, n=10, seed=1)
+    with pytest.warns(pk.OutOfRangeWarning):
+        pk.simulate_population(DOMINO, [pk.Infusion(0, 40, 35)], GRID, n=10, patient=pk.Patient(70, 100, "female"))
+    with pytest.raises(ValueError, match="nasal model"):
+        pk.simulate_population(pk.model("perez_ruixo2021"), [], GRID, n=10)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"v1_l": [0.0]},
+        {"k10_per_min": [float("nan")]},
+        {"k12_per_min": [-0.1]},
+        {"k13_per_min": [0.5], "k31_per_min": [0.0]},
+        {"k21_per_min": [0.1, 0.2]},
+    ],
+)
+def test_individuals_that_are_not_a_model_are_refused(bad: dict[str, list[float]]) -> None:
+    individual = {**_individual(DOMINO, ADULT), **bad}
+    with pytest.raises(ValueError):
+        pk.simulate_population(DOMINO, [pk.Infusion(0, 40, 35)], GRID, individuals=individual)
+
+
+def test_flint_draws_its_published_correlated_clearances() -> None:
+    draws = pk.draw_individuals(pk.model("flint2017"), pk.Patient(20, 5, "female"), 20000, seed=5)
+    cl, cl_snk = np.log(draws["k10_per_min"]), np.log(draws["cl_snk_l_per_min"])
+    assert np.corrcoef(cl, cl_snk)[0, 1] == pytest.approx(0.506, abs=0.03)
+    assert np.std(cl_snk) == pytest.approx(np.sqrt(np.log1p(1.04**2)), rel=0.03)
+
+
+def test_hijazi_variability_comes_from_its_abstract_and_the_default_states_its_clearance_cv() -> None:
+    child = pk.Patient(70, 40, "male")
+    hijazi = pk.simulate_population(pk.model("hijazi"), [pk.Infusion(0, 40, 35)], GRID, n=20000, seed=2, patient=child)
+    clearance = hijazi.individuals["k10_per_min"] * hijazi.individuals["v1_l"]
+    assert np.std(np.log(clearance)) == pytest.approx(np.sqrt(np.log1p((13.3 / 36) ** 2)), rel=0.03)
+    assert "Hijazi 2003 abstract" in hijazi.variability
+    default = pk.simulate_population(DOMINO, [pk.Infusion(0, 40, 35)], GRID, n=20000, seed=2)
+    assert "clearance CV 43.4%" in default.variability
+    clearance = default.individuals["k10_per_min"] * default.individuals["v1_l"]
+    assert np.std(clearance) / np.mean(clearance) == pytest.approx(0.434, abs=0.02)
+
+
+def test_peaks_times_and_auc_match_simulate_for_boluses_and_late_starts() -> None:
+    # segments that rise and fall at once (a bolus during an infusion), and nothing before the first event
+    regimen = [pk.Infusion(10, 30, 20), pk.Bolus(20, 8), pk.Infusion(60, 20, 10)]
+    pop = pk.simulate_population(DOMINO, regimen, GRID, individuals=_individual(DOMINO, ADULT), keep_curves=True)
+    exact = pk.simulate(DOMINO, ADULT, regimen, GRID).plasma_ng_per_ml
+    assert pop.plasma_ng_per_ml is not None
+    np.testing.assert_allclose(pop.plasma_ng_per_ml[0], exact, rtol=1e-9, atol=1e-9)
+    assert pop.peak_ng_per_ml[0] == pytest.approx(exact.max(), rel=1e-9)
+    assert pop.time_of_peak_min[0] == pytest.approx(GRID[np.argmax(exact)])
+    assert pop.auc_ng_min_per_ml[0] == pytest.approx(np.trapezoid(exact, GRID), rel=1e-9)

@@ -227,7 +227,7 @@ def _simulate(args: argparse.Namespace) -> int:
     routes = {m.route for m in models}
     if args.nasal_devices and routes != {"nasal"}:
         iv = ", ".join(m.name for m in models if m.route != "nasal")
-        raise ValueError(f"--nasal-devices needs the nasal model (perez_ruixo2021); {iv} take IV doses only")
+        raise ValueError(f"--nasal-devices needs the nasal model (perez_ruixo2021); {iv} are IV models")
     if not args.nasal_devices and "nasal" in routes:
         raise ValueError("perez_ruixo2021 is the nasal-spray model: give --nasal-devices, or choose an IV model")
     patient = pk.Patient(args.weight, args.age, args.sex)
