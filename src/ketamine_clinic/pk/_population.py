@@ -120,19 +120,6 @@ def variability_of(model: Model, cv: float) -> str:
     )
 
 
-def _check_individuals(draws: Mapping[str, NDArray[np.float64]]) -> None:
-    """Refuse individuals that are not a model: the kernel would return numbers anyway."""
-    size = draws["v1_l"].size
-    if size < 1 or any(v.size != size for v in draws.values()):
-        raise ValueError("every individual parameter needs one value per individual")
-    if not all(bool(np.all(np.isfinite(v))) for v in draws.values()):
-        raise ValueError("individual parameters must be finite numbers")
-    if np.any(draws["v1_l"] <= 0) or np.any(draws["k10_per_min"] <= 0) or any(np.any(v < 0) for v in draws.values()):
-        raise ValueError("each individual needs V1 > 0, k10 > 0 and every other rate constant >= 0")
-    if np.any((draws["k13_per_min"] > 0) != (draws["k31_per_min"] > 0)):
-        raise ValueError("k13 and k31 must both be positive (three compartments) or both zero (two)")
-
-
 def _kernels() -> Any:
     """The numba kernels, compiled on first use (numba is imported only here, so importing
     ``ketamine_clinic.pk`` does not load it into processes that never simulate cohorts)."""
@@ -208,7 +195,9 @@ def simulate_population(
         size = len(individuals["v1_l"])
         draws = {k: np.asarray(individuals.get(k, np.zeros(size)), dtype=float).reshape(-1) for k in NAMES}
         variability = "explicit individuals"
-        _check_individuals(draws)
+        size = draws["v1_l"].size
+        if size < 1 or any(v.size != size for v in draws.values()):
+            raise ValueError("every individual parameter needs one value per individual")
     arrays = [np.ascontiguousarray(draws[k]) for k in NAMES]
     count = arrays[0].shape[0]
     dt = float(times[1] - times[0])
@@ -216,7 +205,12 @@ def simulate_population(
     curves = np.empty((count, times.size)) if keep_curves else np.empty((1, 1))
     peak, tpeak, auc = np.empty(count), np.empty(count), np.empty(count)
     v1, k10, k12, k13, k21, k31 = arrays
-    _kernels().population(
+    bad = _kernels().population(
         v1, k10, k12, k13, k21, k31, starts, rates, boluses, dt, times.size, keep_curves, curves, peak, tpeak, auc
     )
+    if bad:
+        raise ValueError(
+            f"{bad} individual(s) are not a model: each needs V1 > 0, k10 > 0, every other rate constant "
+            ">= 0 and finite, and k13, k31 both positive (three compartments) or both zero (two)"
+        )
     return Population(peak, tpeak, auc, curves if keep_curves else None, draws, variability)
