@@ -17,6 +17,7 @@ compartment system (non-finite, not diagonalisable, a mode that does not decay).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -25,7 +26,18 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Input", "LinearSystem", "ModelError", "Modes", "Piecewise", "Solution", "decompose", "piecewise", "solve"]
+__all__ = [
+    "Input",
+    "LinearSystem",
+    "ModelError",
+    "Modes",
+    "Piecewise",
+    "Solution",
+    "decompose",
+    "piecewise",
+    "solve",
+    "uniform_step",
+]
 
 _Arr = NDArray[Any]  # real, or complex for a model with oscillating modes
 
@@ -218,6 +230,7 @@ class Solution:
     z_events: _Arr  # modal state just after each event
     gone: NDArray[np.float64]  # eliminated by each event
     w: _Arr  # modal input rate after each event
+    step: float | None = None  # the grid step when ``times`` is a uniform grid
 
     def project(self, rows: _Arr) -> list[NDArray[np.float64]]:
         """Each row (a combination of compartment amounts) at every output time."""
@@ -225,7 +238,7 @@ class Solution:
         steady = self.w / self.modes.lam
         coef = (self.z_events + steady)[:, None, :] * weights[None]  # (events, k, m)
         const = steady @ weights.T  # (events, k)
-        return _evaluate(self.modes.lam, self.events.times_min, coef, const, self.times)
+        return _evaluate(self.modes.lam, self.events.times_min, coef, const, self.times, self.step)
 
     def amount(self, compartment: int) -> NDArray[np.float64]:
         row = np.zeros((1, self.modes.vec.shape[0]))
@@ -252,12 +265,25 @@ class Solution:
 _CHUNK = 2048
 
 
+def uniform_step(times: NDArray[np.float64]) -> float | None:
+    """The step of ``times`` when they are an ascending uniform grid of 3 or more finite
+    points (to 1e-9 of a step), else None."""
+    if times.size < 3:
+        return None
+    width = float(times[-1] - times[0]) / (times.size - 1)
+    if not (width > 0 and math.isfinite(width) and math.isfinite(times[0])):
+        return None
+    gaps = np.diff(times)
+    return width if float(gaps.max()) - float(gaps.min()) <= 1e-9 * width else None
+
+
 def _evaluate(
     lam: _Arr,
     event_times: NDArray[np.float64],
     coef: _Arr,
     const: _Arr,
     times: NDArray[np.float64],
+    step: float | None,
 ) -> list[NDArray[np.float64]]:
     """For each row r: sum_j coef[e, r, j] exp(lam_j (t - t_e)) - const[e, r], with e
     the last event at or before t.
@@ -265,13 +291,10 @@ def _evaluate(
     A uniform grid needs only a few exponentials (below); otherwise one per mode and
     output time, from a vectorised gather of the event coefficients."""
     k, m = coef.shape[1], coef.shape[2]
-    if times.size > 2:
-        step = float(times[-1] - times[0]) / (times.size - 1)
-        gaps = np.diff(times)
-        if step > 0 and float(gaps.max()) - float(gaps.min()) <= 1e-9 * step:
-            if event_times.size <= 32:
-                return _evaluate_uniform_few(lam, event_times, coef, const, times, step)
-            return _evaluate_uniform(lam, event_times, coef, const, times, step)
+    if step is not None:
+        if event_times.size <= 32:
+            return _evaluate_uniform_few(lam, event_times, coef, const, times, step)
+        return _evaluate_uniform(lam, event_times, coef, const, times, step)
     out = [np.empty(times.size) for _ in range(k)]
     idx = np.searchsorted(event_times, times, side="right") - 1
     tau = times - event_times[idx]
@@ -292,10 +315,11 @@ def _evaluate_uniform_few(
     step: float,
 ) -> list[NDArray[np.float64]]:
     """``_evaluate_uniform`` for a handful of events: segment by segment, with slices."""
-    width = int(max(16.0, np.sqrt(times.size)))
-    row = np.exp(np.multiply.outer(lam, np.arange(width) * step))  # (m, width)
+    width = max(16, math.isqrt(times.size))
+    row = _row(lam.tobytes(), lam.dtype.str, width, step)
     cuts = np.searchsorted(times, event_times, side="left").tolist() + [times.size]
     out = [np.empty(times.size) for _ in range(coef.shape[1])]
+    real = not np.iscomplexobj(coef)
     for e in range(event_times.size):
         lo, hi = cuts[e], cuts[e + 1]
         if hi <= lo:
@@ -303,10 +327,20 @@ def _evaluate_uniform_few(
         head = np.exp(np.multiply.outer(times[lo:hi:width] - event_times[e], lam))  # (chunks, m)
         for r, target in enumerate(out):
             y = (head * coef[e, r]) @ row
-            y = y.real if np.iscomplexobj(y) else y
-            target[lo:hi] = y.reshape(-1)[: hi - lo]
-            target[lo:hi] -= const[e, r].real
+            part = target[lo:hi]
+            part[:] = (y if real else y.real).reshape(-1)[: hi - lo]
+            part -= const[e, r].real
     return out
+
+
+@lru_cache(maxsize=64)
+def _row(lam: bytes, dtype: str, width: int, step: float) -> _Arr:
+    """exp(lam i step) for i < width: the shared factor of every chunk (cached per model
+    and grid, since a session's curve is redrawn on the same grid)."""
+    values = np.frombuffer(lam, dtype=np.dtype(dtype))
+    row = np.exp(np.multiply.outer(values, np.arange(width) * step))
+    row.flags.writeable = False
+    return row
 
 
 def _evaluate_uniform(
@@ -340,7 +374,8 @@ def _evaluate_uniform(
     return out
 
 
-def solve(modes: Modes, pw: Piecewise, times: NDArray[np.float64]) -> Solution:
-    """The exact solution at ``times`` (any order, all >= 0)."""
+def solve(modes: Modes, pw: Piecewise, times: NDArray[np.float64], step: float | None = None) -> Solution:
+    """The exact solution at ``times`` (any order, all >= 0); ``step`` is
+    ``uniform_step(times)`` when the caller has it already."""
     z_ev, gone, w = _event_states(modes, pw)
-    return Solution(modes, times, pw, z_ev, gone, w)
+    return Solution(modes, times, pw, z_ev, gone, w, uniform_step(times) if step is None else step)
