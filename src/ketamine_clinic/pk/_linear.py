@@ -338,7 +338,7 @@ def _row(lam: bytes, dtype: str, width: int, step: float) -> _Arr:
     """exp(lam i step) for i < width: the shared factor of every chunk (cached per model
     and grid, since a session's curve is redrawn on the same grid)."""
     values = np.frombuffer(lam, dtype=np.dtype(dtype))
-    row = np.exp(np.multiply.outer(values, np.arange(width) * step))
+    row: _Arr = np.exp(np.multiply.outer(values, np.arange(width) * step))
     row.flags.writeable = False
     return row
 
