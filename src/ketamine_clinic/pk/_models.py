@@ -35,9 +35,13 @@ class Patient:
 
     def __post_init__(self) -> None:
         for name in ("weight_kg", "age_years"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or value != value:
+            try:
+                value = float(getattr(self, name))
+            except (TypeError, ValueError):
+                raise ValueError(f"{name} must be a number") from None
+            if value != value:
                 raise ValueError(f"{name} must be a number")
+            object.__setattr__(self, name, value)
         if self.ancestry not in ANCESTRIES:
             raise ValueError(f"ancestry must be one of {', '.join(ANCESTRIES)}")
         if not 2 <= self.weight_kg <= 300:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ketamine_clinic.pk._linear import Input, piecewise
 from ketamine_clinic.pk._models import Model, Patient, clearance_parameters
 from ketamine_clinic.pk._simulate import Bolus, Infusion, check_range
 
@@ -137,28 +138,24 @@ _KERNELS: Any = None
 def _segments(
     regimen: Sequence[Bolus | Infusion], dt: float, npts: int
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
-    edges: dict[int, list[float]] = {}
-    for item in regimen:
-        points = [item.at_min] if isinstance(item, Bolus) else [item.start_min, item.start_min + item.duration_min]
-        for p in points:
-            k = p / dt
-            if abs(k - round(k)) > 1e-9:
-                raise ValueError("every event time must fall on the output grid for the population kernel")
-            edges.setdefault(int(round(k)), [0.0, 0.0])
-    for k in sorted(edges):
-        t = k * dt
-        edges[k][0] = sum(
-            i.rate_mg_per_min
-            for i in regimen
-            if isinstance(i, Infusion) and i.start_min <= t < i.start_min + i.duration_min
-        )
-        edges[k][1] = sum(b.dose_mg for b in regimen if isinstance(b, Bolus) and abs(b.at_min - t) < 1e-12)
-    keys = [k for k in sorted(edges) if k < npts]
-    return (
-        np.array(keys, dtype=np.int64),
-        np.array([edges[k][0] for k in keys]),
-        np.array([edges[k][1] for k in keys]),
-    )
+    """Grid index, rate after it (mg/min) and bolus at it (mg) of every event, in
+    O(events log events); every event must fall on the grid."""
+    inputs = [
+        Input(0, item.at_min, 0.0, item.dose_mg)
+        if isinstance(item, Bolus)
+        else Input(0, item.start_min, item.duration_min, item.dose_mg)
+        for item in regimen
+        if isinstance(item, Bolus | Infusion)
+    ]
+    if len(inputs) != len(regimen):
+        raise ValueError("a population regimen holds boluses and infusions only")
+    events = piecewise(inputs, 1)
+    k = events.times_min / dt
+    if np.any(np.abs(k - np.round(k)) > 1e-9):
+        raise ValueError("every event time must fall on the output grid for the population kernel")
+    index = np.round(k).astype(np.int64)
+    keep = index < npts
+    return index[keep], events.rates[keep, 0].copy(), events.boluses[keep, 0].copy()
 
 
 def simulate_population(
