@@ -90,6 +90,8 @@ def test_outside_the_model_population_a_warning_is_given() -> None:
         lambda: pk.Patient(70, 200, "male"),
         lambda: pk.Patient(70, 40, "x"),
         lambda: pk.Patient(70, 40, "male", 10),
+        lambda: pk.Patient(float("nan"), 40, "male"),
+        lambda: pk.Patient("heavy", 40, "male"),  # type: ignore[arg-type]
         lambda: pk.Bolus(-1, 5),
         lambda: pk.Infusion(0, 0, 5),
         lambda: pk.simulate(pk.model("domino"), ADULT, [], [-1.0]),
@@ -347,3 +349,8 @@ def test_importing_the_engine_loads_neither_numba_nor_scipy() -> None:
     code = "import sys, ketamine_clinic.pk; print('numba' in sys.modules, 'scipy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_numpy_numbers_make_a_patient() -> None:
+    patient = pk.Patient(np.int64(70), np.float32(40), "male")  # type: ignore[arg-type]
+    assert patient.weight_kg == 70.0 and isinstance(patient.weight_kg, float)
