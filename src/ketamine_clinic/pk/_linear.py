@@ -169,9 +169,9 @@ def _piecewise_many(inputs: Sequence[Input], n: int) -> Piecewise:
     return Piecewise(times, np.asarray(rates, dtype=float), np.asarray(boluses, dtype=float))
 
 
-def _event_states(modes: Modes, pw: Piecewise) -> tuple[_Arr, NDArray[np.float64], _Arr]:
-    """Modal state just after each event's bolus, the amount eliminated by then, and
-    the modal input rate after each event.
+def _event_states(modes: Modes, pw: Piecewise) -> tuple[_Arr, _Arr]:
+    """Modal state just after each event's bolus and the modal input rate after each
+    event.
 
     z_i = sum_{l <= i} f_l exp(lam (t_i - t_l)) with f_l what arrives over the step into
     event l: a cumulative sum in coordinates shifted by exp(-lam t). Within a block the
@@ -182,17 +182,13 @@ def _event_states(modes: Modes, pw: Piecewise) -> tuple[_Arr, NDArray[np.float64
     d = pw.boluses @ inv.T
     t = pw.times_min
     if t.size == 1:
-        return d, np.zeros(1), w
+        return d, w
     if t.size <= 4:  # a step at a time is cheaper than the scan's set-up
         z = d.copy()
-        so_far = [0.0]
         for i in range(1, t.size):
             x = lam * (t[i] - t[i - 1])
-            before = z[i - 1] * np.exp(x) + w[i - 1] * (np.expm1(x) / lam)
-            area = (before - z[i - 1] - w[i - 1] * (t[i] - t[i - 1])) / lam
-            so_far.append(so_far[-1] + float((area @ modes.out).real))
-            z[i] += before
-        return z, np.array(so_far), w
+            z[i] += z[i - 1] * np.exp(x) + w[i - 1] * (np.expm1(x) / lam)
+        return z, w
     h = t[1:] - t[:-1]
     f = d.copy()
     f[1:] += w[:-1] * (np.expm1(h[:, None] * lam) / lam)
@@ -211,12 +207,19 @@ def _event_states(modes: Modes, pw: Piecewise) -> tuple[_Arr, NDArray[np.float64
             shift = (t[lo:hi, None] - t[lo]) * lam
             z[lo:hi] = np.exp(shift) * np.cumsum(src * np.exp(-shift), axis=0)
             lo = hi
-    # eliminated over each step: out . integral of z = out . (z_before - z_after_prev - w h) / lam
-    area = (z[1:] - d[1:] - z[:-1] - w[:-1] * h[:, None]) / lam
-    gone = np.empty(t.size)
-    gone[0] = 0.0
-    np.cumsum((area @ modes.out).real, out=gone[1:])
-    return z, gone, w
+    return z, w
+
+
+def _eliminated_by_events(modes: Modes, pw: Piecewise, z: _Arr, w: _Arr) -> NDArray[np.float64]:
+    """Amount eliminated by each event: out . integral of z over each step, which is
+    out . (z_before - z_after_previous - w h) / lam."""
+    t = pw.times_min
+    gone = np.zeros(t.size)
+    if t.size > 1:
+        d = pw.boluses @ modes.inv.T
+        area = (z[1:] - d[1:] - z[:-1] - w[:-1] * (t[1:] - t[:-1])[:, None]) / modes.lam
+        np.cumsum((area @ modes.out).real, out=gone[1:])
+    return gone
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,7 +231,6 @@ class Solution:
     times: NDArray[np.float64]
     events: Piecewise
     z_events: _Arr  # modal state just after each event
-    gone: NDArray[np.float64]  # eliminated by each event
     w: _Arr  # modal input rate after each event
     step: float | None = None  # the grid step when ``times`` is a uniform grid
 
@@ -257,7 +259,8 @@ class Solution:
         e = np.exp(np.multiply.outer(tau, lam))
         z = (z_ev + w / lam)[idx] * e - (w / lam)[idx]
         area = (z - z_ev[idx] - w[idx] * tau[:, None]) / lam
-        return np.asarray(self.gone[idx] + (area @ self.modes.out).real, dtype=np.float64)
+        gone = _eliminated_by_events(self.modes, self.events, z_ev, w)
+        return np.asarray(gone[idx] + (area @ self.modes.out).real, dtype=np.float64)
 
 
 #: output times per chunk: temporaries stay small enough to be reused from the heap
@@ -377,5 +380,5 @@ def _evaluate_uniform(
 def solve(modes: Modes, pw: Piecewise, times: NDArray[np.float64], step: float | None = None) -> Solution:
     """The exact solution at ``times`` (any order, all >= 0); ``step`` is
     ``uniform_step(times)`` when the caller has it already."""
-    z_ev, gone, w = _event_states(modes, pw)
-    return Solution(modes, times, pw, z_ev, gone, w, uniform_step(times) if step is None else step)
+    z_ev, w = _event_states(modes, pw)
+    return Solution(modes, times, pw, z_ev, w, uniform_step(times) if step is None else step)
