@@ -311,6 +311,20 @@ PR = {
 }
 
 
+_PR_UNITS = {
+    "frn": "fraction",
+    "frn_later": "factor",
+    "frn_japanese": "factor",
+    "kel_asian": "factor",
+    "cln_asian": "factor",
+    "fgut": "fraction",
+    "dsw_h": "h",
+    "qh_age": "L/h per year above 60",
+    **dict.fromkeys(("vc", "vp1", "vp2", "vh", "vcn", "vpn"), "L"),
+    **dict.fromkeys(("q1", "q2", "qh", "cln", "q3"), "L/h"),
+}
+
+
 def _perez_ruixo_system(p: Patient) -> LinearSystem:
     """Esketamine nasal spray: nasal depot to central, swallowed part through the gut and a
     well-stirred hepato-portal liver to central, three esketamine compartments and two
@@ -387,7 +401,7 @@ MODELS["perez_ruixo2021"] = Model(
     "Perez-Ruixo 2021 esketamine nasal spray (with noresketamine)",
     PR_CITE,
     3,
-    tuple(_p(key, value, "L, L/h or /h", "[C2]", PR_CITE) for key, value in PR.items()),
+    tuple(_p(key, value, _PR_UNITS.get(key, "/h"), "[C2]", PR_CITE) for key, value in PR.items()),
     Validity((18, 90), (40, 150), "820 subjects (256 healthy, 564 with TRD); weight and sex not retained [C2]"),
     0.084,
     "ke0 0.084/min for S-ketamine perception, Olofsen 2022 [C]: a different study, ASSUMED to apply",
