@@ -101,6 +101,16 @@ def ours_w1() -> np.ndarray:
     return pk.simulate(DOMINO, PATIENT, [pk.Infusion(0, 40, DOSE_MG)], W1_GRID).plasma_ng_per_ml
 
 
+def ours_w1_cold() -> np.ndarray:
+    """The same with the engine's small caches (the patient's eigen-decomposition, the
+    grid's exponential row) emptied first, as on a patient's first curve."""
+    from ketamine_clinic.pk import _linear
+
+    _linear._decompose.cache_clear()
+    _linear._row.cache_clear()
+    return ours_w1()
+
+
 OPENTIVA = PkPdModel(Domino(1, 40, WEIGHT, 170))
 OPENTIVA_INFUSIONS = np.array([[0.0, DOSE_MG / INFUSION_S, float(INFUSION_S), float(INFUSION_S)]])
 
@@ -263,6 +273,7 @@ def main() -> int:
     ref1 = exact_reference(1.0, W1_RATES)
     for name, fn in (
         ("ketamine_clinic simulate (exact modal)", ours_w1),
+        ("ketamine_clinic simulate, caches emptied each run", ours_w1_cold),
         ("opentiva 1.1.2 PkPdModel.cp_over_time", opentiva_cp_over_time),
         ("opentiva 1.1.2 PkPdModel.calculate_cp", opentiva_calculate_cp),
         ("PyTCI 1.2.0 exact, 1 s steps", pytci_w1),
