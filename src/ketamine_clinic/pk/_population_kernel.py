@@ -368,56 +368,44 @@ def population(
     individuals it cannot settle (and every individual when curves are kept) go through
     the scalar path."""
     n = v1.shape[0]
-    bad = 0
-    for i in numba.prange(n):
-        a, b, c, d, e, v = k10[i], k12[i], k13[i], k21[i], k31[i], v1[i]
-        good = v > 0.0 and a > 0.0 and b >= 0.0 and c >= 0.0 and d >= 0.0 and e >= 0.0
-        good = good and (c > 0.0) == (e > 0.0) and v < np.inf and a + b + c + d + e < np.inf
-        if not good:
-            bad += 1
-    if bad:
-        peak[:] = np.nan
-        return bad
+    blocks = (n + _BLOCK - 1) // _BLOCK
+    bad = np.zeros(blocks, dtype=np.int64)
     redo = np.ones(n, dtype=np.bool_)
-    if not keep:
-        blocks = (n + _BLOCK - 1) // _BLOCK
-        for b in numba.prange(blocks):
-            lo = b * _BLOCK
+    # one parallel region over blocks: validation, the vectorised block, the scalar redo
+    for blk in numba.prange(blocks):
+        lo = blk * _BLOCK
+        hi = min(n, lo + _BLOCK)
+        for i in range(lo, hi):
+            a, b, c, d, e, v = k10[i], k12[i], k13[i], k21[i], k31[i], v1[i]
+            good = v > 0.0 and a > 0.0 and b >= 0.0 and c >= 0.0 and d >= 0.0 and e >= 0.0
+            good = good and (c > 0.0) == (e > 0.0) and v < np.inf and a + b + c + d + e < np.inf
+            if not good:
+                bad[blk] += 1
+        if bad[blk]:
+            continue
+        if not keep:
             _block(
-                lo,
-                min(n, lo + _BLOCK),
-                v1,
-                k10,
-                k12,
-                k13,
-                k21,
-                k31,
-                seg_start,
-                seg_rate,
-                seg_bolus,
-                dt,
-                npts,
-                peak,
-                tpeak,
-                auc,
-                redo,
+                lo, hi, v1, k10, k12, k13, k21, k31, seg_start, seg_rate, seg_bolus, dt, npts, peak, tpeak, auc, redo
             )
-    for i in numba.prange(n):
-        if redo[i]:
-            peak[i], tpeak[i], auc[i] = _one(
-                k10[i],
-                k12[i],
-                k13[i],
-                k21[i],
-                k31[i],
-                1000.0 / v1[i],
-                seg_start,
-                seg_rate,
-                seg_bolus,
-                dt,
-                npts,
-                keep,
-                curves,
-                i,
-            )
-    return 0
+        for i in range(lo, hi):
+            if redo[i]:
+                peak[i], tpeak[i], auc[i] = _one(
+                    k10[i],
+                    k12[i],
+                    k13[i],
+                    k21[i],
+                    k31[i],
+                    1000.0 / v1[i],
+                    seg_start,
+                    seg_rate,
+                    seg_bolus,
+                    dt,
+                    npts,
+                    keep,
+                    curves,
+                    i,
+                )
+    total = int(bad.sum())
+    if total:
+        peak[:] = np.nan
+    return total
