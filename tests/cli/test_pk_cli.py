@@ -61,7 +61,8 @@ def test_simulate_an_esketamine_nasal_dose(capsys: pytest.CaptureFixture[str]) -
         (["pk", "tci", "--target", "100", "--site", "effect", "--model", "hijazi"], "no ke0"),
         (["pk", "tci", "--target", "100", "--model", "perez_ruixo2021"], "intravenous"),
         (["pk", "population", "--n", "0"], "--n must be a positive number"),
-        (["pk", "population", "--model", "perez_ruixo2021"], "intravenous"),
+        (["pk", "population", "--model", "perez_ruixo2021"], "--nasal-devices goes with the nasal model"),
+        (["pk", "population", "--nasal-devices", "2"], "--nasal-devices goes with the nasal model"),
     ],
 )
 def test_bad_input_ends_with_one_clear_line_and_no_traceback(
@@ -86,3 +87,10 @@ def test_effect_tci_prints_its_plasma_ceiling(capsys: pytest.CaptureFixture[str]
     assert main(["pk", "tci", "--target", "300", "--site", "effect", "--max-plasma", "900", "--csv"]) == 0
     rows = capsys.readouterr().out.splitlines()[1:]
     assert max(float(r.split(",")[2]) for r in rows) <= 900 * (1 + 1e-9)
+
+
+def test_an_esketamine_cohort(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["pk", "population", "--model", "perez_ruixo2021", "--nasal-devices", "2", "--n", "20", "--until", "120"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "20 individuals, perez_ruixo2021, 2 nasal devices; published: vc 27.5% CV" in out

@@ -118,13 +118,31 @@ def test_published_variability_is_used_where_it_exists() -> None:
     assert np.all(flint["k13_per_min"] == 0)
 
 
-def test_populations_warn_outside_the_studied_range_and_refuse_the_nasal_model() -> None:
+def test_populations_warn_outside_the_studied_range_and_keep_routes_apart() -> None:
     with pytest.warns(pk.OutOfRangeWarning, match="outside the model's population"):
         pk.simulate_population(pk.model("herd"), [pk.Infusion(0, 40, 35)], GRID, n=10, seed=1)
     with pytest.warns(pk.OutOfRangeWarning):
         pk.simulate_population(DOMINO, [pk.Infusion(0, 40, 35)], GRID, n=10, patient=pk.Patient(70, 100, "female"))
-    with pytest.raises(ValueError, match="nasal model"):
-        pk.simulate_population(pk.model("perez_ruixo2021"), [], GRID, n=10)
+    with pytest.warns(pk.OutOfRangeWarning):
+        nasal = pk.model("perez_ruixo2021")
+        pk.simulate_population(nasal, [pk.NasalDose(0, 2)], GRID, n=2, patient=pk.Patient(70, 100, "female"))
+    with pytest.raises(ValueError, match="nasal doses"):
+        pk.simulate_population(pk.model("perez_ruixo2021"), [pk.Infusion(0, 40, 35)], GRID, n=10)
+    with pytest.raises(ValueError, match="not nasal doses"):
+        pk.simulate_population(DOMINO, [pk.NasalDose(0, 2)], GRID, n=10)
+    with pytest.raises(ValueError, match="draws its own individuals"):
+        pk.simulate_population(pk.model("perez_ruixo2021"), [pk.NasalDose(0, 2)], GRID, individuals={"v1_l": [1.0]})
+
+
+def test_esketamine_cohorts_draw_perez_ruixo_variability() -> None:
+    times = np.arange(0.0, 241.0)
+    pop = pk.simulate_population(pk.model("perez_ruixo2021"), [pk.NasalDose(0, 2)], times, n=400, seed=3)
+    typical = pk.simulate(pk.model("perez_ruixo2021"), ADULT, [pk.NasalDose(0, 2)], times).plasma_ng_per_ml.max()
+    assert np.median(pop.peak_ng_per_ml) == pytest.approx(typical, rel=0.1)
+    assert np.std(np.log(pop.individuals["vc"])) == pytest.approx(np.sqrt(np.log1p(0.275**2)), rel=0.1)
+    assert np.std(pop.individuals["frn"]) == pytest.approx(0.708, rel=0.1)
+    assert pop.variability.startswith("published: vc 27.5% CV") and "FRn logit SD 0.708" in pop.variability
+    assert np.all((pop.time_of_peak_min > 5) & (pop.time_of_peak_min < 240))
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,7 @@ def register(sub: Any) -> None:
     pop.add_argument("--duration", type=float, default=40.0)
     pop.add_argument("--until", type=float, default=240.0)
     pop.add_argument("--threshold", type=float, default=100.0, help="ng/mL for time above")
+    pop.add_argument("--nasal-devices", type=int, help="esketamine: 28 mg devices 5 min apart (perez_ruixo2021)")
     pop.add_argument("--csv", action="store_true", help="one row per individual")
     pop.add_argument("--plot", metavar="FILE", help="histogram of the peaks")
     pop.set_defaults(func=_clean(_population))
@@ -161,7 +162,13 @@ def _population(args: argparse.Namespace) -> int:
         raise ValueError(f"--cv must be from 0 to 2, got {args.cv:g}")
     model = pk.model(args.model)
     patient = pk.Patient(args.weight, args.age, args.sex)
-    regimen = [pk.Infusion(0.0, args.duration, args.dose_mg_per_kg * args.weight)]
+    regimen: list[pk.Bolus | pk.Infusion | pk.NasalDose] = [
+        pk.Infusion(0.0, args.duration, args.dose_mg_per_kg * args.weight)
+    ]
+    if (model.route == "nasal") != bool(args.nasal_devices):
+        raise ValueError("--nasal-devices goes with the nasal model (perez_ruixo2021) and only with it")
+    if args.nasal_devices:
+        regimen = [pk.NasalDose(0.0, args.nasal_devices)]
     times = np.arange(0.0, args.until + 1e-9, 10 / 60)
     chunks = max(1, args.n // 20000)
     sizes = [args.n // chunks + (1 if i < args.n % chunks else 0) for i in range(chunks)]
@@ -186,10 +193,12 @@ def _population(args: argparse.Namespace) -> int:
         for i, (p, m) in enumerate(zip(peak, minutes, strict=True)):
             writer.writerow([i, f"{p:.4f}", f"{m:g}"])
     else:
-        print(
-            f"{args.n} individuals, {args.model}, {args.dose_mg_per_kg:g} mg/kg over {args.duration:g} min; "
-            f"{pop.variability}"
+        how = (
+            f"{args.nasal_devices} nasal devices"
+            if args.nasal_devices
+            else f"{args.dose_mg_per_kg:g} mg/kg over {args.duration:g} min"
         )
+        print(f"{args.n} individuals, {args.model}, {how}; {pop.variability}")
         q = np.percentile(peak, [5, 25, 50, 75, 95])
         print("peak ng/mL  p5 {:.0f}  p25 {:.0f}  median {:.0f}  p75 {:.0f}  p95 {:.0f}".format(*q))
         print(f"time above {args.threshold:g} ng/mL: median {np.median(minutes):.0f} min")

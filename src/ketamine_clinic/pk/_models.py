@@ -7,14 +7,14 @@ implementation, [U] unconfirmed. Units: volumes in L, rate constants per minute.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ketamine_clinic.pk._linear import LinearSystem
 
-__all__ = ["MODELS", "Model", "Parameter", "Patient", "Validity", "model", "models"]
+__all__ = ["PR_FRN_LOGIT_SD", "PR_OMEGAS_CV", "MODELS", "Model", "Parameter", "Patient", "Validity", "model", "models"]
 
 
 ANCESTRIES = ("unspecified", "not_asian", "asian", "japanese")
@@ -325,16 +325,40 @@ _PR_UNITS = {
 }
 
 
-def _perez_ruixo_system(p: Patient) -> LinearSystem:
+#: Perez-Ruixo 2021 between-subject variability, CV of log-normal parameters (Table 3 via
+#: nlmixr2lib [C2]); FRn's is the SD of an additive eta on the logit scale; kmet's was
+#: estimated but its value is missing from the paper, so it is not drawn
+PR_OMEGAS_CV = (
+    ("vc", 0.275),
+    ("vp1", 0.493),
+    ("qh", 0.232),
+    ("vh", 0.346),
+    ("kel", 1.20),
+    ("ka_n", 0.615),
+    ("ka_sw", 1.32),
+    ("vcn", 0.316),
+    ("cln", 0.254),
+)
+PR_FRN_LOGIT_SD = 0.708
+
+
+def _perez_ruixo_system(p: Patient, eta: Mapping[str, float] | None = None) -> LinearSystem:
     """Esketamine nasal spray: nasal depot to central, swallowed part through the gut and a
     well-stirred hepato-portal liver to central, three esketamine compartments and two
-    apparent noresketamine compartments formed in the liver [C2]."""
+    apparent noresketamine compartments formed in the liver [C2]. ``eta`` holds one
+    individual's random effects: a factor per parameter of ``PR_OMEGAS_CV`` and
+    ``"frn"``, the shift of the nasal fraction on the logit scale."""
     k = dict(PR)
     qh = k["qh"] - k["qh_age"] * max(0.0, p.age_years - 60)
     asian = p.ancestry in ("asian", "japanese")
     if asian:  # Perez-Ruixo 2021 Table 3 covariates [C2]
         k["kel"] *= k["kel_asian"]
         k["cln"] *= k["cln_asian"]
+    eta = eta or {}
+    qh *= eta.get("qh", 1.0)
+    for key, _ in PR_OMEGAS_CV:
+        if key != "qh":
+            k[key] *= eta.get(key, 1.0)
     names = (
         "nasal",
         "gut",
@@ -358,8 +382,10 @@ def _perez_ruixo_system(p: Patient) -> LinearSystem:
     a[7, 6], a[7, 7] = k["q3"] / k["vcn"], -k["q3"] / k["vpn"]
     ke0 = 0.084 * 60
     a[8, 2], a[8, 8] = ke0, -ke0
-    frn = k["frn"] * (k["frn_japanese"] if p.ancestry == "japanese" else 1.0)
-    return LinearSystem(a / 60.0, names, 2, k["vc"], 6, k["vcn"], 8, nasal_fraction=frn)
+    frn = min(k["frn"] * (k["frn_japanese"] if p.ancestry == "japanese" else 1.0), 1.0 - 1e-12)
+    if "frn" in eta:
+        frn = 1.0 / (1.0 + np.exp(-(np.log(frn / (1.0 - frn)) + eta["frn"])))
+    return LinearSystem(a / 60.0, names, 2, k["vc"], 6, k["vcn"], 8, nasal_fraction=float(frn))
 
 
 def _no_micro(p: Patient) -> tuple[float, tuple[float, ...]]:
@@ -410,6 +436,11 @@ MODELS["perez_ruixo2021"] = Model(
     _no_micro,
     _perez_ruixo_system,
     "noresketamine",
+    omegas_cv=PR_OMEGAS_CV,
+    variability_source=(
+        "Perez-Ruixo 2021 Table 3 via nlmixr2lib [C2]; kmet's IIV is missing from the paper and not drawn; "
+        "correlations not transcribed"
+    ),
     route="nasal",
 )
 

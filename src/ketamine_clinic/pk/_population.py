@@ -9,6 +9,7 @@ compiled with numba and runs individuals in parallel.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,14 +18,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ketamine_clinic.pk._linear import Input, piecewise
-from ketamine_clinic.pk._models import Model, Patient, clearance_parameters
-from ketamine_clinic.pk._simulate import Bolus, Infusion, check_range
+from ketamine_clinic.pk._models import PR_FRN_LOGIT_SD, PR_OMEGAS_CV, Model, Patient, clearance_parameters
+from ketamine_clinic.pk._simulate import Bolus, Infusion, NasalDose, check_range
 
 __all__ = [
     "DEFAULT_CV",
     "Population",
     "default_clearance_cv",
     "draw_individuals",
+    "draw_nasal_etas",
     "simulate_population",
     "variability_of",
 ]
@@ -64,6 +66,8 @@ def draw_individuals(
     clearance). Raises ``ValueError`` for n < 1 or a negative cv."""
     if n < 1 or not (cv >= 0):
         raise ValueError("n must be >= 1 and cv >= 0")
+    if model.route == "nasal":
+        return draw_nasal_etas(n, seed)
     rng = np.random.default_rng(seed)
     if model.omegas_cv:
         return _draw_published(model, patient, n, rng)
@@ -105,6 +109,45 @@ def _draw_published(model: Model, patient: Patient, n: int, rng: np.random.Gener
     return drawn
 
 
+def draw_nasal_etas(n: int, seed: int | None) -> dict[str, NDArray[np.float64]]:
+    """Perez-Ruixo 2021 random effects: a log-normal factor per ``PR_OMEGAS_CV`` entry and
+    the nasal fraction's logit shift ("frn")."""
+    rng = np.random.default_rng(seed)
+    etas = {key: np.exp(rng.normal(0.0, np.sqrt(np.log1p(cv * cv)), n)) for key, cv in PR_OMEGAS_CV}
+    etas["frn"] = rng.normal(0.0, PR_FRN_LOGIT_SD, n)
+    return etas
+
+
+def _nasal_population(
+    model: Model,
+    patient: Patient,
+    regimen: Sequence[Bolus | Infusion | NasalDose],
+    times: NDArray[np.float64],
+    n: int,
+    seed: int | None,
+    keep_curves: bool,
+) -> Population:
+    from dataclasses import replace
+
+    from ketamine_clinic.pk._models import _perez_ruixo_system
+    from ketamine_clinic.pk._simulate import simulate
+
+    if not all(isinstance(item, NasalDose) for item in regimen):
+        raise ValueError(f"{model.name} is the nasal-spray model: its regimens are nasal doses")
+    etas = draw_nasal_etas(n, seed)
+    curves = np.empty((n, times.size))
+    for i in range(n):
+        eta = {key: float(values[i]) for key, values in etas.items()}
+        one = replace(model, system=functools.partial(_perez_ruixo_system, eta=eta))
+        curves[i] = simulate(one, patient, regimen, times).plasma_ng_per_ml
+    best = np.argmax(curves, axis=1)
+    peak = curves[np.arange(n), best]
+    auc = np.trapezoid(curves, times, axis=1)
+    return Population(
+        peak, times[best], np.asarray(auc), curves if keep_curves else None, etas, variability_of(model, 0.0)
+    )
+
+
 def default_clearance_cv(cv: float) -> float:
     """CV of clearance (V1 x k10) when V1 and k10 each vary log-normally with ``cv``."""
     return float(np.sqrt(np.expm1(2.0 * np.log1p(cv * cv))))
@@ -113,6 +156,8 @@ def default_clearance_cv(cv: float) -> float:
 def variability_of(model: Model, cv: float) -> str:
     if model.omegas_cv:
         text = ", ".join(f"{k} {v:.1%} CV" for k, v in model.omegas_cv)
+        if model.route == "nasal":
+            text += f", FRn logit SD {PR_FRN_LOGIT_SD:g}"
         text += "".join(f", r({a}, {b}) = {r:g}" for a, b, r in model.omega_correlations)
         return f"published: {text} ({model.variability_source or model.citation})"
     return (
@@ -136,7 +181,7 @@ _KERNELS: Any = None
 
 
 def _segments(
-    regimen: Sequence[Bolus | Infusion], dt: float, npts: int
+    regimen: Sequence[Bolus | Infusion | NasalDose], dt: float, npts: int
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
     """Grid index, rate after it (mg/min) and bolus at it (mg) of every event, in
     O(events log events); every event must fall on the grid."""
@@ -148,7 +193,7 @@ def _segments(
         if isinstance(item, Bolus | Infusion)
     ]
     if len(inputs) != len(regimen):
-        raise ValueError("a population regimen holds boluses and infusions only")
+        raise ValueError("an intravenous model's regimen holds boluses and infusions, not nasal doses")
     events = piecewise(inputs, 1)
     k = events.times_min / dt
     if np.any(np.abs(k - np.round(k)) > 1e-9):
@@ -160,7 +205,7 @@ def _segments(
 
 def simulate_population(
     model: Model,
-    regimen: Sequence[Bolus | Infusion],
+    regimen: Sequence[Bolus | Infusion | NasalDose],
     times_min: Sequence[float] | NDArray[np.float64],
     n: int | None = None,
     seed: int | None = None,
@@ -172,12 +217,24 @@ def simulate_population(
     """Simulate a cohort on a uniform grid starting at 0: drawn (``n``, ``seed``; log-normal
     ``cv`` on V1 and each rate constant, stated default 30 %) or explicit ``individuals``
     (v1_l, k10_per_min, k12_per_min, k13_per_min, k21_per_min, k31_per_min; two-compartment
-    models use zeros for k13 and k31). AUC is by the trapezoid rule on the grid."""
+    models use zeros for k13 and k31). AUC is by the trapezoid rule on the grid.
+
+    The nasal model (``perez_ruixo2021``) takes ``NasalDose`` regimens and draws its
+    published variability (``PR_OMEGAS_CV``, FRn on the logit scale); its individuals are
+    simulated one by one through the exact solver (a nine-compartment system), so cohorts of
+    thousands take seconds, not milliseconds; ``Population.individuals`` then holds each
+    individual's random effects (factors, and FRn's logit shift); explicit individuals are
+    for IV models.
+    Warns ``OutOfRangeWarning`` when ``patient`` is outside the model's population."""
     times = np.asarray(times_min, dtype=float)
     if times.size < 2 or times[0] != 0 or not np.allclose(np.diff(times), times[1] - times[0]):
         raise ValueError("times_min must be a uniform grid starting at 0")
-    if model.route != "iv":
-        raise ValueError(f"{model.name} is a {model.route} model: populations need an intravenous model")
+    if model.route == "nasal":
+        if individuals is not None or n is None or n < 1:
+            raise ValueError("the nasal model draws its own individuals: give n (>= 1), not individuals")
+        who = patient or Patient(70, 40, "male")
+        check_range(model, who)
+        return _nasal_population(model, who, regimen, times, n, seed, keep_curves)
     if individuals is None:
         if n is None or n < 1:
             raise ValueError("give n (>= 1) or individuals")
