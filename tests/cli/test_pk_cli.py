@@ -47,3 +47,50 @@ def test_population_summary_and_csv(capsys: pytest.CaptureFixture[str], tmp_path
 def test_simulate_an_esketamine_nasal_dose(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pk", "simulate", "--model", "perez_ruixo2021", "--nasal-devices", "2", "--step", "60"]) == 0
     assert capsys.readouterr().out.startswith("56.0 mg 2 nasal devices, 70 kg")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["pk", "simulate", "--model", "perez_ruixo2021"], "nasal-spray model: give --nasal-devices"),
+        (["pk", "simulate", "--nasal-devices", "2"], "--nasal-devices needs the nasal model"),
+        (["pk", "simulate", "--model", "propofol"], "unknown model 'propofol'"),
+        (["pk", "simulate", "--weight", "1000"], "weight_kg must be from 2 to 300 kg"),
+        (["pk", "simulate", "--step", "0"], "--step must be a positive number"),
+        (["pk", "tci", "--target", "-5"], "--target must be a positive number"),
+        (["pk", "tci", "--target", "100", "--site", "effect", "--model", "hijazi"], "no ke0"),
+        (["pk", "tci", "--target", "100", "--model", "perez_ruixo2021"], "intravenous"),
+        (["pk", "population", "--n", "0"], "--n must be a positive number"),
+        (["pk", "population", "--model", "perez_ruixo2021"], "--nasal-devices goes with the nasal model"),
+        (["pk", "population", "--nasal-devices", "2"], "--nasal-devices goes with the nasal model"),
+    ],
+)
+def test_bad_input_ends_with_one_clear_line_and_no_traceback(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kclinic pk: error: ") and message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_warnings_are_notes_not_python_warnings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pk", "simulate", "--model", "herd", "--step", "120"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: herd: patient") and "OutOfRangeWarning" not in err
+
+
+def test_effect_tci_prints_its_plasma_ceiling(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pk", "tci", "--target", "300", "--site", "effect", "--step-s", "60", "--every", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "plasma ceiling 360 ng/mL" in out and "caps bound: plasma ceiling" in out
+    assert main(["pk", "tci", "--target", "300", "--site", "effect", "--max-plasma", "900", "--csv"]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert max(float(r.split(",")[2]) for r in rows) <= 900 * (1 + 1e-9)
+
+
+def test_an_esketamine_cohort(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["pk", "population", "--model", "perez_ruixo2021", "--nasal-devices", "2", "--n", "20", "--until", "120"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "20 individuals, perez_ruixo2021, 2 nasal devices; published: vc 27.5% CV" in out

@@ -90,6 +90,8 @@ def test_outside_the_model_population_a_warning_is_given() -> None:
         lambda: pk.Patient(70, 200, "male"),
         lambda: pk.Patient(70, 40, "x"),
         lambda: pk.Patient(70, 40, "male", 10),
+        lambda: pk.Patient(float("nan"), 40, "male"),
+        lambda: pk.Patient("heavy", 40, "male"),  # type: ignore[arg-type]
         lambda: pk.Bolus(-1, 5),
         lambda: pk.Infusion(0, 0, 5),
         lambda: pk.simulate(pk.model("domino"), ADULT, [], [-1.0]),
@@ -217,3 +219,138 @@ def test_devices_recorded_one_at_a_time_match_a_whole_dose() -> None:
     whole = pk.simulate(m, ADULT, [pk.NasalDose(0, 2)], times).plasma_ng_per_ml
     apart = pk.simulate(m, ADULT, [pk.NasalDose(0, 1), pk.NasalDose(5, 1, first_device=1)], times).plasma_ng_per_ml
     np.testing.assert_allclose(apart, whole, rtol=1e-9, atol=1e-12)
+
+
+def _expm_reference(model: pk.Model, patient: pk.Patient, regimen: list[pk.Infusion], times: np.ndarray) -> np.ndarray:
+    """Step through every event and output time with the augmented matrix exponential."""
+    v1, ks = model.micro(patient)
+    a = rate_matrix(ks)
+    n = a.shape[0]
+    edges = sorted(
+        {0.0, *times.tolist(), *[i.start_min for i in regimen], *[i.start_min + i.duration_min for i in regimen]}
+    )
+    x, out, now = np.zeros(n), {}, 0.0
+    for t in edges:
+        if t > now:
+            rate = sum(i.rate_mg_per_min for i in regimen if i.start_min <= now < i.start_min + i.duration_min)
+            big = np.zeros((n + 1, n + 1))
+            big[:n, :n], big[0, n] = a * (t - now), t - now
+            e = expm(big)
+            x, now = e[:n, :n] @ x + e[:n, n] * rate, t
+        out[t] = x[0] / v1 * 1000
+    return np.array([out[t] for t in times.tolist()])
+
+
+def test_hundreds_of_pump_events_on_any_grid_match_the_matrix_exponential() -> None:
+    rng = np.random.default_rng(4)
+    starts = np.sort(rng.uniform(0, 600, 300))
+    regimen = [
+        pk.Infusion(float(s), float(d), float(m))
+        for s, d, m in zip(starts, rng.uniform(0.5, 5, 300), rng.uniform(0, 3, 300), strict=True)
+    ]
+    m = pk.model("domino")  # fastest mode 1.7/min: 12 h span the event scan in several blocks
+    for times in (np.arange(0, 720.0 + 1e-9, 0.5), np.sort(rng.uniform(0, 720, 400)), rng.uniform(0, 720, 50)):
+        ours = pk.simulate(m, ADULT, regimen, times).plasma_ng_per_ml
+        np.testing.assert_allclose(ours, _expm_reference(m, ADULT, regimen, times), rtol=1e-9, atol=1e-9 * ours.max())
+
+
+def test_the_nasal_model_refuses_iv_doses_and_iv_models_refuse_nasal_doses() -> None:
+    with pytest.raises(ValueError, match="nasal-spray model"):
+        pk.simulate(pk.model("perez_ruixo2021"), ADULT, [pk.Infusion(0, 40, 35)], GRID)
+    with pytest.raises(ValueError, match="nasal-spray model"):
+        pk.simulate(pk.model("perez_ruixo2021"), ADULT, [pk.Bolus(0, 10)], GRID)
+    for name in ("domino", "kamp2020", "flint2017"):
+        with pytest.raises(ValueError, match="no nasal route"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", pk.OutOfRangeWarning)
+            pk.simulate(pk.model(name), ADULT, [pk.NasalDose(0, 2)], GRID)
+
+
+def test_devices_recorded_one_by_one_with_the_defaults_never_overstate_cmax() -> None:
+    # each device recorded as its own NasalDose: the later ones are counted as later devices
+    m = pk.model("perez_ruixo2021")
+    times = np.arange(0.0, 240)
+    whole = pk.simulate(m, ADULT, [pk.NasalDose(0, 3)], times).plasma_ng_per_ml
+    apart = pk.simulate(m, ADULT, [pk.NasalDose(0, 1), pk.NasalDose(5, 1), pk.NasalDose(10, 1)], times)
+    np.testing.assert_allclose(apart.plasma_ng_per_ml, whole, rtol=1e-9, atol=1e-12)
+    # a device on another day starts a new dose
+    days = pk.simulate(m, ADULT, [pk.NasalDose(0, 1), pk.NasalDose(3 * 24 * 60, 1)], [60.0, 3 * 24 * 60 + 60.0])
+    assert days.plasma_ng_per_ml[1] == pytest.approx(days.plasma_ng_per_ml[0], rel=0.02)
+
+
+@pytest.mark.parametrize(("ancestry", "published_cmax"), [("unspecified", 72.6), ("japanese", 94.5)])
+def test_esketamine_56_mg_cmax_matches_perez_ruixo_table_4(ancestry: str, published_cmax: float) -> None:
+    patient = pk.Patient(70, 45, "female", ancestry=ancestry)
+    profile = pk.simulate(pk.model("perez_ruixo2021"), patient, [pk.NasalDose(0, 2)], np.arange(0.0, 600))
+    assert profile.plasma_ng_per_ml.max() == pytest.approx(published_cmax, rel=0.01)
+
+
+def test_asian_patients_clear_noresketamine_more_slowly() -> None:
+    m, times = pk.model("perez_ruixo2021"), np.arange(0.0, 24 * 60)
+    base = pk.simulate(m, ADULT, [pk.NasalDose(0, 2)], times).metabolite_ng_per_ml
+    asian = pk.simulate(m, pk.Patient(70, 40, "male", ancestry="asian"), [pk.NasalDose(0, 2)], times)
+    assert base is not None and asian.metabolite_ng_per_ml is not None
+    assert np.trapezoid(asian.metabolite_ng_per_ml, times) > np.trapezoid(base, times)
+    with pytest.raises(ValueError, match="ancestry"):
+        pk.Patient(70, 40, "male", ancestry="martian")
+
+
+def test_flint_s_norketamine_volume_scales_with_weight() -> None:
+    system = pk.model("flint2017").system
+    assert system is not None
+    for weight in (7.0, 35.0, 70.0):
+        assert system(pk.Patient(weight, 5, "female")).metabolite_volume_l == pytest.approx(weight / 70)
+
+
+def _custom(ks: tuple[float, ...], v1: float = 10.0) -> pk.Model:
+    base = pk.model("domino")
+    return pk.Model(
+        "custom",
+        "custom",
+        "test",
+        3,
+        base.parameters,
+        base.validity,
+        None,
+        "none",
+        "racemic",
+        "n/a",
+        lambda p: (v1, ks),
+    )
+
+
+@pytest.mark.parametrize(
+    ("ks", "v1"),
+    [
+        ((0.4, 0.5, 0.2, -0.1, 0.01), 10.0),  # a negative rate constant
+        ((float("nan"), 0.5, 0.2, 0.5, 0.01), 10.0),  # not a number
+        ((0.0, 0.5, 0.2, 0.5, 0.01), 10.0),  # nothing is ever eliminated
+        ((0.4, 0.5, 0.2, 0.5, 0.01), 0.0),  # no central volume
+        ((0.4, 0.5), 10.0),  # a wrong number of constants
+    ],
+)
+def test_a_defective_custom_model_is_refused_not_silently_wrong(ks: tuple[float, ...], v1: float) -> None:
+    with pytest.raises(ValueError, match="custom: V1 must be > 0"):
+        pk.simulate(_custom(ks, v1), ADULT, [pk.Bolus(0, 10)], GRID)
+
+
+def test_a_rate_matrix_that_does_not_decay_is_refused() -> None:
+    from ketamine_clinic.pk._linear import ModelError, decompose
+
+    with pytest.raises(ModelError, match="never empties"):
+        decompose(np.array([[-0.1, 0.0], [0.1, 0.0]]), [0, 1])
+    with pytest.raises(ModelError, match="not finite"):
+        decompose(np.array([[np.inf, 0.0], [0.1, -1.0]]), [0, 1])
+
+
+def test_importing_the_engine_loads_neither_numba_nor_scipy() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, ketamine_clinic.pk; print('numba' in sys.modules, 'scipy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_numpy_numbers_make_a_patient() -> None:
+    patient = pk.Patient(np.int64(70), np.float32(40), "male")  # type: ignore[arg-type]
+    assert patient.weight_kg == 70.0 and isinstance(patient.weight_kg, float)

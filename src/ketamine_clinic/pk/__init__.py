@@ -1,8 +1,14 @@
 """The PK/PD engine: published ketamine models, exact simulation, target-controlled
 infusion and virtual populations. Times in minutes, doses in mg of free base,
-concentrations in ng/mL."""
+concentrations in ng/mL. Importing it loads numpy only (numba is loaded the first time a
+cohort is simulated).
 
-from ketamine_clinic.pk._models import Model, Parameter, Patient, Validity, model, models
+Errors: ``ValueError`` for bad input; its subclass ``ModelError`` for a model whose
+constants are not a compartment system. ``OutOfRangeWarning`` outside a model's population.
+"""
+
+from ketamine_clinic.pk._linear import ModelError
+from ketamine_clinic.pk._models import ANCESTRIES, Model, Parameter, Patient, Validity, model, models
 from ketamine_clinic.pk._pd import (
     NoPublishedModel,
     blood_pressure_change,
@@ -11,6 +17,7 @@ from ketamine_clinic.pk._pd import (
 )
 from ketamine_clinic.pk._population import Population, draw_individuals, simulate_population
 from ketamine_clinic.pk._simulate import (
+    DOSE_WINDOW_MIN,
     Bolus,
     Infusion,
     NasalDose,
@@ -19,12 +26,17 @@ from ketamine_clinic.pk._simulate import (
     salt_to_base_mg,
     simulate,
 )
-from ketamine_clinic.pk._tci import TciSchedule, tci
+from ketamine_clinic.pk._tci import DEFAULT_LOOKAHEAD_MIN, DEFAULT_PLASMA_CEILING_FACTOR, TciSchedule, tci
 
 __all__ = [
+    "ANCESTRIES",
+    "DEFAULT_LOOKAHEAD_MIN",
+    "DEFAULT_PLASMA_CEILING_FACTOR",
+    "DOSE_WINDOW_MIN",
     "Bolus",
     "Infusion",
     "Model",
+    "ModelError",
     "NasalDose",
     "NoPublishedModel",
     "OutOfRangeWarning",

@@ -17,6 +17,7 @@ compartment system (non-finite, not diagonalisable, a mode that does not decay).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -25,7 +26,18 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Input", "LinearSystem", "ModelError", "Modes", "Piecewise", "Solution", "decompose", "piecewise", "solve"]
+__all__ = [
+    "Input",
+    "LinearSystem",
+    "ModelError",
+    "Modes",
+    "Piecewise",
+    "Solution",
+    "decompose",
+    "piecewise",
+    "solve",
+    "uniform_step",
+]
 
 _Arr = NDArray[Any]  # real, or complex for a model with oscillating modes
 
@@ -157,9 +169,9 @@ def _piecewise_many(inputs: Sequence[Input], n: int) -> Piecewise:
     return Piecewise(times, np.asarray(rates, dtype=float), np.asarray(boluses, dtype=float))
 
 
-def _event_states(modes: Modes, pw: Piecewise) -> tuple[_Arr, NDArray[np.float64], _Arr]:
-    """Modal state just after each event's bolus, the amount eliminated by then, and
-    the modal input rate after each event.
+def _event_states(modes: Modes, pw: Piecewise) -> tuple[_Arr, _Arr]:
+    """Modal state just after each event's bolus and the modal input rate after each
+    event.
 
     z_i = sum_{l <= i} f_l exp(lam (t_i - t_l)) with f_l what arrives over the step into
     event l: a cumulative sum in coordinates shifted by exp(-lam t). Within a block the
@@ -170,17 +182,13 @@ def _event_states(modes: Modes, pw: Piecewise) -> tuple[_Arr, NDArray[np.float64
     d = pw.boluses @ inv.T
     t = pw.times_min
     if t.size == 1:
-        return d, np.zeros(1), w
+        return d, w
     if t.size <= 4:  # a step at a time is cheaper than the scan's set-up
         z = d.copy()
-        so_far = [0.0]
         for i in range(1, t.size):
             x = lam * (t[i] - t[i - 1])
-            before = z[i - 1] * np.exp(x) + w[i - 1] * (np.expm1(x) / lam)
-            area = (before - z[i - 1] - w[i - 1] * (t[i] - t[i - 1])) / lam
-            so_far.append(so_far[-1] + float((area @ modes.out).real))
-            z[i] += before
-        return z, np.array(so_far), w
+            z[i] += z[i - 1] * np.exp(x) + w[i - 1] * (np.expm1(x) / lam)
+        return z, w
     h = t[1:] - t[:-1]
     f = d.copy()
     f[1:] += w[:-1] * (np.expm1(h[:, None] * lam) / lam)
@@ -199,12 +207,19 @@ def _event_states(modes: Modes, pw: Piecewise) -> tuple[_Arr, NDArray[np.float64
             shift = (t[lo:hi, None] - t[lo]) * lam
             z[lo:hi] = np.exp(shift) * np.cumsum(src * np.exp(-shift), axis=0)
             lo = hi
-    # eliminated over each step: out . integral of z = out . (z_before - z_after_prev - w h) / lam
-    area = (z[1:] - d[1:] - z[:-1] - w[:-1] * h[:, None]) / lam
-    gone = np.empty(t.size)
-    gone[0] = 0.0
-    np.cumsum((area @ modes.out).real, out=gone[1:])
-    return z, gone, w
+    return z, w
+
+
+def _eliminated_by_events(modes: Modes, pw: Piecewise, z: _Arr, w: _Arr) -> NDArray[np.float64]:
+    """Amount eliminated by each event: out . integral of z over each step, which is
+    out . (z_before - z_after_previous - w h) / lam."""
+    t = pw.times_min
+    gone = np.zeros(t.size)
+    if t.size > 1:
+        d = pw.boluses @ modes.inv.T
+        area = (z[1:] - d[1:] - z[:-1] - w[:-1] * (t[1:] - t[:-1])[:, None]) / modes.lam
+        np.cumsum((area @ modes.out).real, out=gone[1:])
+    return gone
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,8 +231,8 @@ class Solution:
     times: NDArray[np.float64]
     events: Piecewise
     z_events: _Arr  # modal state just after each event
-    gone: NDArray[np.float64]  # eliminated by each event
     w: _Arr  # modal input rate after each event
+    step: float | None = None  # the grid step when ``times`` is a uniform grid
 
     def project(self, rows: _Arr) -> list[NDArray[np.float64]]:
         """Each row (a combination of compartment amounts) at every output time."""
@@ -225,7 +240,7 @@ class Solution:
         steady = self.w / self.modes.lam
         coef = (self.z_events + steady)[:, None, :] * weights[None]  # (events, k, m)
         const = steady @ weights.T  # (events, k)
-        return _evaluate(self.modes.lam, self.events.times_min, coef, const, self.times)
+        return _evaluate(self.modes.lam, self.events.times_min, coef, const, self.times, self.step)
 
     def amount(self, compartment: int) -> NDArray[np.float64]:
         row = np.zeros((1, self.modes.vec.shape[0]))
@@ -244,12 +259,25 @@ class Solution:
         e = np.exp(np.multiply.outer(tau, lam))
         z = (z_ev + w / lam)[idx] * e - (w / lam)[idx]
         area = (z - z_ev[idx] - w[idx] * tau[:, None]) / lam
-        return np.asarray(self.gone[idx] + (area @ self.modes.out).real, dtype=np.float64)
+        gone = _eliminated_by_events(self.modes, self.events, z_ev, w)
+        return np.asarray(gone[idx] + (area @ self.modes.out).real, dtype=np.float64)
 
 
 #: output times per chunk: temporaries stay small enough to be reused from the heap
 #: instead of freshly mapped (page faults cost more than the arithmetic here)
 _CHUNK = 2048
+
+
+def uniform_step(times: NDArray[np.float64]) -> float | None:
+    """The step of ``times`` when they are an ascending uniform grid of 3 or more finite
+    points (to 1e-9 of a step), else None."""
+    if times.size < 3:
+        return None
+    width = float(times[-1] - times[0]) / (times.size - 1)
+    if not (width > 0 and math.isfinite(width) and math.isfinite(times[0])):
+        return None
+    gaps = np.diff(times)
+    return width if float(gaps.max()) - float(gaps.min()) <= 1e-9 * width else None
 
 
 def _evaluate(
@@ -258,6 +286,7 @@ def _evaluate(
     coef: _Arr,
     const: _Arr,
     times: NDArray[np.float64],
+    step: float | None,
 ) -> list[NDArray[np.float64]]:
     """For each row r: sum_j coef[e, r, j] exp(lam_j (t - t_e)) - const[e, r], with e
     the last event at or before t.
@@ -265,13 +294,10 @@ def _evaluate(
     A uniform grid needs only a few exponentials (below); otherwise one per mode and
     output time, from a vectorised gather of the event coefficients."""
     k, m = coef.shape[1], coef.shape[2]
-    if times.size > 2:
-        step = float(times[-1] - times[0]) / (times.size - 1)
-        gaps = np.diff(times)
-        if step > 0 and float(gaps.max()) - float(gaps.min()) <= 1e-9 * step:
-            if event_times.size <= 32:
-                return _evaluate_uniform_few(lam, event_times, coef, const, times, step)
-            return _evaluate_uniform(lam, event_times, coef, const, times, step)
+    if step is not None:
+        if event_times.size <= 32:
+            return _evaluate_uniform_few(lam, event_times, coef, const, times, step)
+        return _evaluate_uniform(lam, event_times, coef, const, times, step)
     out = [np.empty(times.size) for _ in range(k)]
     idx = np.searchsorted(event_times, times, side="right") - 1
     tau = times - event_times[idx]
@@ -292,10 +318,11 @@ def _evaluate_uniform_few(
     step: float,
 ) -> list[NDArray[np.float64]]:
     """``_evaluate_uniform`` for a handful of events: segment by segment, with slices."""
-    width = int(max(16.0, np.sqrt(times.size)))
-    row = np.exp(np.multiply.outer(lam, np.arange(width) * step))  # (m, width)
+    width = max(16, math.isqrt(times.size))
+    row = _row(lam.tobytes(), lam.dtype.str, width, step)
     cuts = np.searchsorted(times, event_times, side="left").tolist() + [times.size]
     out = [np.empty(times.size) for _ in range(coef.shape[1])]
+    real = not np.iscomplexobj(coef)
     for e in range(event_times.size):
         lo, hi = cuts[e], cuts[e + 1]
         if hi <= lo:
@@ -303,10 +330,20 @@ def _evaluate_uniform_few(
         head = np.exp(np.multiply.outer(times[lo:hi:width] - event_times[e], lam))  # (chunks, m)
         for r, target in enumerate(out):
             y = (head * coef[e, r]) @ row
-            y = y.real if np.iscomplexobj(y) else y
-            target[lo:hi] = y.reshape(-1)[: hi - lo]
-            target[lo:hi] -= const[e, r].real
+            part = target[lo:hi]
+            part[:] = (y if real else y.real).reshape(-1)[: hi - lo]
+            part -= const[e, r].real
     return out
+
+
+@lru_cache(maxsize=64)
+def _row(lam: bytes, dtype: str, width: int, step: float) -> _Arr:
+    """exp(lam i step) for i < width: the shared factor of every chunk (cached per model
+    and grid, since a session's curve is redrawn on the same grid)."""
+    values = np.frombuffer(lam, dtype=np.dtype(dtype))
+    row: _Arr = np.exp(np.multiply.outer(values, np.arange(width) * step))
+    row.flags.writeable = False
+    return row
 
 
 def _evaluate_uniform(
@@ -340,7 +377,8 @@ def _evaluate_uniform(
     return out
 
 
-def solve(modes: Modes, pw: Piecewise, times: NDArray[np.float64]) -> Solution:
-    """The exact solution at ``times`` (any order, all >= 0)."""
-    z_ev, gone, w = _event_states(modes, pw)
-    return Solution(modes, times, pw, z_ev, gone, w)
+def solve(modes: Modes, pw: Piecewise, times: NDArray[np.float64], step: float | None = None) -> Solution:
+    """The exact solution at ``times`` (any order, all >= 0); ``step`` is
+    ``uniform_step(times)`` when the caller has it already."""
+    z_ev, w = _event_states(modes, pw)
+    return Solution(modes, times, pw, z_ev, w, uniform_step(times) if step is None else step)

@@ -7,26 +7,43 @@ implementation, [U] unconfirmed. Units: volumes in L, rate constants per minute.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ketamine_clinic.pk._linear import LinearSystem
 
-__all__ = ["MODELS", "Model", "Parameter", "Patient", "Validity", "model", "models"]
+__all__ = ["PR_FRN_LOGIT_SD", "PR_OMEGAS_CV", "MODELS", "Model", "Parameter", "Patient", "Validity", "model", "models"]
+
+
+ANCESTRIES = ("unspecified", "not_asian", "asian", "japanese")
 
 
 @dataclass(frozen=True)
 class Patient:
-    """A patient for covariate models. Weight 20-250 kg, age 0-110 y, sex female/male."""
+    """A patient for covariate models. Weight 2-300 kg, age 0-110 y, sex female/male;
+    ``ancestry`` (one of ``ANCESTRIES``) matters only where a model has a published
+    covariate for it (Perez-Ruixo 2021: Asian, Japanese); "unspecified" takes the
+    model's reference population."""
 
     weight_kg: float
     age_years: float
     sex: str
     height_cm: float | None = None
+    ancestry: str = "unspecified"
 
     def __post_init__(self) -> None:
+        for name in ("weight_kg", "age_years"):
+            try:
+                value = float(getattr(self, name))
+            except (TypeError, ValueError):
+                raise ValueError(f"{name} must be a number") from None
+            if value != value:
+                raise ValueError(f"{name} must be a number")
+            object.__setattr__(self, name, value)
+        if self.ancestry not in ANCESTRIES:
+            raise ValueError(f"ancestry must be one of {', '.join(ANCESTRIES)}")
         if not 2 <= self.weight_kg <= 300:
             raise ValueError("weight_kg must be from 2 to 300 kg")
         if not 0 <= self.age_years <= 110:
@@ -73,6 +90,11 @@ class Model:
     #: published between-subject variability as CV on clearance-level parameters
     #: (v1, v2, cl, q), for two-compartment clearance models; empty when none is published
     omegas_cv: tuple[tuple[str, float], ...] = ()
+    #: correlations between the etas of ``omegas_cv`` entries, where published
+    omega_correlations: tuple[tuple[str, str, float], ...] = ()
+    variability_source: str = ""
+    #: a parent-metabolite model's metabolite clearance (L/min) for ``patient``, for draws
+    metabolite_clearance_l_per_min: Callable[[Patient], float] | None = field(default=None, repr=False)
     #: "iv" (boluses and infusions) or "nasal" (esketamine devices)
     route: str = "iv"
 
@@ -194,7 +216,13 @@ MODELS: dict[str, Model] = {
             _p("q2", 161, "L/h/70 kg", "[P]", _KAMP_CITE),
             _p("q3", 79, "L/h/70 kg", "[P]", _KAMP_CITE),
         ),
-        Validity((18, 90), (40, 150), "meta-analysis of 18 adult studies; no covariate effect [C]"),
+        Validity(
+            (18, 90),
+            (40, 150),
+            "meta-analysis of 18 studies (11 in healthy adults, 3 in adult patients, 5 in children) and a "
+            "population model from 14 raw data sets [C, abstract]; which table the six values come from [U]; "
+            "volumes x (WT/70), clearances x (WT/70)^0.75 (AnaSim; opentiva scales all linearly) [P]",
+        ),
         0.084,
         "ke0 0.084/min from Olofsen 2022 (S-ketamine, perception) applied to racemic: ASSUMED",
         "racemic ketamine",
@@ -219,7 +247,7 @@ MODELS: dict[str, Model] = {
             _p("q", 196, "L/h/70 kg", "[C]", _FLINT_CITE),
             _p("v2", 545, "L/70 kg", "[C]", _FLINT_CITE),
         ),
-        Validity((0, 18), (2, 80), "25 PICU children on S-ketamine infusions"),
+        Validity((0, 13), (3, 35), "25 PICU children, 0.02-12.5 y, 3.4-35 kg, on S-ketamine infusions [C2]"),
         0.084,
         "ke0 0.084/min for S-ketamine perception, Olofsen 2022 [C] (different PK population)",
         "S-ketamine",
@@ -238,17 +266,19 @@ MODELS: dict[str, Model] = {
 
 def _flint_system(p: Patient) -> LinearSystem:
     """S-ketamine (2 compartments) with apparent S-norketamine formed from its elimination
-    (CL/Fm 53.2 L/h/70 kg, V/Fm fixed 1 L) [C]; the 0.87 %/h rise of S-norketamine
-    clearance over time is left out (a time-varying rate), which this engine states."""
+    (CL/Fm 53.2 L/h/70 kg, V/Fm fixed at 1 L per 70 kg, scaled x (WT/70) like every Flint
+    volume, clearances x (WT/70)^0.75: Flint 2017 Methods 2.4 and Table 3 [C2]); the
+    0.87 %/h rise of S-norketamine clearance over time is left out (a time-varying rate),
+    which this engine states."""
     s = (p.weight_kg / 70) ** 0.75
-    v1, v2 = 7.73 * p.weight_kg / 70, 545 * p.weight_kg / 70
+    v1, v2, vm = 7.73 * p.weight_kg / 70, 545 * p.weight_kg / 70, 1.0 * p.weight_kg / 70
     cl, q, clm = 112 / 60 * s, 196 / 60 * s, 53.2 / 60 * s
     ke0 = 0.084
     a = np.zeros((4, 4))
     a[0, 0], a[0, 1], a[1, 0], a[1, 1] = -(cl + q) / v1, q / v2, q / v1, -q / v2
-    a[2, 0], a[2, 2] = cl / v1, -clm / 1.0
+    a[2, 0], a[2, 2] = cl / v1, -clm / vm
     a[3, 0], a[3, 3] = ke0, -ke0
-    return LinearSystem(a, ("central", "peripheral", "s_norketamine", "effect"), 0, v1, 2, 1.0, 3)
+    return LinearSystem(a, ("central", "peripheral", "s_norketamine", "effect"), 0, v1, 2, vm, 3)
 
 
 PR_CITE = "Perez-Ruixo C et al. Clin Pharmacokinet 2021;60:501-516 (via nlmixr2lib PerezRuixo_2020_esketamine.R)"
@@ -261,6 +291,9 @@ PR = {
     "dsw_h": 0.53,
     "ka_sw": 1.45,
     "fgut": 0.64,
+    "frn_japanese": 1.34,
+    "kel_asian": 0.36,
+    "cln_asian": 0.81,
     "vc": 192.0,
     "q1": 84.3,
     "vp1": 143.0,
@@ -278,12 +311,54 @@ PR = {
 }
 
 
-def _perez_ruixo_system(p: Patient) -> LinearSystem:
+_PR_UNITS = {
+    "frn": "fraction",
+    "frn_later": "factor",
+    "frn_japanese": "factor",
+    "kel_asian": "factor",
+    "cln_asian": "factor",
+    "fgut": "fraction",
+    "dsw_h": "h",
+    "qh_age": "L/h per year above 60",
+    **dict.fromkeys(("vc", "vp1", "vp2", "vh", "vcn", "vpn"), "L"),
+    **dict.fromkeys(("q1", "q2", "qh", "cln", "q3"), "L/h"),
+}
+
+
+#: Perez-Ruixo 2021 between-subject variability, CV of log-normal parameters (Table 3 via
+#: nlmixr2lib [C2]); FRn's is the SD of an additive eta on the logit scale; kmet's was
+#: estimated but its value is missing from the paper, so it is not drawn
+PR_OMEGAS_CV = (
+    ("vc", 0.275),
+    ("vp1", 0.493),
+    ("qh", 0.232),
+    ("vh", 0.346),
+    ("kel", 1.20),
+    ("ka_n", 0.615),
+    ("ka_sw", 1.32),
+    ("vcn", 0.316),
+    ("cln", 0.254),
+)
+PR_FRN_LOGIT_SD = 0.708
+
+
+def _perez_ruixo_system(p: Patient, eta: Mapping[str, float] | None = None) -> LinearSystem:
     """Esketamine nasal spray: nasal depot to central, swallowed part through the gut and a
     well-stirred hepato-portal liver to central, three esketamine compartments and two
-    apparent noresketamine compartments formed in the liver [C2]."""
-    k = PR
+    apparent noresketamine compartments formed in the liver [C2]. ``eta`` holds one
+    individual's random effects: a factor per parameter of ``PR_OMEGAS_CV`` and
+    ``"frn"``, the shift of the nasal fraction on the logit scale."""
+    k = dict(PR)
     qh = k["qh"] - k["qh_age"] * max(0.0, p.age_years - 60)
+    asian = p.ancestry in ("asian", "japanese")
+    if asian:  # Perez-Ruixo 2021 Table 3 covariates [C2]
+        k["kel"] *= k["kel_asian"]
+        k["cln"] *= k["cln_asian"]
+    eta = eta or {}
+    qh *= eta.get("qh", 1.0)
+    for key, _ in PR_OMEGAS_CV:
+        if key != "qh":
+            k[key] *= eta.get(key, 1.0)
     names = (
         "nasal",
         "gut",
@@ -307,7 +382,10 @@ def _perez_ruixo_system(p: Patient) -> LinearSystem:
     a[7, 6], a[7, 7] = k["q3"] / k["vcn"], -k["q3"] / k["vpn"]
     ke0 = 0.084 * 60
     a[8, 2], a[8, 8] = ke0, -ke0
-    return LinearSystem(a / 60.0, names, 2, k["vc"], 6, k["vcn"], 8)
+    frn = min(k["frn"] * (k["frn_japanese"] if p.ancestry == "japanese" else 1.0), 1.0 - 1e-12)
+    if "frn" in eta:
+        frn = 1.0 / (1.0 + np.exp(-(np.log(frn / (1.0 - frn)) + eta["frn"])))
+    return LinearSystem(a / 60.0, names, 2, k["vc"], 6, k["vcn"], 8, nasal_fraction=float(frn))
 
 
 def _no_micro(p: Patient) -> tuple[float, tuple[float, ...]]:
@@ -315,9 +393,27 @@ def _no_micro(p: Patient) -> tuple[float, tuple[float, ...]]:
 
 
 MODELS["flint2017"] = replace(
-    MODELS["flint2017"], system=_flint_system, metabolite="S-norketamine", omegas_cv=(("cl", 0.402),)
+    MODELS["flint2017"],
+    system=_flint_system,
+    metabolite="S-norketamine",
+    omegas_cv=(("cl", 0.402), ("cl_snk", 1.04)),
+    omega_correlations=(("cl", "cl_snk", 0.506),),
+    variability_source="Flint 2017 Table 3 via nlmixr2lib Flint_2017_s_ketamine.R [C2]",
+    metabolite_clearance_l_per_min=lambda p: 53.2 / 60 * (p.weight_kg / 70) ** 0.75,
 )
-MODELS["herd"] = replace(MODELS["herd"], omegas_cv=(("v1", 0.64), ("v2", 0.517), ("cl", 0.381), ("q", 0.19)))
+MODELS["herd"] = replace(
+    MODELS["herd"],
+    omegas_cv=(("v1", 0.64), ("v2", 0.517), ("cl", 0.381), ("q", 0.19)),
+    variability_source="Herd & Anderson 2007 abstract, BSV [C]; correlations not published",
+)
+MODELS["hijazi"] = replace(
+    MODELS["hijazi"],
+    omegas_cv=(("cl", 13.3 / 36.0), ("v1+v2", 8.6 / 16.0)),
+    variability_source=(
+        "Hijazi 2003 abstract [C]: between-patient SD of CL 13.3 of 36.0 mL/min/kg and of Vbeta 8.6 of "
+        "16.0 L/kg, taken as CVs on CL and on both volumes together"
+    ),
+)
 
 
 def clearance_parameters(model: Model, patient: Patient) -> dict[str, float]:
@@ -331,7 +427,7 @@ MODELS["perez_ruixo2021"] = Model(
     "Perez-Ruixo 2021 esketamine nasal spray (with noresketamine)",
     PR_CITE,
     3,
-    tuple(_p(key, value, "L, L/h or /h", "[C2]", PR_CITE) for key, value in PR.items()),
+    tuple(_p(key, value, _PR_UNITS.get(key, "/h"), "[C2]", PR_CITE) for key, value in PR.items()),
     Validity((18, 90), (40, 150), "820 subjects (256 healthy, 564 with TRD); weight and sex not retained [C2]"),
     0.084,
     "ke0 0.084/min for S-ketamine perception, Olofsen 2022 [C]: a different study, ASSUMED to apply",
@@ -340,6 +436,11 @@ MODELS["perez_ruixo2021"] = Model(
     _no_micro,
     _perez_ruixo_system,
     "noresketamine",
+    omegas_cv=PR_OMEGAS_CV,
+    variability_source=(
+        "Perez-Ruixo 2021 Table 3 via nlmixr2lib [C2]; kmet's IIV is missing from the paper and not drawn; "
+        "correlations not transcribed"
+    ),
     route="nasal",
 )
 

@@ -16,7 +16,16 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import NDArray
 
-from ketamine_clinic.pk._linear import Input, LinearSystem, ModelError, Solution, decompose, piecewise, solve
+from ketamine_clinic.pk._linear import (
+    Input,
+    LinearSystem,
+    ModelError,
+    Solution,
+    decompose,
+    piecewise,
+    solve,
+    uniform_step,
+)
 from ketamine_clinic.pk._models import PR, Model, Patient
 
 __all__ = [
@@ -254,12 +263,19 @@ def simulate(
     model's population. Mass balance: amounts plus eliminated equal the dose given.
     """
     times = np.asarray(times_min, dtype=float).reshape(-1)
-    if times.size and not (times.min() >= 0 and math.isfinite(times.max())):
+    step = uniform_step(times)
+    if step is not None:
+        valid = times[0] >= 0  # a finite uniform grid: its first point is its least
+    else:
+        valid = not times.size or bool(times.min() >= 0 and math.isfinite(times.max()))
+    if not valid:
         raise ValueError("times_min must be finite and >= 0")
     check_range(model, patient)
     system = system_of(model, patient)
     body = body_of(system)
     inputs = _inputs(model, system, regimen)
-    solution = solve(decompose(system.a_per_min, body), piecewise(inputs, len(system.names)), times)
-    plasma = solution.amount(system.central) * (1000.0 / system.central_volume_l)
+    solution = solve(decompose(system.a_per_min, body), piecewise(inputs, len(system.names)), times, step)
+    row = np.zeros((1, len(system.names)))
+    row[0, system.central] = 1000.0 / system.central_volume_l
+    plasma = solution.project(row)[0]
     return Profile(times, plasma, solution, system)
