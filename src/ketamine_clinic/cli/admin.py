@@ -160,14 +160,15 @@ def _audit_checkpoint(args: argparse.Namespace) -> int:
     from ketamine_clinic.services.audit import do_checkpoint
 
     try:
-        point, mailed = do_checkpoint(mail=args.mail)
+        points, mailed = do_checkpoint(mail=args.mail)
     except ValueError as exc:
         print(f"kclinic audit checkpoint: {exc}", file=sys.stderr)
         return 2
-    print(
-        f"Checkpoint written: {point.length} events, head {point.head_hash[:16]}…"
-        + (f"; mailed to {mailed}" if mailed else "")
-    )
+    for point in points:
+        if point.length or point.lane == 1:
+            print(f"Checkpoint written: lane {point.lane}, {point.length} events, head {point.head_hash[:16]}…")
+    if mailed:
+        print(f"Mailed to {mailed}.")
     return 0
 
 

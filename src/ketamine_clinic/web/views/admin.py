@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.domain.settings import SETTINGS
-from ketamine_clinic.services import accounts, clinic
+from ketamine_clinic.services import access, accounts, clinic
 from ketamine_clinic.services.audit import verify_chain
 from ketamine_clinic.services.errors import InvalidInput, ServiceError
 from ketamine_clinic.services.patients import do_create_patient_login
@@ -24,7 +24,7 @@ from ketamine_clinic.web.forms import (
 from ketamine_clinic.web.permissions import actor, requires
 
 
-@requires(Action.MANAGE_USERS)
+@requires(Action.MANAGE_USERS, phi=False)
 def admin_home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -36,7 +36,7 @@ def admin_home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@requires(Action.MANAGE_USERS)
+@requires(Action.MANAGE_USERS, phi=False)
 def users(request: HttpRequest) -> HttpResponse:
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -63,7 +63,7 @@ def _create_patient_login(mrn: str, data: dict[str, str], acting: User) -> User:
     return do_create_patient_login(patient, username=data["username"], password=data["password"], acting_user=acting)
 
 
-@requires(Action.MANAGE_USERS)
+@requires(Action.MANAGE_USERS, phi=False)
 def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     target = get_object_or_404(User, pk=user_id)
     form = UserUpdateForm(request.POST or None, initial={"role": target.role, "is_active": target.is_active})
@@ -83,7 +83,7 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     return render(request, "admin/user_edit.html", {"form": form, "target": target})
 
 
-@requires(Action.MANAGE_SETTINGS)
+@requires(Action.MANAGE_SETTINGS, phi=False)
 def clinic_settings(request: HttpRequest) -> HttpResponse:
     row = ClinicSettings.objects.filter(singleton=1).first() or ClinicSettings()
     initial = {"clinic_name": row.clinic_name, "idle_timeout_minutes": clinic.idle_timeout_minutes()}
@@ -141,6 +141,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     page = Paginator(_filtered(form), 50).get_page(request.GET.get("page"))
     chain = verify_chain() if request.GET.get("verify") else None
+    access.note_listed(e.patient_id for e in page)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

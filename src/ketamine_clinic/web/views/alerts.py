@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import alerts
-from ketamine_clinic.services.access import access_alert_by_id
+from ketamine_clinic.services.access import access_alert_by_id, note_listed
 from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.web.forms import AcknowledgeForm
 from ketamine_clinic.web.permissions import actor, requires
@@ -18,7 +18,8 @@ from ketamine_clinic.web.redirects import redirect_next, safe_next
 
 @requires(Action.VIEW_CHART)
 def alert_list(request: HttpRequest) -> HttpResponse:
-    rows = alerts.open_alerts().select_related("patient").order_by("-raised_at")
+    rows = list(alerts.open_alerts().select_related("patient").order_by("-raised_at"))
+    note_listed(a.patient_id for a in rows)
     return render(request, "clinical/alerts.html", {"rows": rows})
 
 
