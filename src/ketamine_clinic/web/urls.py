@@ -2,6 +2,7 @@ from django.contrib.auth.views import LogoutView
 from django.urls import path
 
 from ketamine_clinic.web.views import (
+    account,
     admin,
     alerts,
     auth,
@@ -17,6 +18,9 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
+    path("account/password/", account.password_change, name="password-change"),
+    path("account/reset/", account.password_reset, name="password-reset"),
+    path("account/reset/<uidb64>/<token>/", account.password_reset_confirm, name="password-reset-confirm"),
     # clinicians
     path("clinic/", home.clinic_home, name="clinic-home"),
     path("clinic/patients/", patients.patient_list, name="patient-list"),
