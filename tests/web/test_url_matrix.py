@@ -20,6 +20,8 @@ PUBLIC = {"login", "logout", "password-reset", "password-reset-confirm", "home"}
 # url name -> (method, roles that may use it)
 MATRIX: dict[str, tuple[str, set[str]]] = {
     "password-change": ("get", EVERYONE),
+    "two-factor-verify": ("get", EVERYONE),
+    "two-factor-setup": ("get", EVERYONE),
     "clinic-home": ("get", STAFF),
     "patient-list": ("get", STAFF),
     "patient-chart": ("get", STAFF),
@@ -74,6 +76,8 @@ def urls(course, verified_order, running_session, recorded_intake, nurse, person
     sid, pid = running_session.pk, course.patient_id
     return {
         "password-change": "/account/password/",
+        "two-factor-verify": "/account/two-factor/",
+        "two-factor-setup": "/account/two-factor/setup/",
         "clinic-home": "/clinic/",
         "patient-list": "/clinic/patients/",
         "patient-chart": f"/clinic/patients/{pid}/",

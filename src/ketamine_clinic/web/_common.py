@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "ketamine_clinic.storage",
     "ketamine_clinic.web",
 ]
@@ -106,8 +108,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "ketamine_clinic.web.middleware.IdleTimeoutMiddleware",
+    "ketamine_clinic.web.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -138,6 +142,7 @@ PASSWORD_RESET_TIMEOUT = 3600  # a reset link works once, within the hour
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+OTP_TOTP_ISSUER = "Ketamine Clinic"
 
 # Lock the account, not the address: clinic tablets often share one NAT address
 # (docs/decisions/0004-lockout-by-account.md).

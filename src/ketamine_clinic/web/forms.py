@@ -43,6 +43,11 @@ class ClinicSettingsForm(forms.Form):
         help_text=f"Log out after this many minutes without activity "
         f"({IDLE_TIMEOUT_RANGE[0]}–{IDLE_TIMEOUT_RANGE[1]}).",
     )
+    require_two_factor = forms.BooleanField(
+        required=False,
+        label="Require two-factor log-in for staff",
+        help_text="Staff set up an authenticator app (TOTP) at their next log-in.",
+    )
 
 
 class AuditFilterForm(forms.Form):

@@ -20,6 +20,8 @@ urlpatterns = [
     path("logout/", LogoutView.as_view(), name="logout"),
     path("account/password/", account.password_change, name="password-change"),
     path("account/reset/", account.password_reset, name="password-reset"),
+    path("account/two-factor/", account.two_factor_verify, name="two-factor-verify"),
+    path("account/two-factor/setup/", account.two_factor_setup, name="two-factor-setup"),
     path("account/reset/<uidb64>/<token>/", account.password_reset_confirm, name="password-reset-confirm"),
     # clinicians
     path("clinic/", home.clinic_home, name="clinic-home"),

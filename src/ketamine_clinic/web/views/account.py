@@ -1,4 +1,5 @@
-"""A person's own account: change the password, reset it by an e-mailed link."""
+"""A person's own account: change the password, reset it by an e-mailed link, and the
+TOTP second factor."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django_otp import login as otp_login
 
-from ketamine_clinic.services import passwords
+from ketamine_clinic.services import passwords, two_factor
 from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.web.permissions import actor
+from ketamine_clinic.web.redirects import redirect_next
 
 
 class PasswordChangeForm(forms.Form):
@@ -84,3 +87,49 @@ def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> Htt
             messages.success(request, "Your password is changed. Log in with it now.")
             return redirect("login")
     return render(request, "account/password.html", {"form": form, "title": "Choose a new password"})
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label="6-digit code",
+        max_length=12,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+@login_required
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    user = actor(request)
+    device = two_factor.pending_device(user)
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = two_factor.do_confirm_totp(user, form.cleaned_data["token"])
+        except ServiceError as exc:
+            _fail(form, exc)
+        else:
+            otp_login(request, device)
+            messages.success(request, "Two-factor log-in is on for your account.")
+            return redirect_next(request, request.GET.get("next"), "home")
+    return render(
+        request,
+        "account/two_factor_setup.html",
+        {"form": form, "secret": two_factor.secret_text(device), "uri": device.config_url},
+    )
+
+
+@login_required
+def two_factor_verify(request: HttpRequest) -> HttpResponse:
+    user = actor(request)
+    if two_factor.confirmed_device(user) is None:
+        return redirect("two-factor-setup")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = two_factor.do_verify_totp(user, form.cleaned_data["token"])
+        except ServiceError as exc:
+            _fail(form, exc)
+        else:
+            otp_login(request, device)
+            return redirect_next(request, request.GET.get("next"), "home")
+    return render(request, "account/two_factor_verify.html", {"form": form})

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.domain.settings import SETTINGS
-from ketamine_clinic.services import access, accounts, clinic
+from ketamine_clinic.services import access, accounts, clinic, two_factor
 from ketamine_clinic.services.audit import verify_chain
 from ketamine_clinic.services.errors import InvalidInput, ServiceError
 from ketamine_clinic.services.patients import do_create_patient_login
@@ -66,6 +66,10 @@ def _create_patient_login(mrn: str, data: dict[str, str], acting: User) -> User:
 @requires(Action.MANAGE_USERS, phi=False)
 def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     target = get_object_or_404(User, pk=user_id)
+    if request.method == "POST" and request.POST.get("op") == "remove_two_factor":
+        two_factor.do_remove_totp(target, acting_user=actor(request))
+        messages.success(request, f"Removed {target.username}'s authenticator; they set up a new one at next log-in.")
+        return redirect("admin-user-edit", user_id=target.pk)
     form = UserUpdateForm(request.POST or None, initial={"role": target.role, "is_active": target.is_active})
     if request.method == "POST" and form.is_valid():
         try:
@@ -80,13 +84,21 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Saved {target.username}.")
             return redirect("admin-users")
-    return render(request, "admin/user_edit.html", {"form": form, "target": target})
+    return render(
+        request,
+        "admin/user_edit.html",
+        {"form": form, "target": target, "has_two_factor": two_factor.confirmed_device(target) is not None},
+    )
 
 
 @requires(Action.MANAGE_SETTINGS, phi=False)
 def clinic_settings(request: HttpRequest) -> HttpResponse:
     row = ClinicSettings.objects.filter(singleton=1).first() or ClinicSettings()
-    initial = {"clinic_name": row.clinic_name, "idle_timeout_minutes": clinic.idle_timeout_minutes()}
+    initial = {
+        "clinic_name": row.clinic_name,
+        "idle_timeout_minutes": clinic.idle_timeout_minutes(),
+        "require_two_factor": row.require_two_factor,
+    }
     op = request.POST.get("op", "general")
     form = ClinicSettingsForm(request.POST if request.method == "POST" and op == "general" else None, initial=initial)
     values: dict[str, float | str] = {**{k: s.default for k, s in SETTINGS.items()}, **clinic.rule_overrides()}
