@@ -53,11 +53,35 @@ def _call(*args: str) -> None:
     call_command(*args)
 
 
+#: gunicorn's access log: the path without its query string (a search is a patient's
+#: name) and no referrer (it carries the previous page's query string).
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+
+def gunicorn_argv(gunicorn: str, bind: str, workers: int) -> list[str]:
+    return [
+        gunicorn,
+        "ketamine_clinic.web.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        ACCESS_LOG_FORMAT,
+        "--graceful-timeout",
+        "5",
+    ]
+
+
 def _serve(args: argparse.Namespace) -> int:
     from django.conf import settings
 
+    from ketamine_clinic.cli.backup import secure_data_dir
+
     cfg = settings.CONFIG
-    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(cfg.data_dir)
     if not args.no_migrate:
         _call("migrate", "--noinput", "-v", "0")
     _call("collectstatic", "--noinput", "-v", "0")
@@ -72,18 +96,7 @@ def _serve(args: argparse.Namespace) -> int:
         for username, role, _ in logins:
             print(f"  {role:<12} {username}", flush=True)
     gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    argv = [
-        gunicorn,
-        "ketamine_clinic.web.wsgi:application",
-        "--bind",
-        bind,
-        "--workers",
-        str(workers),
-        "--access-logfile",
-        "-",
-        "--graceful-timeout",
-        "5",
-    ]
+    argv = gunicorn_argv(gunicorn, bind, workers)
     os.environ["DJANGO_SETTINGS_MODULE"] = settings.SETTINGS_MODULE
     os.execv(gunicorn, argv)
     return 0  # pragma: no cover  (execv does not return)
@@ -92,9 +105,10 @@ def _serve(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from django.conf import settings
 
+    from ketamine_clinic.cli.backup import secure_data_dir
     from ketamine_clinic.services.demo import load_demo
 
-    settings.CONFIG.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings.CONFIG.data_dir)
     _call("migrate", "--noinput", "-v", "0")
     created = load_demo()
     print("Demo clinic loaded." if created else "Demo clinic already present; kept as it is.")

@@ -24,11 +24,12 @@ def _setup_django() -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ketamine_clinic.cli import admin, pk
+    from ketamine_clinic.cli import admin, backup, pk
 
     parser = argparse.ArgumentParser(prog="kclinic", description="Ketamine Clinic: run the clinic's server and tools.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     admin.register(sub)
+    backup.register(sub)
     pk.register(sub)
     return parser
 
@@ -38,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    os.umask(0o077)  # the database, outbox, checkpoints and backups are the clinic's alone
     try:
         if getattr(args, "needs_django", False):
             _setup_django()
