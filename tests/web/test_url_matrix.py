@@ -55,6 +55,7 @@ MATRIX: dict[str, tuple[str, set[str]]] = {
     "admin-users": ("get", {"admin"}),
     "admin-user-edit": ("get", {"admin"}),
     "admin-settings": ("get", {"admin"}),
+    "admin-care-teams": ("get", {"admin"}),
     "admin-audit": ("get", {"admin", "auditor"}),
 }
 
@@ -111,6 +112,7 @@ def urls(course, verified_order, running_session, recorded_intake, nurse, person
         "admin-users": "/admin-area/users/",
         "admin-user-edit": f"/admin-area/users/{nurse.pk}/",
         "admin-settings": "/admin-area/settings/",
+        "admin-care-teams": "/admin-area/care-teams/",
         "admin-audit": "/admin-area/audit/",
     }
 

@@ -20,7 +20,7 @@ from typing import Any
 from django.db import transaction
 
 from ketamine_clinic.domain.policy import Action, Role, can
-from ketamine_clinic.services import audit
+from ketamine_clinic.services import audit, care_team
 from ketamine_clinic.services.errors import NotFound
 from ketamine_clinic.storage.models import (
     Alert,
@@ -110,7 +110,11 @@ def _may_see(actor: User, patient: Patient, action: Action) -> bool:
         return False
     if actor.role == Role.PATIENT:
         return patient.user_id == actor.id
-    return can(actor.role, action)
+    if not can(actor.role, action):
+        return False
+    if actor.role in care_team.CLINICAL_ROLES and care_team.care_team_only():
+        return care_team.on_care_team(actor, patient)
+    return True
 
 
 def access_patient_by_id(actor: User, patient_id: int, *, action: Action = Action.VIEW_CHART) -> Patient:
@@ -163,6 +167,8 @@ def patient_queryset_for(actor: User, *, action: Action = Action.VIEW_DEMOGRAPHI
     """Patients ``actor`` may list (never audited per row: a list shows no chart)."""
     if actor.role == Role.PATIENT:
         return Patient.objects.filter(user_id=actor.id)
-    if actor.is_active and can(actor.role, action):
-        return Patient.objects.all()
-    return Patient.objects.none()
+    if not (actor.is_active and can(actor.role, action)):
+        return Patient.objects.none()
+    if actor.role in care_team.CLINICAL_ROLES and care_team.care_team_only():
+        return Patient.objects.filter(care_team__user=actor)
+    return Patient.objects.all()

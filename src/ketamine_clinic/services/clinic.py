@@ -45,6 +45,7 @@ def do_update_clinic_settings(
     clinic_name: str,
     idle_timeout_minutes: int,
     require_two_factor: bool | None = None,
+    care_team_only: bool | None = None,
     acting_user: User | None,
 ) -> ClinicSettings:
     if acting_user is not None and not can(acting_user.role, Action.MANAGE_SETTINGS):
@@ -60,11 +61,14 @@ def do_update_clinic_settings(
             "clinic_name": row.clinic_name,
             "idle_timeout_minutes": row.idle_timeout_minutes,
             "require_two_factor": row.require_two_factor,
+            "care_team_only": row.care_team_only,
         }
         row.clinic_name = clinic_name.strip()
         row.idle_timeout_minutes = idle_timeout_minutes
         if require_two_factor is not None:
             row.require_two_factor = require_two_factor
+        if care_team_only is not None:
+            row.care_team_only = care_team_only
         row.updated_at = timezone.now()
         row.save()
         audit.record(
@@ -76,6 +80,7 @@ def do_update_clinic_settings(
                 "clinic_name": row.clinic_name,
                 "idle_timeout_minutes": idle_timeout_minutes,
                 "require_two_factor": row.require_two_factor,
+                "care_team_only": row.care_team_only,
             },
         )
     return row

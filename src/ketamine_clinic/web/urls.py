@@ -80,5 +80,6 @@ urlpatterns = [
     path("admin-area/users/", admin.users, name="admin-users"),
     path("admin-area/users/<int:user_id>/", admin.user_edit, name="admin-user-edit"),
     path("admin-area/settings/", admin.clinic_settings, name="admin-settings"),
+    path("admin-area/care-teams/", admin.care_teams, name="admin-care-teams"),
     path("admin-area/audit/", admin.audit_log, name="admin-audit"),
 ]

@@ -7,7 +7,7 @@ from ketamine_clinic.storage.models.courses import Chair, Course, CourseDecision
 from ketamine_clinic.storage.models.intake import EligibilityDecision, Intake
 from ketamine_clinic.storage.models.measures import Alert, Assessment
 from ketamine_clinic.storage.models.orders import Order
-from ketamine_clinic.storage.models.patients import Patient
+from ketamine_clinic.storage.models.patients import CareTeamMember, Patient
 from ketamine_clinic.storage.models.sessions import (
     InfusionSession,
     PumpEvent,
@@ -21,6 +21,7 @@ __all__ = [
     "Assessment",
     "AuditChainHead",
     "AuditEvent",
+    "CareTeamMember",
     "Chair",
     "ClinicSettings",
     "Course",

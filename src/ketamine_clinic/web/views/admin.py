@@ -10,13 +10,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.domain.settings import SETTINGS
-from ketamine_clinic.services import access, accounts, clinic, two_factor
+from ketamine_clinic.services import access, accounts, care_team, clinic, two_factor
 from ketamine_clinic.services.audit import verify_chain
 from ketamine_clinic.services.errors import InvalidInput, ServiceError
 from ketamine_clinic.services.patients import do_create_patient_login
-from ketamine_clinic.storage.models import AuditEvent, ClinicSettings, Patient, User
+from ketamine_clinic.storage.models import AuditEvent, CareTeamMember, ClinicSettings, Patient, User
 from ketamine_clinic.web.forms import (
     AuditFilterForm,
+    CareTeamForm,
     ClinicSettingsForm,
     UserCreateForm,
     UserUpdateForm,
@@ -98,6 +99,7 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
         "clinic_name": row.clinic_name,
         "idle_timeout_minutes": clinic.idle_timeout_minutes(),
         "require_two_factor": row.require_two_factor,
+        "care_team_only": row.care_team_only,
     }
     op = request.POST.get("op", "general")
     form = ClinicSettingsForm(request.POST if request.method == "POST" and op == "general" else None, initial=initial)
@@ -167,4 +169,35 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             # admins see who did what to which record; only an auditor sees the values
             "show_values": can(actor(request).role, Action.VIEW_AUDIT_VALUES),
         },
+    )
+
+
+@requires(Action.MANAGE_USERS, phi=False)
+def care_teams(request: HttpRequest) -> HttpResponse:
+    """Care teams by MRN and user name: the admin keeps them without opening a chart."""
+    form = CareTeamForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        patient = Patient.objects.filter(mrn__iexact=data["mrn"].strip()).first()
+        member = User.objects.filter(username__iexact=data["username"].strip(), is_active=True).first()
+        if patient is None:
+            form.add_error("mrn", "No patient has this MRN.")
+        elif member is None:
+            form.add_error("username", "No active user has this name.")
+        else:
+            try:
+                if request.POST.get("op") == "remove":
+                    care_team.do_remove_care_team_member(patient, member, acting_user=actor(request))
+                else:
+                    care_team.do_add_care_team_member(patient, member, acting_user=actor(request))
+            except ServiceError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(request, f"Care team of {patient.mrn} saved.")
+                return redirect("admin-care-teams")
+    rows = CareTeamMember.objects.select_related("patient", "user").order_by("patient__mrn", "user__username")
+    return render(
+        request,
+        "admin/care_teams.html",
+        {"form": form, "rows": rows, "restricted": care_team.care_team_only()},
     )
