@@ -133,3 +133,19 @@ def test_a_backup_restores_into_a_fresh_directory_and_verifies(
             db.execute("UPDATE kc_vital_sign SET systolic_mmhg = 90 WHERE id = ?", (vital.pk,))
     broken = _kclinic(env, "audit", "verify")
     assert broken.returncode == 1 and f"VitalSign #{vital.pk} differs" in broken.stderr
+
+
+def test_a_database_created_by_kclinic_is_readable_by_its_owner_only(tmp_path, settings) -> None:
+    data = tmp_path / "var"
+    data.mkdir(mode=0o755)
+    env = {
+        "KC_DATA_DIR": str(data),
+        "KC_DEBUG": "0",
+        "KC_SECRET_KEY": "perm-test-secret-0123456789abcdefghijklmn",
+        "KC_AUDIT_KEY": settings.KC_AUDIT_KEY,
+        "KC_DATABASE_URL": "",
+    }
+    done = _kclinic(env, "manage", "migrate", "--noinput", "-v", "0")
+    assert done.returncode == 0, done.stderr
+    assert _mode(data / "kclinic.sqlite3") == 0o600
+    assert all(_mode(p) == 0o600 for p in data.glob("kclinic.sqlite3*"))
