@@ -19,6 +19,8 @@ import hashlib
 import hmac
 import json
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -287,10 +289,40 @@ def _clinical_problems(digests: dict[tuple[str, str], tuple[int, str]], batch: i
     return problems
 
 
+@contextmanager
+def _snapshot() -> Iterator[None]:
+    """One consistent view of the database for the whole check, so rows committed while
+    it runs (the clinic stays open) never look like a cut tail or an unaudited row.
+    PostgreSQL: a read-only REPEATABLE READ transaction; SQLite (WAL): a deferred read
+    transaction, which takes no write lock."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:  # the caller's transaction is the snapshot
+        yield
+    elif connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+    else:
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("BEGIN DEFERRED")
+            try:
+                yield
+            finally:
+                cursor.execute("COMMIT")
+
+
 def verify_chain(batch: int = 2000) -> ChainReport:
     """Walk the trail in order; check links, MACs, the checkpoints outside the database and
-    the watched clinical rows. Reports the first broken row and every other problem."""
+    the watched clinical rows. Reports the first broken row and every other problem.
+    The checkpoints are read before the database snapshot is taken, so each of them
+    describes rows the snapshot can see."""
     wanted, problems = _load_checkpoints()
+    with _snapshot():
+        return _verify(batch, wanted, problems)
+
+
+def _verify(batch: int, wanted: Lanes, problems: list[str]) -> ChainReport:
     walk = _walk(batch, wanted)
     problems += walk.problems
     if walk.broken_id is not None:
