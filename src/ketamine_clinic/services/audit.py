@@ -170,7 +170,7 @@ def record(
         old_values=json.loads(json.dumps(old or {}, default=str)),
         new_values=json.loads(json.dumps(new or {}, default=str)),
         prev_hash=head.last_hash,
-        subject_digest=subject_digest(subject) if type(subject).__name__ in WATCHED else "",
+        subject_digest=subject_digest(subject) if isinstance(subject, tuple(WATCHED.values())) else "",
     )
     event.row_hash = row_digest(event)
     event.mac = row_mac(event.row_hash)
