@@ -198,6 +198,7 @@ def load_for_tests() -> Config:
     defaults = {
         "KC_SECRET_KEY": "test-only-secret-key-0123456789abcdef0123456789",
         "KC_AUDIT_KEY": "test-only-audit-key-0123456789abcdef0123456789",
+        "KC_DEMO": "1",  # the suite loads the demo clinic; tests of the refusal turn it off
         "KC_HTTPS": "0",
         "KC_DATA_DIR": "var/test",
     }

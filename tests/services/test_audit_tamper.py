@@ -18,8 +18,7 @@ from tests.support.tamper import as_database_owner
 
 
 def _checkpoint_now() -> None:
-    head = AuditChainHead.objects.get()
-    audit_checkpoints.write_checkpoint(head.length, head.last_hash)
+    audit.do_checkpoint()
 
 
 def _rechain_from(first_id: int) -> None:
@@ -32,14 +31,14 @@ def _rechain_from(first_id: int) -> None:
             event.row_hash = audit.row_digest(event)
             AuditEvent.objects.filter(pk=event.pk).update(prev_hash=event.prev_hash, row_hash=event.row_hash)
             prev = event.row_hash
-        AuditChainHead.objects.update(last_hash=prev)
+        AuditChainHead.objects.filter(singleton=1).update(last_hash=prev)
 
 
 def test_an_intact_trail_of_a_whole_session_verifies_with_no_clinical_differences(running_session) -> None:
     _checkpoint_now()
     report = audit.verify_chain()
     assert report.ok, report.problems
-    assert report.problems == () and report.checkpoints == 1
+    assert report.problems == () and report.checkpoints >= 1
     assert report.checked == AuditEvent.objects.count()
 
 
@@ -75,7 +74,7 @@ def test_cutting_the_tail_and_moving_the_head_is_reported(patient, prescriber) -
     with as_database_owner():
         AuditEvent.objects.filter(pk__in=[e.pk for e in events]).delete()
     survivor = AuditEvent.objects.order_by("-id").first()
-    AuditChainHead.objects.update(last_hash=survivor.row_hash, length=AuditEvent.objects.count())
+    AuditChainHead.objects.filter(singleton=1).update(last_hash=survivor.row_hash, length=AuditEvent.objects.count())
     report = audit.verify_chain()
     assert not report.ok
     assert any("rows were cut from the end" in p for p in report.problems)
@@ -101,7 +100,7 @@ def test_a_vital_sign_inserted_past_the_application_is_reported(running_session,
 def test_a_forged_checkpoint_is_reported(patient, prescriber) -> None:
     access_patient_by_id(prescriber, patient.pk)
     _checkpoint_now()
-    path = audit_checkpoints.audit_dir() / "head.json"
+    path = audit_checkpoints.audit_dir() / "head-1.json"
     raw = json.loads(path.read_text())
     raw["length"] = 1
     path.write_text(json.dumps(raw))
@@ -114,13 +113,13 @@ def test_a_checkpoint_is_written_after_each_commit_and_only_moves_forward(
 ) -> None:  # noqa: E501
     with django_capture_on_commit_callbacks(execute=True):
         access_patient_by_id(prescriber, patient.pk)
-    head = AuditChainHead.objects.get()
+    head = AuditChainHead.objects.get(singleton=1)
     points = [p for p in audit_checkpoints.read_checkpoints() if not isinstance(p, str)]
-    assert [(p.length, p.head_hash) for p in points if p.source == "head.json"] == [(head.length, head.last_hash)]
-    audit_checkpoints.write_checkpoint(1, "0" * 64, log=False)  # a late, older writer
+    assert [(p.lane, p.length, p.head_hash) for p in points] == [(1, head.length, head.last_hash)]
+    audit_checkpoints.write_checkpoint(1, 1, "0" * 64, log=False)  # a late, older writer
     latest = next(audit_checkpoints.read_checkpoints())
     assert not isinstance(latest, str) and latest.length == head.length
-    assert (audit_checkpoints.audit_dir() / "head.json").stat().st_mode & 0o777 == 0o600
+    assert (audit_checkpoints.audit_dir() / "head-1.json").stat().st_mode & 0o777 == 0o600
 
 
 def test_the_database_refuses_to_update_an_audit_row(patient) -> None:
@@ -139,3 +138,66 @@ def test_deleting_an_audit_row_is_refused_on_postgresql_and_reported_everywhere(
     else:  # SQLite: whoever can write the file can drop triggers; the chain still shows it
         AuditEvent.objects.filter(pk=middle.pk).delete()
     assert audit.verify_chain().ok is False
+
+
+def _use_lane(monkeypatch, lane: int) -> None:  # type: ignore[no-untyped-def]
+    def lock():  # type: ignore[no-untyped-def]
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(
+            singleton=lane, defaults={"last_hash": audit.GENESIS}
+        )
+        return head
+
+    monkeypatch.setattr(audit, "_lock_a_lane", lock)
+
+
+def test_interleaved_lanes_each_verify_as_a_chain_of_their_own(patient, prescriber, monkeypatch) -> None:
+    for lane in (2, 1, 2, 3):
+        _use_lane(monkeypatch, lane)
+        access_patient_by_id(prescriber, patient.pk)
+    assert set(AuditEvent.objects.values_list("lane", flat=True)) == {1, 2, 3}
+    _checkpoint_now()
+    assert audit.verify_chain().ok
+    last_of_lane_2 = AuditEvent.objects.filter(lane=2).order_by("-id").first()
+    with as_database_owner():
+        last_of_lane_2.delete()
+    survivor = AuditEvent.objects.filter(lane=2).order_by("-id").first()
+    AuditChainHead.objects.filter(singleton=2).update(last_hash=survivor.row_hash, length=1)
+    report = audit.verify_chain()
+    assert not report.ok
+    assert any("lane 2 has 1 events but the checkpoint" in p for p in report.problems)
+
+
+def test_concurrent_writers_spread_over_lanes_and_never_fork_the_chain(transactional_db, patient, prescriber) -> None:
+    import threading
+
+    from django.db import connections
+
+    for lane in range(1, audit.LANES + 1):  # a flushed test database lost the migration's lanes
+        AuditChainHead.objects.get_or_create(singleton=lane, defaults={"last_hash": audit.GENESIS})
+    start = threading.Barrier(8)
+
+    def many() -> None:
+        start.wait()
+        try:
+            for _ in range(10):
+                access_patient_by_id(prescriber, patient.pk)
+        finally:
+            connections.close_all()
+
+    if connection.vendor == "postgresql":
+        threads = [threading.Thread(target=many) for _ in range(8)]
+        for t in threads:
+            t.start()
+        while_writing = [audit.verify_chain() for _ in range(3)]  # the clinic stays open
+        for t in threads:
+            t.join()
+        assert all(r.ok for r in while_writing), [r.problems for r in while_writing]
+    else:  # SQLite serialises writers itself: one lane, in order
+        for _ in range(80):
+            access_patient_by_id(prescriber, patient.pk)
+    report = audit.verify_chain()
+    assert report.ok, report.problems
+    reads = AuditEvent.objects.filter(event_type=EventType.CHART_VIEWED)
+    assert reads.count() == 80
+    lanes = set(reads.values_list("lane", flat=True))
+    assert len(lanes) > 1 if connection.vendor == "postgresql" else lanes == {1}

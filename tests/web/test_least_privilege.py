@@ -72,3 +72,45 @@ def test_an_admin_may_demote_another_while_one_remains(admin) -> None:
     with pytest.raises(Conflict, match="last active administrator"):
         accounts.do_update_user(admin, role="admin", is_active=False, acting_user=None)
     assert User.objects.get(pk=admin.pk).is_active
+
+
+def _restrict(admin) -> None:  # type: ignore[no-untyped-def]
+    from ketamine_clinic.services import clinic
+
+    clinic.do_update_clinic_settings(
+        clinic_name="Clinic", idle_timeout_minutes=15, care_team_only=True, acting_user=admin
+    )
+
+
+def test_without_the_restriction_every_clinician_opens_every_chart(client, nurse, patient, stranger) -> None:
+    client.force_login(nurse)
+    assert client.get(f"/clinic/patients/{stranger.pk}/").status_code == 200
+
+
+def test_the_care_team_restriction_limits_charts_to_the_team(
+    client, admin, nurse, front_desk, patient, stranger
+) -> None:
+    _restrict(admin)
+    client.force_login(admin)
+    response = client.post("/admin-area/care-teams/", {"mrn": patient.mrn, "username": nurse.username, "op": "add"})
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(event_type=EventType.CARE_TEAM_CHANGED, actor=admin, patient=patient).exists()
+    client.force_login(nurse)
+    assert client.get(f"/clinic/patients/{patient.pk}/").status_code == 200
+    assert client.get(f"/clinic/patients/{stranger.pk}/").status_code == 404  # same answer as a missing chart
+    listing = client.get("/clinic/patients/").content.decode()
+    assert "Example" in listing and "Stranger" not in listing
+    client.force_login(admin)
+    client.post("/admin-area/care-teams/", {"mrn": patient.mrn, "username": nurse.username, "op": "remove"})
+    client.force_login(nurse)
+    assert client.get(f"/clinic/patients/{patient.pk}/").status_code == 404
+    client.force_login(front_desk)  # scheduling is not a chart read
+    assert client.get("/desk/").status_code == 200
+
+
+def test_a_care_team_is_made_of_clinicians(client, admin, front_desk, patient) -> None:
+    client.force_login(admin)
+    page = client.post("/admin-area/care-teams/", {"mrn": patient.mrn, "username": front_desk.username, "op": "add"})
+    assert "made of prescribers, CRNAs and RNs" in page.content.decode()
+    unknown = client.post("/admin-area/care-teams/", {"mrn": "NOPE", "username": front_desk.username, "op": "add"})
+    assert "No patient has this MRN" in unknown.content.decode()

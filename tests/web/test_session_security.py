@@ -114,3 +114,10 @@ def test_logging_in_never_redirects_off_site(client, nurse) -> None:
         "/login/?next=https://evil.example/", {"username": nurse.username, "password": PASSWORD}
     )
     assert response.status_code == 302 and "evil.example" not in response["Location"]
+
+
+def test_logging_out_never_redirects_off_site(client, nurse) -> None:
+    client.force_login(nurse)
+    response = client.post("/logout/", {"next": "https://evil.example/"})
+    assert response.status_code == 302 and "evil.example" not in response["Location"]
+    assert "_auth_user_id" not in client.session

@@ -59,11 +59,35 @@ def _call(*args: str) -> None:
     call_command(*args)
 
 
+#: gunicorn's access log: the path without its query string (a search is a patient's
+#: name) and no referrer (it carries the previous page's query string).
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+
+def gunicorn_argv(gunicorn: str, bind: str, workers: int) -> list[str]:
+    return [
+        gunicorn,
+        "ketamine_clinic.web.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        ACCESS_LOG_FORMAT,
+        "--graceful-timeout",
+        "5",
+    ]
+
+
 def _serve(args: argparse.Namespace) -> int:
     from django.conf import settings
 
+    from ketamine_clinic.cli.backup import secure_data_dir
+
     cfg = settings.CONFIG
-    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(cfg.data_dir)
     if not args.no_migrate:
         _call("migrate", "--noinput", "-v", "0")
     _call("collectstatic", "--noinput", "-v", "0")
@@ -78,18 +102,7 @@ def _serve(args: argparse.Namespace) -> int:
         for username, role, _ in logins:
             print(f"  {role:<12} {username}", flush=True)
     gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    argv = [
-        gunicorn,
-        "ketamine_clinic.web.wsgi:application",
-        "--bind",
-        bind,
-        "--workers",
-        str(workers),
-        "--access-logfile",
-        "-",
-        "--graceful-timeout",
-        "5",
-    ]
+    argv = gunicorn_argv(gunicorn, bind, workers)
     os.environ["DJANGO_SETTINGS_MODULE"] = settings.SETTINGS_MODULE
     if args.no_worker:
         os.execv(gunicorn, argv)
@@ -137,9 +150,10 @@ def _worker(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from django.conf import settings
 
+    from ketamine_clinic.cli.backup import secure_data_dir
     from ketamine_clinic.services.demo import load_demo
 
-    settings.CONFIG.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings.CONFIG.data_dir)
     _call("migrate", "--noinput", "-v", "0")
     created = load_demo()
     print("Demo clinic loaded." if created else "Demo clinic already present; kept as it is.")
@@ -205,14 +219,15 @@ def _audit_checkpoint(args: argparse.Namespace) -> int:
     from ketamine_clinic.services.audit import do_checkpoint
 
     try:
-        point, mailed = do_checkpoint(mail=args.mail)
+        points, mailed = do_checkpoint(mail=args.mail)
     except ValueError as exc:
         print(f"kclinic audit checkpoint: {exc}", file=sys.stderr)
         return 2
-    print(
-        f"Checkpoint written: {point.length} events, head {point.head_hash[:16]}…"
-        + (f"; mailed to {mailed}" if mailed else "")
-    )
+    for point in points:
+        if point.length or point.lane == 1:
+            print(f"Checkpoint written: lane {point.lane}, {point.length} events, head {point.head_hash[:16]}…")
+    if mailed:
+        print(f"Mailed to {mailed}.")
     return 0
 
 

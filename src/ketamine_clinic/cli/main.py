@@ -24,12 +24,13 @@ def _setup_django() -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ketamine_clinic.cli import admin, ledger, pk
+    from ketamine_clinic.cli import admin, backup, ledger, pk
 
     parser = argparse.ArgumentParser(prog="kclinic", description="Ketamine Clinic: run the clinic's server and tools.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     admin.register(sub)
     ledger.register(sub)
+    backup.register(sub)
     pk.register(sub)
     return parser
 
@@ -39,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    os.umask(0o077)  # the database, outbox, checkpoints and backups are the clinic's alone
     try:
         if getattr(args, "needs_django", False):
             _setup_django()

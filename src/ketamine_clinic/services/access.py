@@ -2,14 +2,25 @@
 
 ``access_patient_by_id`` raises the same ``NotFound`` for a patient who does not exist
 and for one the actor may not see, so an id never reveals whether a patient exists.
+
+Outside a page, each access writes its own ``CHART_VIEWED`` row. Inside ``page_view``
+(the web layer opens one around every view), accesses and listed patients are collected
+instead, and ``do_record_page_view`` writes one row for the whole page; a fragment or a
+poll is not recorded at all (docs/decisions/0010-phi-reads.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
 from django.db import transaction
 
 from ketamine_clinic.domain.policy import Action, Role, can
-from ketamine_clinic.services import audit
+from ketamine_clinic.services import audit, care_team
 from ketamine_clinic.services.errors import NotFound
 from ketamine_clinic.storage.models import (
     Alert,
@@ -23,14 +34,75 @@ from ketamine_clinic.storage.models import (
 )
 
 __all__ = [
+    "PageReads",
     "access_alert_by_id",
     "access_course_by_id",
     "access_order_by_id",
     "access_patient_by_id",
     "access_session_by_id",
     "access_visit_by_id",
+    "do_record_page_view",
+    "note_listed",
+    "page_view",
     "patient_queryset_for",
 ]
+
+MAX_LISTED_IDS = 200
+
+
+@dataclass
+class PageReads:
+    """What one page showed: the patients whose records it opened, and those it listed."""
+
+    opened: dict[int, tuple[Patient, Any]] = field(default_factory=dict)
+    listed: list[int] = field(default_factory=list)
+
+
+_PAGE: ContextVar[PageReads | None] = ContextVar("kc_page_reads", default=None)
+
+
+@contextmanager
+def page_view() -> Iterator[PageReads]:
+    """Collect this request's reads instead of writing one audit row per access."""
+    reads = PageReads()
+    token = _PAGE.set(reads)
+    try:
+        yield reads
+    finally:
+        _PAGE.reset(token)
+
+
+def note_listed(patient_ids: Iterable[int | None]) -> None:
+    """A list view names the patients it shows (no-op outside ``page_view``)."""
+    reads = _PAGE.get()
+    if reads is not None:
+        reads.listed.extend(pk for pk in patient_ids if pk is not None)
+
+
+def do_record_page_view(actor: User, reads: PageReads, *, page: str) -> None:
+    """One audit row for one page: ``CHART_VIEWED`` when it showed one patient's record,
+    else ``PAGE_VIEWED`` with the ids of the patients it listed (the first 200)."""
+    listed = list(dict.fromkeys(reads.listed))
+    with transaction.atomic():
+        if len(reads.opened) == 1 and set(listed) <= set(reads.opened):
+            patient, subject = next(iter(reads.opened.values()))
+            audit.record(EventType.CHART_VIEWED, actor=actor, patient=patient, subject=subject, new={"page": page})
+            return
+        ids = list(dict.fromkeys([*reads.opened, *listed]))
+        audit.record(
+            EventType.PAGE_VIEWED,
+            actor=actor,
+            new={"page": page, "patient_count": len(ids), "patient_ids": ids[:MAX_LISTED_IDS]},
+        )
+
+
+def _audit_read(actor: User, patient: Patient, subject: Any, action: Action) -> None:
+    reads = _PAGE.get()
+    if reads is not None:
+        reads.opened.setdefault(patient.pk, (patient, subject))
+        return
+    with transaction.atomic():
+        audit.record(EventType.CHART_VIEWED, actor=actor, patient=patient, subject=subject, new={"action": str(action)})
 
 
 def _may_see(actor: User, patient: Patient, action: Action) -> bool:
@@ -38,7 +110,11 @@ def _may_see(actor: User, patient: Patient, action: Action) -> bool:
         return False
     if actor.role == Role.PATIENT:
         return patient.user_id == actor.id
-    return can(actor.role, action)
+    if not can(actor.role, action):
+        return False
+    if actor.role in care_team.CLINICAL_ROLES and care_team.care_team_only():
+        return care_team.on_care_team(actor, patient)
+    return True
 
 
 def access_patient_by_id(actor: User, patient_id: int, *, action: Action = Action.VIEW_CHART) -> Patient:
@@ -52,14 +128,7 @@ def access_patient_by_id(actor: User, patient_id: int, *, action: Action = Actio
         raise NotFound("No such patient.")
     if not _may_see(actor, patient, action):
         raise NotFound("No such patient.")
-    with transaction.atomic():
-        audit.record(
-            EventType.CHART_VIEWED,
-            actor=actor,
-            patient=patient,
-            subject=patient,
-            new={"action": str(action)},
-        )
+    _audit_read(actor, patient, patient, action)
     return patient
 
 
@@ -70,14 +139,7 @@ def _access_child(model, actor: User, row_id: int, action: Action):  # type: ign
         raise NotFound("Not found.")
     if not _may_see(actor, row.patient, action):
         raise NotFound("Not found.")
-    with transaction.atomic():
-        audit.record(
-            EventType.CHART_VIEWED,
-            actor=actor,
-            patient=row.patient,
-            subject=row,
-            new={"action": str(action)},
-        )
+    _audit_read(actor, row.patient, row, action)
     return row
 
 
@@ -105,6 +167,8 @@ def patient_queryset_for(actor: User, *, action: Action = Action.VIEW_DEMOGRAPHI
     """Patients ``actor`` may list (never audited per row: a list shows no chart)."""
     if actor.role == Role.PATIENT:
         return Patient.objects.filter(user_id=actor.id)
-    if actor.is_active and can(actor.role, action):
-        return Patient.objects.all()
-    return Patient.objects.none()
+    if not (actor.is_active and can(actor.role, action)):
+        return Patient.objects.none()
+    if actor.role in care_team.CLINICAL_ROLES and care_team.care_team_only():
+        return Patient.objects.filter(care_team__user=actor)
+    return Patient.objects.all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -55,8 +56,12 @@ def do_create_user(
     username = username.strip()
     if not username or len(username) > 150:
         raise InvalidInput("username must be 1 to 150 characters", field="username")
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), field="username") from None
     _check_role(role)
-    _check_password(password)
+    _check_password(password, User(username=username, first_name=first_name, last_name=last_name, email=email))
     with transaction.atomic():
         if User.objects.filter(username__iexact=username).exists():
             raise Conflict(f"A user named {username!r} already exists.", field="username")
@@ -156,7 +161,13 @@ def do_set_password(user: User, password: str, *, acting_user: User | None) -> U
     return user
 
 
-def do_record_session_event(event_type: EventType, *, user: User | None, username: str = "") -> None:
-    """Audit a login, logout, failed login or idle logout."""
+def do_record_session_event(
+    event_type: EventType, *, user: User | None, known_account: bool = True, address: str = ""
+) -> None:
+    """Audit a login, logout, failed or throttled login, or idle logout. What was typed
+    is never a parameter: a failed login names its account only when there is one."""
+    new: dict[str, object] = {} if known_account else {"known_account": False}
+    if address:
+        new["address"] = address
     with transaction.atomic():
-        audit.record(event_type, actor=user, new={"username": username} if username else {})
+        audit.record(event_type, actor=user, subject=user, new=new)

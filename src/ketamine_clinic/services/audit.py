@@ -18,6 +18,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -43,6 +46,7 @@ from ketamine_clinic.storage.models import (
 
 __all__ = [
     "GENESIS",
+    "LANES",
     "WATCHED",
     "ChainReport",
     "do_checkpoint",
@@ -112,6 +116,30 @@ def subject_digest(row: models.Model) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+#: Parallel chains ("lanes"). A writer takes the first lane nobody else holds (PostgreSQL's
+#: SKIP LOCKED), so up to LANES transactions append at once instead of queueing on one row;
+#: alone, a writer always gets lane 1. Each lane is a complete chain of its own.
+LANES = 16
+
+
+def _lock_a_lane() -> AuditChainHead:
+    if transaction.get_connection().vendor == "postgresql":
+        free = (
+            AuditChainHead.objects.select_for_update(skip_locked=True)
+            .filter(singleton__lte=LANES)
+            .order_by("singleton")
+            .first()
+        )
+        if free is not None:
+            return free
+        # every lane busy: queue on one at random (lane 1 when a flushed database has none)
+        lane = random.randint(1, LANES) if AuditChainHead.objects.exists() else 1
+    else:
+        lane = 1  # SQLite serialises writers anyway
+    head, _ = AuditChainHead.objects.select_for_update().get_or_create(singleton=lane, defaults={"last_hash": GENESIS})
+    return head
+
+
 def _label(actor: User | None) -> str:
     return f"{actor.username} ({actor.role})" if actor is not None else "system"
 
@@ -129,8 +157,9 @@ def record(
     """Append one event; must be called inside ``transaction.atomic``."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the transaction it records")
-    head, _ = AuditChainHead.objects.select_for_update().get_or_create(singleton=1, defaults={"last_hash": GENESIS})
+    head = _lock_a_lane()
     event = AuditEvent(
+        lane=head.singleton,
         occurred_at=at or timezone.now(),
         event_type=event_type,
         actor=actor,
@@ -141,7 +170,7 @@ def record(
         old_values=json.loads(json.dumps(old or {}, default=str)),
         new_values=json.loads(json.dumps(new or {}, default=str)),
         prev_hash=head.last_hash,
-        subject_digest=subject_digest(subject) if type(subject).__name__ in WATCHED else "",
+        subject_digest=subject_digest(subject) if isinstance(subject, tuple(WATCHED.values())) else "",
     )
     event.row_hash = row_digest(event)
     event.mac = row_mac(event.row_hash)
@@ -149,8 +178,8 @@ def record(
     head.last_hash = event.row_hash
     head.length += 1
     head.save(update_fields=["last_hash", "length"])
-    length, last = head.length, event.row_hash
-    transaction.on_commit(lambda: audit_checkpoints.after_commit(length, last))
+    lane, length, last = head.singleton, head.length, event.row_hash
+    transaction.on_commit(lambda: audit_checkpoints.after_commit(lane, length, last))
     return event
 
 
@@ -180,8 +209,11 @@ def _row_problem(event: AuditEvent, prev: str) -> str:
     return ""
 
 
-def _load_checkpoints() -> tuple[dict[int, list[audit_checkpoints.Checkpoint]], list[str]]:
-    by_length: dict[int, list[audit_checkpoints.Checkpoint]] = {}
+Lanes = dict[tuple[int, int], list[audit_checkpoints.Checkpoint]]
+
+
+def _load_checkpoints() -> tuple[Lanes, list[str]]:
+    by_position: Lanes = {}
     problems: list[str] = []
     for point in audit_checkpoints.read_checkpoints():
         if isinstance(point, str):
@@ -189,31 +221,56 @@ def _load_checkpoints() -> tuple[dict[int, list[audit_checkpoints.Checkpoint]], 
         elif not point.valid:
             problems.append(f"{point.source}: the checkpoint's signature does not match (forged or edited)")
         else:
-            by_length.setdefault(point.length, []).append(point)
-    return by_length, problems
+            by_position.setdefault((point.lane, point.length), []).append(point)
+    return by_position, problems
 
 
-def _walk(
-    batch: int, wanted: dict[int, list[audit_checkpoints.Checkpoint]]
-) -> tuple[int, str, int | None, str, list[str], dict[tuple[str, str], tuple[int, str]]]:  # noqa: E501
-    prev, checked = GENESIS, 0
-    problems: list[str] = []
-    digests: dict[tuple[str, str], tuple[int, str]] = {}
+@dataclass
+class _Walk:
+    prev: dict[int, str] = field(default_factory=dict)
+    counts: dict[int, int] = field(default_factory=dict)
+    checked: int = 0
+    broken_id: int | None = None
+    reason: str = ""
+    problems: list[str] = field(default_factory=list)
+    digests: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+
+
+def _walk(batch: int, wanted: Lanes) -> _Walk:
+    walk = _Walk()
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=batch):
-        reason = _row_problem(event, prev)
+        reason = _row_problem(event, walk.prev.get(event.lane, GENESIS))
         if reason:
-            return checked, prev, event.id, reason, problems, digests
-        prev = event.row_hash
-        checked += 1
-        for point in wanted.get(checked, ()):
+            walk.broken_id, walk.reason = event.id, reason
+            return walk
+        walk.prev[event.lane] = event.row_hash
+        walk.counts[event.lane] = position = walk.counts.get(event.lane, 0) + 1
+        walk.checked += 1
+        for point in wanted.get((event.lane, position), ()):
             if point.head_hash != event.row_hash:
-                problems.append(
+                walk.problems.append(
                     f"event #{event.id} differs from the checkpoint of {point.at} ({point.source}): "
                     "the chain was rewritten"
                 )
         if event.subject_type in WATCHED:
-            digests[(event.subject_type, event.subject_id)] = (event.id, event.subject_digest)
-    return checked, prev, None, "", problems, digests
+            walk.digests[(event.subject_type, event.subject_id)] = (event.id, event.subject_digest)
+    return walk
+
+
+def _head_problems(walk: _Walk, wanted: Lanes) -> list[str]:
+    problems = []
+    heads = {h.singleton: h for h in AuditChainHead.objects.all()}
+    for lane in sorted(set(heads) | set(walk.counts)):
+        head, count = heads.get(lane), walk.counts.get(lane, 0)
+        if head is None or head.last_hash != walk.prev.get(lane, GENESIS) or head.length != count:
+            problems.append(f"rows are missing from the end of the trail (lane {lane})")
+    for (lane, length), points in sorted(wanted.items()):
+        if length > walk.counts.get(lane, 0):
+            problems.append(
+                f"lane {lane} has {walk.counts.get(lane, 0)} events but the checkpoint of {points[0].at} "
+                f"({points[0].source}) recorded {length}: rows were cut from the end"
+            )
+    return problems
 
 
 def _clinical_problems(digests: dict[tuple[str, str], tuple[int, str]], batch: int) -> list[str]:
@@ -232,35 +289,56 @@ def _clinical_problems(digests: dict[tuple[str, str], tuple[int, str]], batch: i
     return problems
 
 
+@contextmanager
+def _snapshot() -> Iterator[None]:
+    """One consistent view of the database for the whole check, so rows committed while
+    it runs (the clinic stays open) never look like a cut tail or an unaudited row.
+    PostgreSQL: a read-only REPEATABLE READ transaction; SQLite (WAL): a deferred read
+    transaction, which takes no write lock."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:  # the caller's transaction is the snapshot
+        yield
+    elif connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+    else:
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("BEGIN DEFERRED")
+            try:
+                yield
+            finally:
+                cursor.execute("COMMIT")
+
+
 def verify_chain(batch: int = 2000) -> ChainReport:
     """Walk the trail in order; check links, MACs, the checkpoints outside the database and
-    the watched clinical rows. Reports the first broken row and every other problem."""
+    the watched clinical rows. Reports the first broken row and every other problem.
+    The checkpoints are read before the database snapshot is taken, so each of them
+    describes rows the snapshot can see."""
     wanted, problems = _load_checkpoints()
-    checked, prev, broken_id, reason, found, digests = _walk(batch, wanted)
-    problems += found
-    warnings: list[str] = []
-    if broken_id is not None:
-        return ChainReport(False, checked, broken_id, reason, tuple(problems))
-    head = AuditChainHead.objects.filter(singleton=1).first()
-    expected = head.last_hash if head else GENESIS
-    if prev != expected or (head is not None and head.length != checked):
-        return ChainReport(False, checked, None, "rows are missing from the end of the trail", tuple(problems))
-    longest = max(wanted, default=0)
-    if longest > checked:
-        point = wanted[longest][0]
-        problems.append(
-            f"the trail has {checked} events but the checkpoint of {point.at} ({point.source}) recorded {longest}: "
-            "rows were cut from the end"
-        )
-    if not wanted and checked:
+    with _snapshot():
+        return _verify(batch, wanted, problems)
+
+
+def _verify(batch: int, wanted: Lanes, problems: list[str]) -> ChainReport:
+    walk = _walk(batch, wanted)
+    problems += walk.problems
+    if walk.broken_id is not None:
+        return ChainReport(False, walk.checked, walk.broken_id, walk.reason, tuple(problems))
+    problems += _head_problems(walk, wanted)
+    warnings = []
+    if not wanted and walk.checked:
         warnings.append("no checkpoint outside the database: a cut from the end cannot be ruled out")
-    problems += _clinical_problems(digests, batch)
-    reason = "" if not problems else problems[0]
-    return ChainReport(not problems, checked, None, reason, tuple(problems), tuple(warnings), len(wanted))
+    problems += _clinical_problems(walk.digests, batch)
+    return ChainReport(
+        not problems, walk.checked, None, problems[0] if problems else "", tuple(problems), tuple(warnings), len(wanted)
+    )
 
 
-def do_checkpoint(*, mail: bool = False) -> tuple[audit_checkpoints.Checkpoint, str | None]:
-    """Checkpoint the committed head now (logged), and mail the line if asked.
+def do_checkpoint(*, mail: bool = False) -> tuple[list[audit_checkpoints.Checkpoint], str | None]:
+    """Checkpoint every lane's committed head now (logged), and mail the lines if asked.
 
     Raises ``ValueError`` when mail is asked for and ``KC_AUDIT_CHECKPOINT_EMAIL`` is unset."""
     from django.conf import settings
@@ -269,8 +347,10 @@ def do_checkpoint(*, mail: bool = False) -> tuple[audit_checkpoints.Checkpoint, 
     address = settings.KC_AUDIT_CHECKPOINT_EMAIL
     if mail and not address:
         raise ValueError("--mail needs KC_AUDIT_CHECKPOINT_EMAIL")
-    head = AuditChainHead.objects.filter(singleton=1).first()
-    point = audit_checkpoints.write_checkpoint(head.length if head else 0, head.last_hash if head else GENESIS)
+    points = [
+        audit_checkpoints.write_checkpoint(head.singleton, head.length, head.last_hash)
+        for head in AuditChainHead.objects.order_by("singleton")
+    ] or [audit_checkpoints.write_checkpoint(1, 0, GENESIS)]
     if mail and address:
-        send_mail("Audit trail checkpoint", point.line() + "\n", None, [address])
-    return point, address if mail else None
+        send_mail("Audit trail checkpoint", "".join(p.line() + "\n" for p in points), None, [address])
+    return points, address if mail else None

@@ -1,10 +1,11 @@
 """Signed checkpoints of the audit chain's head, kept outside the database.
 
-A checkpoint says "the chain had ``length`` rows and row number ``length`` had hash
-``head_hash``", MAC'd with the audit key. They live in ``KC_DATA_DIR/audit/``:
+A checkpoint says "lane ``lane`` of the chain had ``length`` rows and its row number
+``length`` had hash ``head_hash``", MAC'd with the audit key. They live in
+``KC_DATA_DIR/audit/``:
 
-* ``head.json``: the latest checkpoint, replaced after every committed append (under a
-  file lock, and only by a longer chain), so cutting even one row off the end is seen;
+* ``head-<lane>.json``: the lane's latest checkpoint, replaced after every committed append
+  (under a file lock, and only by a longer chain), so cutting even one row off is seen;
 * ``checkpoints.jsonl``: an append-only history, one line every ``LOG_EVERY`` rows and
   for each ``kclinic audit checkpoint`` (which may also mail it).
 
@@ -35,6 +36,7 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Checkpoint:
+    lane: int
     length: int
     head_hash: str
     at: str
@@ -43,7 +45,7 @@ class Checkpoint:
 
     @property
     def canonical(self) -> str:
-        body = {"v": 1, "length": self.length, "head_hash": self.head_hash, "at": self.at}
+        body = {"v": 1, "lane": self.lane, "length": self.length, "head_hash": self.head_hash, "at": self.at}
         return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
     def line(self) -> str:
@@ -62,10 +64,10 @@ def audit_dir() -> Path:
     return path
 
 
-def _signed(length: int, head_hash: str) -> Checkpoint:
+def _signed(lane: int, length: int, head_hash: str) -> Checkpoint:
     at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    unsigned = Checkpoint(length, head_hash, at, "")
-    return Checkpoint(length, head_hash, at, checkpoint_mac(unsigned.canonical))
+    unsigned = Checkpoint(lane, length, head_hash, at, "")
+    return Checkpoint(lane, length, head_hash, at, checkpoint_mac(unsigned.canonical))
 
 
 def _write_private(path: Path, text: str, *, append: bool) -> None:
@@ -75,22 +77,19 @@ def _write_private(path: Path, text: str, *, append: bool) -> None:
         handle.write(text)
 
 
-def write_checkpoint(length: int, head_hash: str, *, log: bool = True) -> Checkpoint:
-    """Record the chain head; ``head.json`` only moves forward."""
+def write_checkpoint(lane: int, length: int, head_hash: str, *, log: bool = True) -> Checkpoint:
+    """Record a lane's head; ``head-<lane>.json`` only moves forward."""
     directory = audit_dir()
-    point = _signed(length, head_hash)
-    lock_fd = os.open(directory / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    point = _signed(lane, length, head_hash)
+    head = directory / f"head-{lane}.json"
+    lock_fd = os.open(directory / f".lock-{lane}", os.O_WRONLY | os.O_CREAT, 0o600)
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX)
-        current = (
-            _parse((directory / "head.json").read_text(encoding="utf-8"), "head.json")
-            if (directory / "head.json").exists()
-            else None
-        )
+        current = _parse(head.read_text(encoding="utf-8"), head.name) if head.exists() else None
         if current is None or length >= current.length:
-            tmp = directory / "head.json.tmp"
+            tmp = directory / f"head-{lane}.json.tmp"
             _write_private(tmp, point.line() + "\n", append=False)
-            os.replace(tmp, directory / "head.json")
+            os.replace(tmp, head)
         if log:
             _write_private(directory / "checkpoints.jsonl", point.line() + "\n", append=True)
     finally:
@@ -98,10 +97,10 @@ def write_checkpoint(length: int, head_hash: str, *, log: bool = True) -> Checkp
     return point
 
 
-def after_commit(length: int, head_hash: str) -> None:
+def after_commit(lane: int, length: int, head_hash: str) -> None:
     """Checkpoint a committed append; a file-system failure must not fail the request."""
     try:
-        write_checkpoint(length, head_hash, log=length % LOG_EVERY == 0)
+        write_checkpoint(lane, length, head_hash, log=length % LOG_EVERY == 0)
     except OSError:
         _log.exception("could not write the audit checkpoint")
 
@@ -109,7 +108,9 @@ def after_commit(length: int, head_hash: str) -> None:
 def _parse(text: str, source: str) -> Checkpoint | None:
     try:
         raw = json.loads(text)
-        return Checkpoint(int(raw["length"]), str(raw["head_hash"]), str(raw["at"]), str(raw["mac"]), source)
+        return Checkpoint(
+            int(raw["lane"]), int(raw["length"]), str(raw["head_hash"]), str(raw["at"]), str(raw["mac"]), source
+        )
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -117,9 +118,8 @@ def _parse(text: str, source: str) -> Checkpoint | None:
 def read_checkpoints() -> Iterator[Checkpoint | str]:
     """Every checkpoint on disk, or a description of a line that is not one."""
     directory = Path(settings.KC_AUDIT_DIR)
-    head = directory / "head.json"
-    if head.exists():
-        yield _parse(head.read_text(encoding="utf-8"), "head.json") or "head.json is not a checkpoint"
+    for head in sorted(directory.glob("head-*.json")):
+        yield _parse(head.read_text(encoding="utf-8"), head.name) or f"{head.name} is not a checkpoint"
     log = directory / "checkpoints.jsonl"
     if log.exists():
         for number, line in enumerate(log.read_text(encoding="utf-8").splitlines(), start=1):

@@ -19,6 +19,7 @@ __all__ = [
     "do_update_clinic_settings",
     "idle_timeout_minutes",
     "rule_overrides",
+    "two_factor_required",
 ]
 
 IDLE_TIMEOUT_RANGE = (1, 240)
@@ -34,8 +35,18 @@ def idle_timeout_minutes() -> int:
     return int(value) if value else int(settings.KC_IDLE_TIMEOUT_MINUTES)
 
 
+def two_factor_required() -> bool:
+    """The clinic setting: staff must use a TOTP second factor (default off)."""
+    return bool(_row().require_two_factor)
+
+
 def do_update_clinic_settings(
-    *, clinic_name: str, idle_timeout_minutes: int, acting_user: User | None
+    *,
+    clinic_name: str,
+    idle_timeout_minutes: int,
+    require_two_factor: bool | None = None,
+    care_team_only: bool | None = None,
+    acting_user: User | None,
 ) -> ClinicSettings:
     if acting_user is not None and not can(acting_user.role, Action.MANAGE_SETTINGS):
         raise NotAllowed("Only an administrator may change clinic settings.")
@@ -46,9 +57,18 @@ def do_update_clinic_settings(
         raise InvalidInput("clinic name must be 1 to 120 characters", field="clinic_name")
     with transaction.atomic():
         row = _row()
-        old = {"clinic_name": row.clinic_name, "idle_timeout_minutes": row.idle_timeout_minutes}
+        old = {
+            "clinic_name": row.clinic_name,
+            "idle_timeout_minutes": row.idle_timeout_minutes,
+            "require_two_factor": row.require_two_factor,
+            "care_team_only": row.care_team_only,
+        }
         row.clinic_name = clinic_name.strip()
         row.idle_timeout_minutes = idle_timeout_minutes
+        if require_two_factor is not None:
+            row.require_two_factor = require_two_factor
+        if care_team_only is not None:
+            row.care_team_only = care_team_only
         row.updated_at = timezone.now()
         row.save()
         audit.record(
@@ -56,7 +76,12 @@ def do_update_clinic_settings(
             actor=acting_user,
             subject=row,
             old=old,
-            new={"clinic_name": row.clinic_name, "idle_timeout_minutes": idle_timeout_minutes},
+            new={
+                "clinic_name": row.clinic_name,
+                "idle_timeout_minutes": idle_timeout_minutes,
+                "require_two_factor": row.require_two_factor,
+                "care_team_only": row.care_team_only,
+            },
         )
     return row
 

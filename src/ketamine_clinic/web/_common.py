@@ -97,6 +97,8 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "ketamine_clinic.storage",
     "ketamine_clinic.web",
 ]
@@ -110,8 +112,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "ketamine_clinic.web.middleware.IdleTimeoutMiddleware",
+    "ketamine_clinic.web.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -135,11 +139,18 @@ AUTH_PASSWORD_VALIDATORS = [
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 10},
     },
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    # Django's list is the 20,000 most common passwords of public breach corpora: the
+    # breached-password check, offline (docs/decisions/0012-accounts.md).
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "ketamine_clinic.services.passwords.DemoPasswordValidator"},
 ]
+PASSWORD_RESET_TIMEOUT = 3600  # a reset link works once, within the hour
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+OTP_TOTP_ISSUER = "Ketamine Clinic"
 
 # Lock the account, not the address: clinic tablets often share one NAT address
 # (docs/decisions/0004-lockout-by-account.md).
@@ -147,6 +158,8 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "ketamine_clinic.web.views.auth.locked_out"
+# Failed logins are kept under the account id or a keyed hash, never the typed name.
+AXES_USERNAME_CALLABLE = "ketamine_clinic.web.views.auth.axes_username"
 AXES_VERBOSE = False
 
 ROOT_URLCONF = "ketamine_clinic.web.urls"

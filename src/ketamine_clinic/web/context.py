@@ -18,6 +18,7 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("Front desk", "desk-home", Action.MANAGE_SCHEDULE),
     ("My care", "me-home", Action.VIEW_OWN_RESULTS),
     ("Users", "admin-users", Action.MANAGE_USERS),
+    ("Care teams", "admin-care-teams", Action.MANAGE_USERS),
     ("Settings", "admin-settings", Action.MANAGE_SETTINGS),
     ("Ledger settings", "admin-ledger-settings", Action.MANAGE_SETTINGS),
     ("Audit trail", "admin-audit", Action.VIEW_AUDIT),

@@ -43,6 +43,21 @@ class ClinicSettingsForm(forms.Form):
         help_text=f"Log out after this many minutes without activity "
         f"({IDLE_TIMEOUT_RANGE[0]}–{IDLE_TIMEOUT_RANGE[1]}).",
     )
+    require_two_factor = forms.BooleanField(
+        required=False,
+        label="Require two-factor log-in for staff",
+        help_text="Staff set up an authenticator app (TOTP) at their next log-in.",
+    )
+    care_team_only = forms.BooleanField(
+        required=False,
+        label="Charts only for the patient's care team",
+        help_text="Prescribers, CRNAs and RNs open only the charts of patients whose care team they are on.",
+    )
+
+
+class CareTeamForm(forms.Form):
+    mrn = forms.CharField(label="Patient MRN", max_length=20)
+    username = forms.CharField(label="Clinician's user name", max_length=150)
 
 
 class AuditFilterForm(forms.Form):

@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
+from ketamine_clinic.services import two_factor
 from ketamine_clinic.services.accounts import do_record_session_event
-from ketamine_clinic.services.clinic import idle_timeout_minutes
-from ketamine_clinic.storage.models import EventType
+from ketamine_clinic.services.clinic import idle_timeout_minutes, two_factor_required
+from ketamine_clinic.storage.models import EventType, User
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -89,5 +90,34 @@ class IdleTimeoutMiddleware:
         target = reverse("login") + "?" + urlencode({"next": request.get_full_path()})
         response = HttpResponseRedirect(target)
         if request.headers.get("HX-Request"):  # HtmxMiddleware runs later in the chain
+            response["HX-Redirect"] = target
+        return response
+
+
+class TwoFactorMiddleware:
+    """After the password, a user with an authenticator must enter its code; staff without
+    one are sent to set it up when the clinic requires it (``two_factor_required``)."""
+
+    OPEN = ("/login/", "/logout/", "/account/two-factor/", "/account/reset/", "/static/")
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if not isinstance(user, User) or request.path.startswith(self.OPEN):
+            return self.get_response(request)
+        if getattr(user, "is_verified", lambda: False)():  # set by django-otp's middleware
+            return self.get_response(request)
+        if two_factor.confirmed_device(user) is not None:
+            return self._send(request, "two-factor-verify")
+        if two_factor.is_staff_member(user) and two_factor_required():
+            return self._send(request, "two-factor-setup")
+        return self.get_response(request)
+
+    def _send(self, request: HttpRequest, name: str) -> HttpResponse:
+        target = reverse(name) + "?" + urlencode({"next": request.get_full_path()})
+        response = HttpResponseRedirect(target)
+        if request.headers.get("HX-Request"):
             response["HX-Redirect"] = target
         return response

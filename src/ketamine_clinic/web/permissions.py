@@ -11,15 +11,22 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from ketamine_clinic.domain.policy import Action, can
+from ketamine_clinic.services import access
 from ketamine_clinic.services.errors import NotFound
 from ketamine_clinic.storage.models import User
 
 View = Callable[..., HttpResponse]
 
 
-def requires(action: Action) -> Callable[[View], View]:
+def _shown_as_a_page(request: HttpRequest, response: HttpResponse) -> bool:
+    """A page a person sees: not an htmx fragment or poll, not a redirect or an error."""
+    return not request.headers.get("HX-Request") and response.status_code in (200, 422)
+
+
+def requires(action: Action, *, phi: bool = True) -> Callable[[View], View]:
     """Log-in required; a role without ``action`` gets a 403 page that says why.
-    ``NotFound`` from an access function becomes a 404."""
+    ``NotFound`` from an access function becomes a 404. A ``phi`` page shown to the user
+    leaves exactly one audit row (``services.access.page_view``); fragments leave none."""
 
     def decorate(view: View) -> View:
         @login_required
@@ -28,10 +35,17 @@ def requires(action: Action) -> Callable[[View], View]:
             role = getattr(request.user, "role", "")
             if not role or not can(role, action):
                 return render(request, "403.html", {"action": action}, status=403)
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound as exc:
-                raise Http404(exc.message) from None
+            with access.page_view() as reads:
+                try:
+                    response = view(request, *args, **kwargs)
+                except NotFound as exc:
+                    raise Http404(exc.message) from None
+            if phi and _shown_as_a_page(request, response):
+                match = request.resolver_match
+                access.do_record_page_view(
+                    actor(request), reads, page=(match.url_name if match else None) or request.path
+                )
+            return response
 
         return wrapped
 

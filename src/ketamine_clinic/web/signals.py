@@ -8,7 +8,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from ketamine_clinic.services.accounts import do_record_session_event
-from ketamine_clinic.storage.models import EventType
+from ketamine_clinic.storage.models import EventType, User
 
 
 @receiver(user_logged_in)
@@ -24,4 +24,7 @@ def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 @receiver(user_login_failed)
 def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any) -> None:
-    do_record_session_event(EventType.LOGIN_FAILED, user=None, username=str(credentials.get("username", ""))[:150])
+    # Only the account it was for, if any: never the typed text (a password lands there).
+    typed = str(credentials.get("username", "")).strip()
+    user = User.objects.filter(username__iexact=typed).first() if typed else None
+    do_record_session_event(EventType.LOGIN_FAILED, user=user, known_account=user is not None)

@@ -2,6 +2,7 @@ from django.contrib.auth.views import LogoutView
 from django.urls import path
 
 from ketamine_clinic.web.views import (
+    account,
     admin,
     alerts,
     auth,
@@ -19,6 +20,11 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
+    path("account/password/", account.password_change, name="password-change"),
+    path("account/reset/", account.password_reset, name="password-reset"),
+    path("account/two-factor/", account.two_factor_verify, name="two-factor-verify"),
+    path("account/two-factor/setup/", account.two_factor_setup, name="two-factor-setup"),
+    path("account/reset/<uidb64>/<token>/", account.password_reset_confirm, name="password-reset-confirm"),
     # clinicians
     path("clinic/", home.clinic_home, name="clinic-home"),
     path("clinic/patients/", patients.patient_list, name="patient-list"),
@@ -98,6 +104,7 @@ urlpatterns = [
     path("admin-area/users/", admin.users, name="admin-users"),
     path("admin-area/users/<int:user_id>/", admin.user_edit, name="admin-user-edit"),
     path("admin-area/settings/", admin.clinic_settings, name="admin-settings"),
+    path("admin-area/care-teams/", admin.care_teams, name="admin-care-teams"),
     path("admin-area/audit/", admin.audit_log, name="admin-audit"),
     path("admin-area/jobs/", oncall.job_list, name="admin-jobs"),
     path("on-call/", oncall.on_call, name="on-call"),

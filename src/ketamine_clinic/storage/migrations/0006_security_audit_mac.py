@@ -47,6 +47,13 @@ def seal_existing_rows(apps, schema_editor):
         event.save(update_fields=["mac"])
 
 
+def create_lanes(apps, schema_editor):
+    """Sixteen parallel chains (services.audit.LANES); lane 1 is the existing chain."""
+    AuditChainHead = apps.get_model("storage", "AuditChainHead")
+    for lane in range(1, 17):
+        AuditChainHead.objects.get_or_create(singleton=lane, defaults={"last_hash": "0" * 64, "length": 0})
+
+
 def install_trigger(apps, schema_editor):
     sql = {"postgresql": PG_TRIGGER, "sqlite": SQLITE_TRIGGER}.get(schema_editor.connection.vendor)
     if sql:
@@ -87,6 +94,14 @@ class Migration(migrations.Migration):
             name="role",
             field=models.CharField(choices=[("admin", "admin"), ("prescriber", "prescriber"), ("crna", "crna"), ("rn", "rn"), ("front_desk", "front_desk"), ("patient", "patient"), ("auditor", "auditor")], max_length=20),
         ),
+        migrations.AddField(
+            model_name="auditevent",
+            name="lane",
+            field=models.PositiveSmallIntegerField(
+                default=1, help_text="which parallel chain (AuditChainHead) it extends"
+            ),
+        ),
         migrations.RunPython(seal_existing_rows, migrations.RunPython.noop),
+        migrations.RunPython(create_lanes, migrations.RunPython.noop),
         migrations.RunPython(install_trigger, remove_trigger),
     ]

@@ -20,7 +20,7 @@ from ketamine_clinic.storage.models.measures import (
     SuicideRiskAssessment,
 )
 from ketamine_clinic.storage.models.orders import Order
-from ketamine_clinic.storage.models.patients import Patient
+from ketamine_clinic.storage.models.patients import CareTeamMember, Patient
 from ketamine_clinic.storage.models.sessions import (
     InfusionSession,
     PumpEvent,
@@ -34,6 +34,7 @@ __all__ = [
     "Assessment",
     "AuditChainHead",
     "AuditEvent",
+    "CareTeamMember",
     "Chair",
     "ClinicSettings",
     "Course",

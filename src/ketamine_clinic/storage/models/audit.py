@@ -86,6 +86,7 @@ class AuditEvent(models.Model):
     subject_id = models.CharField(max_length=40, blank=True)
     old_values = models.JSONField(default=dict)
     new_values = models.JSONField(default=dict)
+    lane = models.PositiveSmallIntegerField(default=1, help_text="which parallel chain (AuditChainHead) it extends")
     prev_hash = models.CharField(max_length=64)
     row_hash = models.CharField(max_length=64, unique=True)
     mac = models.CharField(max_length=64, blank=True, help_text="HMAC of row_hash under KC_AUDIT_KEY")
@@ -99,7 +100,8 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """One row holding the last hash: locking it serialises appends to the chain."""
+    """The head of one lane of the chain (``singleton`` is the lane number, 1..LANES): locking
+    it serialises appends to that lane only."""
 
     singleton = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     last_hash = models.CharField(max_length=64)

@@ -16,6 +16,12 @@ class ClinicSettings(models.Model):
         default=dict, blank=True, help_text="clinical thresholds that differ from the cited defaults"
     )
     updated_at = models.DateTimeField(null=True, blank=True)
+    care_team_only = models.BooleanField(
+        default=False, help_text="clinicians open only the charts of patients whose care team they are on"
+    )
+    require_two_factor = models.BooleanField(
+        default=False, help_text="staff must confirm a TOTP authenticator before using the clinic"
+    )
 
     class Meta:
         db_table = "kc_clinic_settings"

@@ -34,3 +34,16 @@ class Patient(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+
+class CareTeamMember(models.Model):
+    """A clinician on a patient's care team. Used only when the clinic restricts charts to
+    care teams (``ClinicSettings.care_team_only``; docs/decisions/0011-least-privilege.md)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="care_team")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="care_teams")
+    added_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "kc_care_team_member"
+        constraints = [models.UniqueConstraint(fields=["patient", "user"], name="kc_care_team_once")]

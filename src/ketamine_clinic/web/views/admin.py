@@ -10,13 +10,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.domain.settings import SETTINGS
-from ketamine_clinic.services import accounts, clinic
+from ketamine_clinic.services import access, accounts, care_team, clinic, two_factor
 from ketamine_clinic.services.audit import verify_chain
 from ketamine_clinic.services.errors import InvalidInput, ServiceError
 from ketamine_clinic.services.patients import do_create_patient_login
-from ketamine_clinic.storage.models import AuditEvent, ClinicSettings, Patient, User
+from ketamine_clinic.storage.models import AuditEvent, CareTeamMember, ClinicSettings, Patient, User
 from ketamine_clinic.web.forms import (
     AuditFilterForm,
+    CareTeamForm,
     ClinicSettingsForm,
     UserCreateForm,
     UserUpdateForm,
@@ -24,7 +25,7 @@ from ketamine_clinic.web.forms import (
 from ketamine_clinic.web.permissions import actor, requires
 
 
-@requires(Action.MANAGE_USERS)
+@requires(Action.MANAGE_USERS, phi=False)
 def admin_home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -36,7 +37,7 @@ def admin_home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@requires(Action.MANAGE_USERS)
+@requires(Action.MANAGE_USERS, phi=False)
 def users(request: HttpRequest) -> HttpResponse:
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -63,9 +64,13 @@ def _create_patient_login(mrn: str, data: dict[str, str], acting: User) -> User:
     return do_create_patient_login(patient, username=data["username"], password=data["password"], acting_user=acting)
 
 
-@requires(Action.MANAGE_USERS)
+@requires(Action.MANAGE_USERS, phi=False)
 def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     target = get_object_or_404(User, pk=user_id)
+    if request.method == "POST" and request.POST.get("op") == "remove_two_factor":
+        two_factor.do_remove_totp(target, acting_user=actor(request))
+        messages.success(request, f"Removed {target.username}'s authenticator; they set up a new one at next log-in.")
+        return redirect("admin-user-edit", user_id=target.pk)
     form = UserUpdateForm(request.POST or None, initial={"role": target.role, "is_active": target.is_active})
     if request.method == "POST" and form.is_valid():
         try:
@@ -80,13 +85,22 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Saved {target.username}.")
             return redirect("admin-users")
-    return render(request, "admin/user_edit.html", {"form": form, "target": target})
+    return render(
+        request,
+        "admin/user_edit.html",
+        {"form": form, "target": target, "has_two_factor": two_factor.confirmed_device(target) is not None},
+    )
 
 
-@requires(Action.MANAGE_SETTINGS)
+@requires(Action.MANAGE_SETTINGS, phi=False)
 def clinic_settings(request: HttpRequest) -> HttpResponse:
     row = ClinicSettings.objects.filter(singleton=1).first() or ClinicSettings()
-    initial = {"clinic_name": row.clinic_name, "idle_timeout_minutes": clinic.idle_timeout_minutes()}
+    initial = {
+        "clinic_name": row.clinic_name,
+        "idle_timeout_minutes": clinic.idle_timeout_minutes(),
+        "require_two_factor": row.require_two_factor,
+        "care_team_only": row.care_team_only,
+    }
     op = request.POST.get("op", "general")
     form = ClinicSettingsForm(request.POST if request.method == "POST" and op == "general" else None, initial=initial)
     values: dict[str, float | str] = {**{k: s.default for k, s in SETTINGS.items()}, **clinic.rule_overrides()}
@@ -141,6 +155,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     page = Paginator(_filtered(form), 50).get_page(request.GET.get("page"))
     chain = verify_chain() if request.GET.get("verify") else None
+    access.note_listed(e.patient_id for e in page)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -154,4 +169,35 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             # admins see who did what to which record; only an auditor sees the values
             "show_values": can(actor(request).role, Action.VIEW_AUDIT_VALUES),
         },
+    )
+
+
+@requires(Action.MANAGE_USERS, phi=False)
+def care_teams(request: HttpRequest) -> HttpResponse:
+    """Care teams by MRN and user name: the admin keeps them without opening a chart."""
+    form = CareTeamForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        patient = Patient.objects.filter(mrn__iexact=data["mrn"].strip()).first()
+        member = User.objects.filter(username__iexact=data["username"].strip(), is_active=True).first()
+        if patient is None:
+            form.add_error("mrn", "No patient has this MRN.")
+        elif member is None:
+            form.add_error("username", "No active user has this name.")
+        else:
+            try:
+                if request.POST.get("op") == "remove":
+                    care_team.do_remove_care_team_member(patient, member, acting_user=actor(request))
+                else:
+                    care_team.do_add_care_team_member(patient, member, acting_user=actor(request))
+            except ServiceError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(request, f"Care team of {patient.mrn} saved.")
+                return redirect("admin-care-teams")
+    rows = CareTeamMember.objects.select_related("patient", "user").order_by("patient__mrn", "user__username")
+    return render(
+        request,
+        "admin/care_teams.html",
+        {"form": form, "rows": rows, "restricted": care_team.care_team_only()},
     )

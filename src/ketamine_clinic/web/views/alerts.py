@@ -14,7 +14,7 @@ from django.utils import timezone
 from ketamine_clinic.domain.escalation import DISPOSITIONS, RISK_LEVELS
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import alerts, measures, rules
-from ketamine_clinic.services.access import access_alert_by_id
+from ketamine_clinic.services.access import access_alert_by_id, note_listed
 from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.storage.models import Alert, Assessment
 from ketamine_clinic.web.forms import AcknowledgeForm, SuicideRiskAssessmentForm
@@ -24,7 +24,8 @@ from ketamine_clinic.web.redirects import redirect_next, safe_next
 
 @requires(Action.VIEW_CHART)
 def alert_list(request: HttpRequest) -> HttpResponse:
-    rows = alerts.open_alerts().select_related("patient", "claimed_by").order_by("-raised_at")
+    rows = list(alerts.open_alerts().select_related("patient", "claimed_by").order_by("-raised_at"))
+    note_listed(a.patient_id for a in rows)
     return render(request, "clinical/alerts.html", {"rows": rows})
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import courses, schedule
-from ketamine_clinic.services.access import access_course_by_id, access_visit_by_id
+from ketamine_clinic.services.access import access_course_by_id, access_visit_by_id, note_listed
 from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.storage.models import Chair, Visit
 from ketamine_clinic.web.forms import BoosterForm, CancelVisitForm, RescheduleVisitForm
@@ -38,6 +38,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
         .order_by("starts_at")
     )
     chairs = list(Chair.objects.filter(active=True).order_by("name"))
+    note_listed(v.patient_id for v in visits)
     grid: dict[tuple[int, date], list[Visit]] = {}
     for visit in visits:
         grid.setdefault((visit.chair_id, timezone.localtime(visit.starts_at).date()), []).append(visit)

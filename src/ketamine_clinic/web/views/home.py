@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, Role
 from ketamine_clinic.services import outcomes, rules
-from ketamine_clinic.services.access import patient_queryset_for
+from ketamine_clinic.services.access import access_patient_by_id, note_listed, patient_queryset_for
 from ketamine_clinic.web import presenters
 from ketamine_clinic.web.permissions import actor, requires
 
@@ -34,6 +34,11 @@ def clinic_home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     day = outcomes.clinic_day(timezone.localdate(), now)
     summary = outcomes.outcomes_summary()
+    note_listed(
+        [r["visit"].patient_id for r in day["rows"]]
+        + [a.patient_id for a in day["alerts"]]
+        + [c.patient_id for c in day["decisions_due"]]
+    )
     return render(
         request,
         "clinic/home.html",
@@ -49,6 +54,8 @@ def clinic_home(request: HttpRequest) -> HttpResponse:
 @requires(Action.VIEW_OWN_RESULTS)
 def me_home(request: HttpRequest) -> HttpResponse:
     record = patient_queryset_for(actor(request)).first()
+    if record is not None:  # the patient's own chart: audited like any other read
+        record = access_patient_by_id(actor(request), record.pk, action=Action.VIEW_OWN_RESULTS)
     overview = outcomes.patient_overview(record) if record else None
     upcoming = (
         [v for v in overview.visits if v.status == "scheduled" and v.starts_at >= timezone.now()] if overview else []

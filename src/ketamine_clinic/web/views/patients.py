@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import outcomes
-from ketamine_clinic.services.access import access_patient_by_id, patient_queryset_for
+from ketamine_clinic.services.access import access_patient_by_id, note_listed, patient_queryset_for
 from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.services.patients import do_create_patient, next_mrn
 from ketamine_clinic.web import presenters
@@ -28,6 +28,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             Q(family_name__icontains=query) | Q(given_name__icontains=query) | Q(mrn__iexact=query)
         )
     page = Paginator(patients.order_by("family_name", "given_name"), 25).get_page(request.GET.get("page"))
+    note_listed(p.pk for p in page)
     template = "patients/_rows.html" if request.htmx else "patients/list.html"  # type: ignore[attr-defined]
     return render(request, template, {"page": page, "q": query})
 

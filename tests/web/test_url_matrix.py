@@ -1,0 +1,208 @@
+"""The role x page matrix for every URL of the site, spelled out apart from the code.
+
+A new URL fails ``test_every_url_is_in_the_matrix`` until it is added here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.urls import get_resolver
+
+from ketamine_clinic.domain.policy import ROLES
+from ketamine_clinic.services import alerts, sessions
+from tests.conftest import MONDAY
+from tests.services.test_ledger import receive
+
+STAFF = {"prescriber", "crna", "rn"}
+BEDSIDE = {"crna", "rn"}
+EVERYONE = {r.value for r in ROLES}
+PUBLIC = {"login", "logout", "password-reset", "password-reset-confirm", "home"}
+
+# url name -> (method, roles that may use it)
+MATRIX: dict[str, tuple[str, set[str]]] = {
+    "password-change": ("get", EVERYONE),
+    "two-factor-verify": ("get", EVERYONE),
+    "two-factor-setup": ("get", EVERYONE),
+    "clinic-home": ("get", STAFF),
+    "patient-list": ("get", STAFF),
+    "patient-chart": ("get", STAFF),
+    "intake-new": ("get", {"prescriber", "rn"}),
+    "intake-detail": ("get", STAFF),
+    "course-new": ("get", {"prescriber"}),
+    "induction-decision": ("get", STAFF),
+    "order-new": ("get", {"prescriber"}),
+    "session-open": ("post", BEDSIDE),
+    "order-verify": ("get", BEDSIDE),
+    "session": ("get", STAFF),
+    "session-checklist": ("post", BEDSIDE),
+    "session-pump": ("post", BEDSIDE),
+    "session-device": ("post", BEDSIDE),
+    "session-vitals": ("post", BEDSIDE),
+    "session-amend-vitals": ("get", BEDSIDE),
+    "session-side-effect": ("post", STAFF),
+    "session-assessment": ("post", STAFF),
+    "session-note": ("post", STAFF),
+    "session-amend-note": ("get", STAFF),
+    "session-discharge": ("post", BEDSIDE),
+    "alert-list": ("get", STAFF),
+    "alert": ("get", STAFF),
+    "desk-home": ("get", {"front_desk"}),
+    "patient-new": ("get", {"front_desk"}),
+    "desk-booster": ("get", {"front_desk"}),
+    "desk-visit": ("get", {"front_desk"}),
+    "me-home": ("get", {"patient"}),
+    "me-questionnaire": ("get", {"patient"}),
+    "admin-home": ("get", {"admin"}),
+    "admin-users": ("get", {"admin"}),
+    "admin-user-edit": ("get", {"admin"}),
+    "admin-settings": ("get", {"admin"}),
+    "admin-care-teams": ("get", {"admin"}),
+    "admin-audit": ("get", {"admin", "auditor"}),
+    "admin-jobs": ("get", {"admin"}),
+    "on-call": ("get", {"admin", "prescriber"}),
+    "visit-today": ("get", {"prescriber"}),
+    "session-close": ("post", BEDSIDE),
+    "session-aftercare": ("get", STAFF),
+    "ledger-home": ("get", STAFF),
+    "ledger-receive": ("get", {"prescriber"}),
+    "ledger-count": ("get", STAFF),
+    "ledger-lot": ("get", STAFF),
+    "ledger-correct": ("get", STAFF),
+    "ledger-discrepancy": ("get", STAFF),
+    "ledger-dispensing": ("get", STAFF),
+    "ledger-dispensing-csv": ("get", STAFF),
+    "ledger-dispensing-pdf": ("get", STAFF),
+    "ledger-inventory": ("get", STAFF),
+    "ledger-inventory-csv": ("get", STAFF),
+    "ledger-inventory-pdf": ("get", STAFF),
+    "ledger-loss": ("get", STAFF),
+    "loss-csv": ("get", STAFF),
+    "loss-pdf": ("get", STAFF),
+    "session-ledger-draw": ("post", BEDSIDE),
+    "session-ledger-waste": ("post", BEDSIDE),
+    "admin-ledger-settings": ("get", {"admin"}),
+}
+
+
+def test_every_url_is_in_the_matrix() -> None:
+    names = {p.name for p in get_resolver().url_patterns if getattr(p, "name", None)}
+    assert names == set(MATRIX) | PUBLIC
+
+
+@pytest.fixture
+def ledger_lot(prescriber):  # type: ignore[no-untyped-def]
+    return receive(prescriber, expiry=MONDAY.date() + timedelta(days=3650))
+
+
+@pytest.fixture
+def ledger_loss(ledger_lot, nurse, prescriber):  # type: ignore[no-untyped-def]
+    from ketamine_clinic.services import ledger
+    from ketamine_clinic.storage.models import StockDiscrepancy
+
+    ledger.do_record_counts({ledger_lot.pk: "1995"}, count_kind="closing", at=MONDAY, acting_user=nurse)
+    return ledger.do_resolve_discrepancy(
+        StockDiscrepancy.objects.get(),
+        resolution="theft",
+        reason="Vial missing from the safe after the weekend",
+        at=MONDAY,
+        acting_user=prescriber,
+    )
+
+
+@pytest.fixture
+def urls(course, verified_order, running_session, recorded_intake, nurse, personas, ledger_lot, ledger_loss):  # type: ignore[no-untyped-def]
+    from ketamine_clinic.storage.models import LedgerEntry
+
+    with transaction.atomic():
+        alert = alerts.raise_alert(
+            course.patient, kind="vital_sign", severity="urgent", message="BP", source="S30", at=MONDAY, actor=None
+        )
+    note = sessions.do_sign_note(running_session, "Tolerated well.", at=MONDAY, acting_user=nurse)
+    visit = course.visits.order_by("starts_at")[1]
+    vital = running_session.checklist["pre_dose_vital_id"]
+    sid, pid = running_session.pk, course.patient_id
+    lot, loss = ledger_lot, ledger_loss
+    receipt = LedgerEntry.objects.get(lot=lot, kind="receipt")
+    return {
+        "password-change": "/account/password/",
+        "two-factor-verify": "/account/two-factor/",
+        "two-factor-setup": "/account/two-factor/setup/",
+        "clinic-home": "/clinic/",
+        "patient-list": "/clinic/patients/",
+        "patient-chart": f"/clinic/patients/{pid}/",
+        "intake-new": f"/clinic/patients/{pid}/intake/",
+        "intake-detail": f"/clinic/patients/{pid}/intake/{recorded_intake.pk}/",
+        "course-new": f"/clinic/patients/{pid}/course/",
+        "induction-decision": f"/clinic/courses/{course.pk}/decision/",
+        "order-new": f"/clinic/visits/{visit.pk}/order/",
+        "session-open": f"/clinic/visits/{visit.pk}/session/",
+        "order-verify": f"/clinic/orders/{verified_order.pk}/verify/",
+        "session": f"/clinic/sessions/{sid}/",
+        "session-checklist": f"/clinic/sessions/{sid}/checklist/",
+        "session-pump": f"/clinic/sessions/{sid}/pump/",
+        "session-device": f"/clinic/sessions/{sid}/device/",
+        "session-vitals": f"/clinic/sessions/{sid}/vitals/",
+        "session-amend-vitals": f"/clinic/sessions/{sid}/vitals/{vital}/amend/",
+        "session-side-effect": f"/clinic/sessions/{sid}/side-effects/",
+        "session-assessment": f"/clinic/sessions/{sid}/assessment/",
+        "session-note": f"/clinic/sessions/{sid}/notes/",
+        "session-amend-note": f"/clinic/sessions/{sid}/notes/{note.pk}/amend/",
+        "session-discharge": f"/clinic/sessions/{sid}/discharge/",
+        "alert-list": "/clinic/alerts/",
+        "alert": f"/clinic/alerts/{alert.pk}/",
+        "desk-home": "/desk/",
+        "patient-new": "/desk/patients/new/",
+        "desk-booster": "/desk/boosters/",
+        "desk-visit": f"/desk/visits/{visit.pk}/",
+        "me-home": "/me/",
+        "me-questionnaire": "/me/questionnaires/phq9/",
+        "admin-home": "/admin-area/",
+        "admin-users": "/admin-area/users/",
+        "admin-user-edit": f"/admin-area/users/{nurse.pk}/",
+        "admin-settings": "/admin-area/settings/",
+        "admin-care-teams": "/admin-area/care-teams/",
+        "admin-audit": "/admin-area/audit/",
+        "admin-jobs": "/admin-area/jobs/",
+        "on-call": "/on-call/",
+        "visit-today": f"/clinic/visits/{visit.pk}/today/",
+        "session-close": f"/clinic/sessions/{sid}/close/",
+        "session-aftercare": f"/clinic/sessions/{sid}/aftercare/",
+        "ledger-home": "/clinic/ledger/",
+        "ledger-receive": "/clinic/ledger/receive/",
+        "ledger-count": "/clinic/ledger/count/",
+        "ledger-lot": f"/clinic/ledger/lots/{lot.pk}/",
+        "ledger-correct": f"/clinic/ledger/entries/{receipt.pk}/correct/",
+        "ledger-discrepancy": f"/clinic/ledger/discrepancies/{loss.pk}/",
+        "ledger-dispensing": "/clinic/ledger/reports/dispensing/",
+        "ledger-dispensing-csv": "/clinic/ledger/reports/dispensing.csv",
+        "ledger-dispensing-pdf": "/clinic/ledger/reports/dispensing.pdf",
+        "ledger-inventory": "/clinic/ledger/reports/inventory/",
+        "ledger-inventory-csv": "/clinic/ledger/reports/inventory.csv",
+        "ledger-inventory-pdf": "/clinic/ledger/reports/inventory.pdf",
+        "ledger-loss": f"/clinic/ledger/reports/loss/{loss.pk}/",
+        "loss-csv": f"/clinic/ledger/reports/loss/{loss.pk}.csv",
+        "loss-pdf": f"/clinic/ledger/reports/loss/{loss.pk}.pdf",
+        "session-ledger-draw": f"/clinic/sessions/{sid}/ledger/draw/",
+        "session-ledger-waste": f"/clinic/sessions/{sid}/ledger/waste/",
+        "admin-ledger-settings": "/admin-area/ledger/",
+    }
+
+
+@pytest.mark.parametrize("role", sorted(EVERYONE))
+def test_every_url_opens_for_its_roles_only(client, personas, urls, role) -> None:
+    client.force_login(personas[role])
+    for name, (method, roles) in MATRIX.items():
+        response = getattr(client, method)(urls[name])
+        if role in roles:
+            assert response.status_code in (200, 302, 422), (name, role, response.status_code)
+        else:
+            assert response.status_code == 403, (name, role, response.status_code)
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_anonymous_visitors_are_sent_to_log_in(client, urls, name) -> None:
+    method, _ = MATRIX[name]
+    response = getattr(client, method)(urls[name])
+    assert response.status_code == 302 and response["Location"].startswith("/login/"), name
