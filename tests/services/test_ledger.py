@@ -399,3 +399,13 @@ def test_clinic_settings_still_apply_with_the_ledger(admin) -> None:
         "initial": "initial inventory",
         "biennial": "biennial inventory",
     }
+
+
+def test_the_initial_inventory_is_the_first_one_not_a_later_receipts_count(lot, prescriber) -> None:
+    ledger.do_record_counts({lot.pk: "2000"}, count_kind="initial", at=MONDAY, acting_user=prescriber)
+    later = receive(prescriber, lot_number="K-9")
+    ledger.do_record_counts(
+        {later.pk: "2000"}, count_kind="initial", at=MONDAY + timedelta(days=40), acting_user=prescriber
+    )
+    report = ledger_reports.access_inventory(prescriber, kind="initial")
+    assert report.taken_on == MONDAY.date() and [x.lot.lot_number for x in report.lines] == ["K-100"]

@@ -205,9 +205,9 @@ def test_the_dispensing_log_as_page_csv_and_pdf(client, lot, running_session, nu
     assert "Pat Example" in page and "40.0" in page
     other = client.get("/clinic/ledger/reports/dispensing/?patient=NOPE").content.decode()
     assert "Nothing in this period" in other
-    csv = client.get("/clinic/ledger/reports/dispensing.csv").content.decode().splitlines()
+    csv = client.get("/clinic/ledger/reports/dispensing.csv?since=2026-11-01").content.decode().splitlines()
     assert csv[0].startswith("date,time,patient,MRN") and "T-0001" in csv[1] and ",draw,40.0,0.08," in csv[1]
-    pdf = client.get("/clinic/ledger/reports/dispensing.pdf")
+    pdf = client.get("/clinic/ledger/reports/dispensing.pdf?since=2026-11-01")
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
 
 
@@ -241,3 +241,12 @@ def test_the_admin_narrows_witnesses_and_the_session_offers_only_them(
     page = client.get(f"/clinic/sessions/{running_session.pk}/").content.decode()
     witness_select = page.split('name="witness"')[1].split("</select>")[0]
     assert crna.display_name in witness_select and prescriber.display_name not in witness_select
+
+
+def test_the_dispensing_log_shows_the_last_seven_days_unless_asked(
+    client, lot, running_session, nurse, prescriber
+) -> None:
+    ledger.do_draw_stock(running_session, lot, mg=40, at=MONDAY, acting_user=nurse)  # weeks before today
+    client.force_login(prescriber)
+    assert "Nothing in this period" in client.get("/clinic/ledger/reports/dispensing/").content.decode()
+    assert "Pat Example" in client.get("/clinic/ledger/reports/dispensing/?since=2026-11-01").content.decode()

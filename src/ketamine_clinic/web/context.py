@@ -12,7 +12,7 @@ from ketamine_clinic.domain.policy import Action, can
 _NAV: tuple[tuple[str, str, Action], ...] = (
     ("Today", "clinic-home", Action.VIEW_CHART),
     ("Patients", "patient-list", Action.VIEW_CHART),
-    ("Controlled substances", "ledger-home", Action.VIEW_LEDGER),
+    ("Stock", "ledger-home", Action.VIEW_LEDGER),
     ("Front desk", "desk-home", Action.MANAGE_SCHEDULE),
     ("My care", "me-home", Action.VIEW_OWN_RESULTS),
     ("Users", "admin-users", Action.MANAGE_USERS),

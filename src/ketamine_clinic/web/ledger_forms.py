@@ -16,7 +16,7 @@ _DATE = forms.DateInput(attrs={"type": "date"})
 
 
 def lot_label(lot: StockLot) -> str:
-    return f"{lot.lot_number} · {lot.product_name} · exp {lot.expiry:%Y-%m-%d} · {lot.balance_mg} mg left"
+    return f"{lot.lot_number} · exp {lot.expiry:%Y-%m-%d} · {lot.balance_mg} mg left"
 
 
 class LotChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
