@@ -119,6 +119,7 @@ def test_the_session_page_draws_then_wastes_with_a_witness_and_then_discharges(
     )
     text = done.content.decode()
     assert "Wasted 5.0 mg, witnessed by" in text and "tied to the ledger" in text
+    assert "Record witnessed waste" not in text and "Record draw" not in text  # nothing left to draw or waste
 
 
 def test_an_esketamine_session_draws_in_devices(
@@ -145,6 +146,7 @@ def test_a_count_that_differs_raises_a_discrepancy_for_a_prescriber(client, lot,
     found = StockDiscrepancy.objects.get()
     assert (found.counted_mg, found.expected_mg) == (Decimal("1975.0"), Decimal("2000.0"))
     home = client.get("/clinic/ledger/").content.decode()
+    assert "Stock · 1 discrepancy" in client.get("/clinic/").content.decode()
     assert "Count discrepancies waiting for a prescriber" in home and "Opening</strong>:\n      done" in home
     assert client.post(f"/clinic/ledger/discrepancies/{found.pk}/", {"resolution": "loss"}).status_code == 403
     client.force_login(prescriber)
@@ -155,6 +157,7 @@ def test_a_count_that_differs_raises_a_discrepancy_for_a_prescriber(client, lot,
         {"resolution": "loss", "reason": "0.5 mL spilled while drawing; witnessed"},
     )
     assert StockLot.objects.get(pk=lot.pk).balance_mg == Decimal("1975.0")
+    assert "discrepanc" not in client.get("/clinic/").content.decode()
     assert "DEA Form 106 draft" in client.get(f"/clinic/ledger/discrepancies/{found.pk}/").content.decode()
 
 

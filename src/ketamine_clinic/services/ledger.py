@@ -55,6 +55,7 @@ __all__ = [
     "ledger_in_use",
     "ledger_settings",
     "may",
+    "open_discrepancy_count",
     "session_ledger",
 ]
 
@@ -101,6 +102,11 @@ def _text(value: str, field: str, low: int, high: int) -> str:
     if not low <= len(value) <= high:
         raise InvalidInput(f"{field.replace('_', ' ')} must be {low} to {high} characters", field=field)
     return value
+
+
+def open_discrepancy_count() -> int:
+    """Count discrepancies no prescriber has resolved yet ([S80][S83])."""
+    return StockDiscrepancy.objects.filter(status="open").count()
 
 
 def ledger_in_use(product_kind: str) -> bool:
