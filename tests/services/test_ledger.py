@@ -409,3 +409,34 @@ def test_the_initial_inventory_is_the_first_one_not_a_later_receipts_count(lot, 
     )
     report = ledger_reports.access_inventory(prescriber, kind="initial")
     assert report.taken_on == MONDAY.date() and [x.lot.lot_number for x in report.lines] == ["K-100"]
+
+
+def test_a_witness_password_is_locked_out_after_the_login_failure_limit(
+    lot, stopped_session, nurse, crna, settings
+) -> None:
+    settings.AXES_FAILURE_LIMIT = 3
+    ledger.do_draw_stock(stopped_session, lot, mg=40, at=MONDAY, acting_user=nurse)
+    args = {"mg": "5", "witness": crna, "at": MONDAY, "acting_user": nurse}
+    for _ in range(3):
+        with pytest.raises(InvalidInput, match="password is not correct"):
+            ledger.do_waste_stock(stopped_session, lot, witness_password="guess", **args)
+    assert AuditEvent.objects.filter(event_type=EventType.WITNESS_PASSWORD_FAILED, actor=nurse).count() == 3
+    with pytest.raises(NotAllowed, match="Too many wrong passwords"):
+        ledger.do_waste_stock(stopped_session, lot, witness_password=PASSWORD, **args)
+    assert not LedgerEntry.objects.filter(kind="waste").exists()
+
+
+def test_a_closed_sessions_draw_moves_to_another_lot_but_is_never_simply_reversed(
+    lot, stopped_session, prescriber, nurse, crna
+) -> None:
+    other = receive(prescriber, lot_number="K-3")
+    draw = ledger.do_draw_stock(stopped_session, lot, mg=35, at=MONDAY, acting_user=nurse)
+    at = stopped_session.stopped_at + timedelta(minutes=70)
+    sessions.do_record_vitals(stopped_session, VITALS, at=at, acting_user=nurse)
+    sessions.do_discharge(stopped_session, aldrete=[2] * 5, escort_present=True, at=at, acting_user=nurse)
+    with pytest.raises(Conflict, match="session is closed and tied"):
+        ledger.do_correct_entry(draw, reason="never drawn", at=at, acting_user=nurse)
+    ledger.do_correct_entry(draw, reason="came from K-3", replacement_lot=other, at=at, acting_user=nurse)
+    stopped_session.refresh_from_db()
+    assert ledger.session_ledger(stopped_session).tie.tied
+    assert ledger_reports.reconcile().discrepancies == 0

@@ -15,10 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -29,6 +30,7 @@ from ketamine_clinic.services import audit
 from ketamine_clinic.services._common import require
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import (
+    AuditEvent,
     EventType,
     InfusionSession,
     LedgerEntry,
@@ -293,6 +295,9 @@ def do_draw_stock(session: InfusionSession, lot: StockLot, *, mg: Any, at: datet
         raise Conflict("The session is closed; correct an entry instead.", field="session")
     _check_lot_for(session, lot)
     with transaction.atomic():
+        current = InfusionSession.objects.select_for_update().get(pk=session.pk)
+        if current.status == "discharged":
+            raise Conflict("The session is closed; correct an entry instead.", field="session")
         locked = _locked(lot)
         try:
             rules.check_draw(
@@ -342,8 +347,7 @@ def do_waste_stock(
     except LedgerError as exc:
         raise _invalid(exc) from None
     assert witness is not None
-    if not witness.check_password(witness_password or ""):
-        raise InvalidInput("the witness's password is not correct", field="witness_password")
+    _confirm_witness(witness, witness_password, acting_user=acting_user)
     _check_lot_for(session, lot)
     with transaction.atomic():
         InfusionSession.objects.select_for_update().filter(pk=session.pk).first()
@@ -384,6 +388,28 @@ def do_waste_stock(
             new={"lot": locked.lot_number, "mg": amount, "witness": witness.username, "session": session.pk},
         )
     return entry
+
+
+def _confirm_witness(witness: User, password: str, *, acting_user: User) -> None:
+    """The witness's own password, with the same lockout as logging in: after the clinic's
+    login failure limit within the lockout time, the witness cannot confirm (so the waste form
+    is no way around django-axes' limit on guessing a colleague's password)."""
+    since = timezone.now() - timedelta(hours=float(settings.AXES_COOLOFF_TIME))
+    failures = AuditEvent.objects.filter(
+        event_type=EventType.WITNESS_PASSWORD_FAILED,
+        subject_type="User",
+        subject_id=str(witness.pk),
+        occurred_at__gte=since,
+    ).count()
+    if failures >= int(settings.AXES_FAILURE_LIMIT):
+        raise NotAllowed("Too many wrong passwords for this witness; choose another witness or try later.")
+    if witness.check_password(password or ""):
+        return
+    with transaction.atomic():
+        audit.record(
+            EventType.WITNESS_PASSWORD_FAILED, actor=acting_user, subject=witness, new={"witness": witness.username}
+        )
+    raise InvalidInput("the witness's password is not correct", field="witness_password")
 
 
 def do_record_counts(counts: dict[int, Any], *, count_kind: str, at: datetime, acting_user: User) -> list[LedgerEntry]:
@@ -484,6 +510,11 @@ def do_correct_entry(
         entry.kind == "receipt" or replacement_lot.product_kind != entry.lot.product_kind
     ):
         raise InvalidInput("the replacement lot must hold the same product", field="replacement_lot")
+    closed = entry.session is not None and entry.session.status == "discharged"
+    if closed and entry.kind in {"draw", "waste"} and replacement_lot is None:
+        raise Conflict(
+            "The session is closed and tied: move the entry to the lot it came from instead.", field="replacement_lot"
+        )
     if replacement_lot is not None and replacement_lot.pk == entry.lot_id:
         raise InvalidInput("the replacement lot must be another lot", field="replacement_lot")
     if replacement_lot is not None and entry.kind == "waste" and entry.witness_id == acting_user.pk:
