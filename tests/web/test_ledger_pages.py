@@ -104,6 +104,7 @@ def test_the_session_page_draws_then_wastes_with_a_witness_and_then_discharges(
     )
     page = client.get(url).content.decode()
     assert "5.0 mg to account for" in page
+    assert 'name="witness_password" autocomplete="new-password"' in page  # not the nurse's saved password
     wrong = client.post(
         f"{url}ledger/waste/", {"lot": lot.pk, "mg": "5", "witness": crna.pk, "witness_password": "not-it"}, follow=True
     )
