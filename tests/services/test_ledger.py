@@ -440,3 +440,40 @@ def test_a_closed_sessions_draw_moves_to_another_lot_but_is_never_simply_reverse
     stopped_session.refresh_from_db()
     assert ledger.session_ledger(stopped_session).tie.tied
     assert ledger_reports.reconcile().discrepancies == 0
+
+
+def test_only_a_prescriber_adds_a_storage_location(prescriber, nurse) -> None:
+    with pytest.raises(NotAllowed):
+        ledger.do_add_location("Cabinet 2", acting_user=nurse)
+    with pytest.raises(InvalidInput, match="name must be 2 to 80"):
+        ledger.do_add_location("x", acting_user=prescriber)
+    first = ledger.do_add_location("Cabinet 2", acting_user=prescriber)
+    assert ledger.do_add_location("Cabinet 2", acting_user=prescriber) == first
+    assert AuditEvent.objects.filter(event_type=EventType.STOCK_LOCATION_ADDED).count() == 1
+
+
+def test_every_ledger_write_is_audited_and_the_chain_still_verifies(
+    lot, stopped_session, prescriber, nurse, crna
+) -> None:
+    from ketamine_clinic.services.audit import verify_chain
+
+    draw = ledger.do_draw_stock(stopped_session, lot, mg=45, at=MONDAY, acting_user=nurse)
+    ledger.do_correct_entry(draw, reason="typed 45 for 40", at=MONDAY, acting_user=nurse)
+    ledger.do_draw_stock(stopped_session, lot, mg=40, at=MONDAY, acting_user=nurse)
+    ledger.do_waste_stock(
+        stopped_session, lot, mg=5, witness=crna, witness_password=PASSWORD, at=MONDAY, acting_user=nurse
+    )
+    ledger.do_record_counts({lot.pk: "1900"}, count_kind="closing", at=MONDAY, acting_user=crna)
+    ledger.do_resolve_discrepancy(
+        StockDiscrepancy.objects.get(), resolution="record_error", reason="A receipt of 60 mg was never made",
+        at=MONDAY, acting_user=prescriber,
+    )  # fmt: skip
+    seen = set(AuditEvent.objects.values_list("event_type", flat=True))
+    for kind in (
+        EventType.STOCK_RECEIVED, EventType.STOCK_DRAWN, EventType.LEDGER_ENTRY_CORRECTED, EventType.STOCK_WASTED,
+        EventType.STOCK_COUNTED, EventType.STOCK_DISCREPANCY_RAISED, EventType.STOCK_DISCREPANCY_RESOLVED,
+    ):  # fmt: skip
+        assert kind in seen, kind.label
+    assert ledger.session_ledger(stopped_session).tie.tied
+    assert _balance(lot) == D("1900.0") and verify_chain().ok
+    assert ledger_reports.reconcile().discrepancies == 0
