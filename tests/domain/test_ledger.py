@@ -117,6 +117,8 @@ def test_a_count_adds_sealed_units_and_the_opened_volume() -> None:
         ledger.counted_mg(unit_mg=D("28"), full_units=-1, open_ml="0", concentration_mg_per_ml=D("0"))
     with pytest.raises(LedgerError, match="whole number"):
         ledger.counted_mg(unit_mg=D("28"), full_units="x", open_ml="0", concentration_mg_per_ml=D("0"))
+    with pytest.raises(LedgerError, match="opened vials cannot be negative"):
+        ledger.counted_mg(unit_mg=D("500"), full_units=1, open_ml="-0.5", concentration_mg_per_ml=D("50"))
 
 
 def test_units_are_vials_or_devices_to_a_hundredth() -> None:
