@@ -477,3 +477,13 @@ def test_every_ledger_write_is_audited_and_the_chain_still_verifies(
     assert ledger.session_ledger(stopped_session).tie.tied
     assert _balance(lot) == D("1900.0") and verify_chain().ok
     assert ledger_reports.reconcile().discrepancies == 0
+
+
+def test_a_count_within_an_opened_vials_estimate_is_no_discrepancy_and_the_step_is_a_setting(lot, nurse, admin) -> None:
+    ledger.do_record_counts({lot.pk: "1997.5"}, count_kind="opening", at=MONDAY, acting_user=nurse)
+    assert not StockDiscrepancy.objects.exists()
+    ledger.do_record_counts({lot.pk: "1997.4"}, count_kind="closing", at=MONDAY, acting_user=nurse)
+    assert StockDiscrepancy.objects.count() == 1
+    clinic.do_update_clinic_rules({"count_volume_step_ml": 0.01}, acting_user=admin)  # 0.2 mg at 50 mg/mL (rounded down)
+    ledger.do_record_counts({lot.pk: "1999.7"}, count_kind="closing", at=MONDAY, acting_user=nurse)
+    assert StockDiscrepancy.objects.count() == 2

@@ -254,3 +254,16 @@ def test_the_dispensing_log_shows_the_last_seven_days_unless_asked(
     client.force_login(prescriber)
     assert "Nothing in this period" in client.get("/clinic/ledger/reports/dispensing/").content.decode()
     assert "Pat Example" in client.get("/clinic/ledger/reports/dispensing/?since=2026-11-01").content.decode()
+
+
+def test_the_lot_page_offers_a_correction_only_to_roles_that_may_make_it(
+    client, lot, running_session, nurse, prescriber
+) -> None:
+    ledger.do_draw_stock(running_session, lot, mg=40, at=MONDAY, acting_user=nurse)
+    receipt, draw = LedgerEntry.objects.filter(lot=lot).order_by("id")
+    client.force_login(prescriber)
+    page = client.get(f"/clinic/ledger/lots/{lot.pk}/").content.decode()
+    assert f"/entries/{receipt.pk}/correct/" in page and f"/entries/{draw.pk}/correct/" not in page
+    client.force_login(nurse)
+    page = client.get(f"/clinic/ledger/lots/{lot.pk}/").content.decode()
+    assert f"/entries/{receipt.pk}/correct/" not in page and f"/entries/{draw.pk}/correct/" in page

@@ -29,6 +29,7 @@ from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import audit
 from ketamine_clinic.services._common import require
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
+from ketamine_clinic.services.rules import clinic_rules
 from ketamine_clinic.storage.models import (
     AuditEvent,
     EventType,
@@ -414,8 +415,9 @@ def _confirm_witness(witness: User, password: str, *, acting_user: User) -> None
 
 def do_record_counts(counts: dict[int, Any], *, count_kind: str, at: datetime, acting_user: User) -> list[LedgerEntry]:
     """Record a count of each lot in ``counts`` (lot id -> counted mg) in one transaction.
-    A count that differs from the running balance raises a discrepancy a prescriber must
-    resolve ([S80][S81]); the balance itself changes only through that resolution."""
+    A count further from the running balance than an opened vial's estimate allows (half the
+    clinic's volume step; zero for devices) raises a discrepancy a prescriber must resolve
+    ([S80][S81]); the balance itself changes only through that resolution."""
     _require(acting_user, Action.COUNT_STOCK, "Your role may not count controlled substances.")
     if count_kind not in count_kinds():
         raise InvalidInput(f"count must be one of: {', '.join(count_kinds().values())}", field="count_kind")
@@ -428,6 +430,7 @@ def do_record_counts(counts: dict[int, Any], *, count_kind: str, at: datetime, a
     for key, value in clean.items():
         if value < 0:
             raise InvalidInput("a count cannot be negative", field=f"lot_{key}")
+    step = Decimal(str(clinic_rules().count_volume_step_ml))
     written = []
     with transaction.atomic():
         for lot in StockLot.objects.select_for_update().filter(pk__in=clean).order_by("pk"):
@@ -440,7 +443,10 @@ def do_record_counts(counts: dict[int, Any], *, count_kind: str, at: datetime, a
                 at=at,
                 new={"lot": lot.lot_number, "kind": count_kind, "counted_mg": counted, "balance_mg": lot.balance_mg},
             )
-            if rules.count_difference(expected_mg=lot.balance_mg, counted_mg=counted) != 0:
+            tolerance = rules.count_tolerance_mg(
+                concentration_mg_per_ml=lot.concentration_mg_per_ml, volume_step_ml=step
+            )
+            if rules.is_discrepancy(expected_mg=lot.balance_mg, counted_mg=counted, tolerance_mg=tolerance):
                 found = StockDiscrepancy.objects.create(
                     lot=lot, count_entry=entry, expected_mg=lot.balance_mg, counted_mg=counted, raised_at=at
                 )
