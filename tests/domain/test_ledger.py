@@ -117,6 +117,8 @@ def test_a_count_adds_sealed_units_and_the_opened_volume() -> None:
         ledger.counted_mg(unit_mg=D("28"), full_units=-1, open_ml="0", concentration_mg_per_ml=D("0"))
     with pytest.raises(LedgerError, match="whole number"):
         ledger.counted_mg(unit_mg=D("28"), full_units="x", open_ml="0", concentration_mg_per_ml=D("0"))
+    with pytest.raises(LedgerError, match="opened vials cannot be negative"):
+        ledger.counted_mg(unit_mg=D("500"), full_units=1, open_ml="-0.5", concentration_mg_per_ml=D("50"))
 
 
 def test_units_are_vials_or_devices_to_a_hundredth() -> None:
@@ -159,3 +161,13 @@ def test_default_ledger_roles_are_the_policy_matrix() -> None:
 def test_form_106_lists_its_fields_once() -> None:
     keys = [k for k, _ in ledger.FORM_106_FIELDS]
     assert len(keys) == len(set(keys)) and "dea_number" in keys and "type_of_loss" in keys
+
+
+def test_an_opened_vial_is_counted_within_half_a_volume_step_and_devices_exactly() -> None:
+    tolerance = ledger.count_tolerance_mg(concentration_mg_per_ml=D("50"), volume_step_ml=D("0.1"))
+    assert tolerance == D("2.5")
+    assert not ledger.is_discrepancy(expected_mg=D("1199.7"), counted_mg=D("1200.0"), tolerance_mg=tolerance)
+    assert not ledger.is_discrepancy(expected_mg=D("100.0"), counted_mg=D("97.5"), tolerance_mg=tolerance)
+    assert ledger.is_discrepancy(expected_mg=D("100.0"), counted_mg=D("97.4"), tolerance_mg=tolerance)
+    devices = ledger.count_tolerance_mg(concentration_mg_per_ml=D("0"), volume_step_ml=D("0.1"))
+    assert devices == 0 and ledger.is_discrepancy(expected_mg=D("56"), counted_mg=D("55.9"), tolerance_mg=devices)

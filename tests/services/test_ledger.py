@@ -434,3 +434,100 @@ def test_clinic_settings_still_apply_with_the_ledger(admin) -> None:
         "initial": "initial inventory",
         "biennial": "biennial inventory",
     }
+
+
+def test_the_initial_inventory_is_the_first_one_not_a_later_receipts_count(lot, prescriber) -> None:
+    ledger.do_record_counts({lot.pk: "2000"}, count_kind="initial", at=MONDAY, acting_user=prescriber)
+    later = receive(prescriber, lot_number="K-9")
+    ledger.do_record_counts(
+        {later.pk: "2000"}, count_kind="initial", at=MONDAY + timedelta(days=40), acting_user=prescriber
+    )
+    report = ledger_reports.access_inventory(prescriber, kind="initial")
+    assert report.taken_on == MONDAY.date() and [x.lot.lot_number for x in report.lines] == ["K-100"]
+
+
+def test_a_witness_password_is_locked_out_after_the_login_failure_limit(
+    lot, stopped_session, nurse, crna, settings
+) -> None:
+    settings.AXES_FAILURE_LIMIT = 3
+    ledger.do_draw_stock(stopped_session, lot, mg=40, at=MONDAY, acting_user=nurse)
+    args = {"mg": "5", "witness": crna, "at": MONDAY, "acting_user": nurse}
+    for _ in range(3):
+        with pytest.raises(InvalidInput, match="password is not correct"):
+            ledger.do_waste_stock(stopped_session, lot, witness_password="guess", **args)
+    assert AuditEvent.objects.filter(event_type=EventType.WITNESS_PASSWORD_FAILED, actor=nurse).count() == 3
+    with pytest.raises(NotAllowed, match="Too many wrong passwords"):
+        ledger.do_waste_stock(stopped_session, lot, witness_password=PASSWORD, **args)
+    assert not LedgerEntry.objects.filter(kind="waste").exists()
+
+
+def test_a_closed_sessions_draw_moves_to_another_lot_but_is_never_simply_reversed(
+    lot, stopped_session, prescriber, nurse, crna
+) -> None:
+    other = receive(prescriber, lot_number="K-3")
+    draw = ledger.do_draw_stock(stopped_session, lot, mg=35, at=MONDAY, acting_user=nurse)
+    at = stopped_session.stopped_at + timedelta(minutes=70)
+    sessions.do_record_vitals(stopped_session, VITALS, at=at, acting_user=nurse)
+    sessions.do_discharge(
+        stopped_session,
+        padss=[2, 2, 2, 2, 2],
+        dissociation_resolved=True,
+        aftercare_given=True,
+        aldrete=[2] * 5,
+        escort_present=True,
+        at=at,
+        acting_user=nurse,
+    )
+    with pytest.raises(Conflict, match="session is closed and tied"):
+        ledger.do_correct_entry(draw, reason="never drawn", at=at, acting_user=nurse)
+    ledger.do_correct_entry(draw, reason="came from K-3", replacement_lot=other, at=at, acting_user=nurse)
+    stopped_session.refresh_from_db()
+    assert ledger.session_ledger(stopped_session).tie.tied
+    assert ledger_reports.reconcile().discrepancies == 0
+
+
+def test_only_a_prescriber_adds_a_storage_location(prescriber, nurse) -> None:
+    with pytest.raises(NotAllowed):
+        ledger.do_add_location("Cabinet 2", acting_user=nurse)
+    with pytest.raises(InvalidInput, match="name must be 2 to 80"):
+        ledger.do_add_location("x", acting_user=prescriber)
+    first = ledger.do_add_location("Cabinet 2", acting_user=prescriber)
+    assert ledger.do_add_location("Cabinet 2", acting_user=prescriber) == first
+    assert AuditEvent.objects.filter(event_type=EventType.STOCK_LOCATION_ADDED).count() == 1
+
+
+def test_every_ledger_write_is_audited_and_the_chain_still_verifies(
+    lot, stopped_session, prescriber, nurse, crna
+) -> None:
+    from ketamine_clinic.services.audit import verify_chain
+
+    draw = ledger.do_draw_stock(stopped_session, lot, mg=45, at=MONDAY, acting_user=nurse)
+    ledger.do_correct_entry(draw, reason="typed 45 for 40", at=MONDAY, acting_user=nurse)
+    ledger.do_draw_stock(stopped_session, lot, mg=40, at=MONDAY, acting_user=nurse)
+    ledger.do_waste_stock(
+        stopped_session, lot, mg=5, witness=crna, witness_password=PASSWORD, at=MONDAY, acting_user=nurse
+    )
+    ledger.do_record_counts({lot.pk: "1900"}, count_kind="closing", at=MONDAY, acting_user=crna)
+    ledger.do_resolve_discrepancy(
+        StockDiscrepancy.objects.get(), resolution="record_error", reason="A receipt of 60 mg was never made",
+        at=MONDAY, acting_user=prescriber,
+    )  # fmt: skip
+    seen = set(AuditEvent.objects.values_list("event_type", flat=True))
+    for kind in (
+        EventType.STOCK_RECEIVED, EventType.STOCK_DRAWN, EventType.LEDGER_ENTRY_CORRECTED, EventType.STOCK_WASTED,
+        EventType.STOCK_COUNTED, EventType.STOCK_DISCREPANCY_RAISED, EventType.STOCK_DISCREPANCY_RESOLVED,
+    ):  # fmt: skip
+        assert kind in seen, kind.label
+    assert ledger.session_ledger(stopped_session).tie.tied
+    assert _balance(lot) == D("1900.0") and verify_chain().ok
+    assert ledger_reports.reconcile().discrepancies == 0
+
+
+def test_a_count_within_an_opened_vials_estimate_is_no_discrepancy_and_the_step_is_a_setting(lot, nurse, admin) -> None:
+    ledger.do_record_counts({lot.pk: "1997.5"}, count_kind="opening", at=MONDAY, acting_user=nurse)
+    assert not StockDiscrepancy.objects.exists()
+    ledger.do_record_counts({lot.pk: "1997.4"}, count_kind="closing", at=MONDAY, acting_user=nurse)
+    assert StockDiscrepancy.objects.count() == 1
+    clinic.do_update_clinic_rules({"count_volume_step_ml": 0.01}, acting_user=admin)  # 0.2 mg at 50 mg/mL
+    ledger.do_record_counts({lot.pk: "1999.7"}, count_kind="closing", at=MONDAY, acting_user=nurse)
+    assert StockDiscrepancy.objects.count() == 2

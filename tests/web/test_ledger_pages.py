@@ -104,6 +104,7 @@ def test_the_session_page_draws_then_wastes_with_a_witness_and_then_discharges(
     )
     page = client.get(url).content.decode()
     assert "5.0 mg to account for" in page
+    assert 'name="witness_password" autocomplete="new-password"' in page  # not the nurse's saved password
     wrong = client.post(
         f"{url}ledger/waste/", {"lot": lot.pk, "mg": "5", "witness": crna.pk, "witness_password": "not-it"}, follow=True
     )
@@ -119,6 +120,7 @@ def test_the_session_page_draws_then_wastes_with_a_witness_and_then_discharges(
     )
     text = done.content.decode()
     assert "Wasted 5.0 mg, witnessed by" in text and "tied to the ledger" in text
+    assert "Record witnessed waste" not in text and "Record draw" not in text  # nothing left to draw or waste
 
 
 def test_an_esketamine_session_draws_in_devices(
@@ -145,6 +147,7 @@ def test_a_count_that_differs_raises_a_discrepancy_for_a_prescriber(client, lot,
     found = StockDiscrepancy.objects.get()
     assert (found.counted_mg, found.expected_mg) == (Decimal("1975.0"), Decimal("2000.0"))
     home = client.get("/clinic/ledger/").content.decode()
+    assert "Stock · 1 discrepancy" in client.get("/clinic/").content.decode()
     assert "Count discrepancies waiting for a prescriber" in home and "Opening</strong>:\n      done" in home
     assert client.post(f"/clinic/ledger/discrepancies/{found.pk}/", {"resolution": "loss"}).status_code == 403
     client.force_login(prescriber)
@@ -155,6 +158,7 @@ def test_a_count_that_differs_raises_a_discrepancy_for_a_prescriber(client, lot,
         {"resolution": "loss", "reason": "0.5 mL spilled while drawing; witnessed"},
     )
     assert StockLot.objects.get(pk=lot.pk).balance_mg == Decimal("1975.0")
+    assert "discrepanc" not in client.get("/clinic/").content.decode()
     assert "DEA Form 106 draft" in client.get(f"/clinic/ledger/discrepancies/{found.pk}/").content.decode()
 
 
@@ -205,9 +209,9 @@ def test_the_dispensing_log_as_page_csv_and_pdf(client, lot, running_session, nu
     assert "Pat Example" in page and "40.0" in page
     other = client.get("/clinic/ledger/reports/dispensing/?patient=NOPE").content.decode()
     assert "Nothing in this period" in other
-    csv = client.get("/clinic/ledger/reports/dispensing.csv").content.decode().splitlines()
+    csv = client.get("/clinic/ledger/reports/dispensing.csv?since=2026-11-01").content.decode().splitlines()
     assert csv[0].startswith("date,time,patient,MRN") and "T-0001" in csv[1] and ",draw,40.0,0.08," in csv[1]
-    pdf = client.get("/clinic/ledger/reports/dispensing.pdf")
+    pdf = client.get("/clinic/ledger/reports/dispensing.pdf?since=2026-11-01")
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
 
 
@@ -241,3 +245,25 @@ def test_the_admin_narrows_witnesses_and_the_session_offers_only_them(
     page = client.get(f"/clinic/sessions/{running_session.pk}/").content.decode()
     witness_select = page.split('name="witness"')[1].split("</select>")[0]
     assert crna.display_name in witness_select and prescriber.display_name not in witness_select
+
+
+def test_the_dispensing_log_shows_the_last_seven_days_unless_asked(
+    client, lot, running_session, nurse, prescriber
+) -> None:
+    ledger.do_draw_stock(running_session, lot, mg=40, at=MONDAY, acting_user=nurse)  # weeks before today
+    client.force_login(prescriber)
+    assert "Nothing in this period" in client.get("/clinic/ledger/reports/dispensing/").content.decode()
+    assert "Pat Example" in client.get("/clinic/ledger/reports/dispensing/?since=2026-11-01").content.decode()
+
+
+def test_the_lot_page_offers_a_correction_only_to_roles_that_may_make_it(
+    client, lot, running_session, nurse, prescriber
+) -> None:
+    ledger.do_draw_stock(running_session, lot, mg=40, at=MONDAY, acting_user=nurse)
+    receipt, draw = LedgerEntry.objects.filter(lot=lot).order_by("id")
+    client.force_login(prescriber)
+    page = client.get(f"/clinic/ledger/lots/{lot.pk}/").content.decode()
+    assert f"/entries/{receipt.pk}/correct/" in page and f"/entries/{draw.pk}/correct/" not in page
+    client.force_login(nurse)
+    page = client.get(f"/clinic/ledger/lots/{lot.pk}/").content.decode()
+    assert f"/entries/{receipt.pk}/correct/" not in page and f"/entries/{draw.pk}/correct/" in page

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from ketamine_clinic.domain.policy import Action, Role, can
@@ -48,7 +48,9 @@ __all__ = [
     "check_waste",
     "check_witness",
     "count_difference",
+    "count_tolerance_mg",
     "counted_mg",
+    "is_discrepancy",
     "mg",
     "plan_receipt",
     "session_tie",
@@ -278,6 +280,21 @@ def count_difference(*, expected_mg: Decimal, counted_mg: Decimal) -> Decimal:
     """Counted minus the running balance; anything but zero is a discrepancy a prescriber
     must resolve ([S80][S81])."""
     return counted_mg - expected_mg
+
+
+def count_tolerance_mg(*, concentration_mg_per_ml: Decimal, volume_step_ml: Decimal) -> Decimal:
+    """How far a count may sit from the record without being a discrepancy: half the volume
+    step to which an opened vial is estimated, in mg; zero for devices, which are counted
+    whole ([S80]: 21 CFR 1304.11(e)(3) allows an estimate only for opened containers)."""
+    if concentration_mg_per_ml <= 0:
+        return Decimal("0")
+    return (concentration_mg_per_ml * volume_step_ml / 2).quantize(_TENTH, rounding=ROUND_DOWN)
+
+
+def is_discrepancy(*, expected_mg: Decimal, counted_mg: Decimal, tolerance_mg: Decimal) -> bool:
+    """A count further from the record than the tolerance is a discrepancy a prescriber must
+    resolve ([S80][S81])."""
+    return abs(count_difference(expected_mg=expected_mg, counted_mg=counted_mg)) > tolerance_mg
 
 
 def biennial_due(last_inventory: date | None, first_receipt: date | None) -> date | None:

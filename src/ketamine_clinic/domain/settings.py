@@ -150,6 +150,16 @@ SETTINGS: dict[str, SettingSpec] = {
         "prescriber and the medical director. Columbia triage asks for immediate evaluation [S65]; "
         "60 min is this project's default. " + _U,
     ),
+    # controlled-substance counts [S80]
+    "count_volume_step_ml": SettingSpec(
+        0.1,
+        "mL",
+        0.01,
+        0.5,
+        "[S80]",
+        "The graduation to which an opened vial's volume is estimated; a count within half a step of the "
+        "record is not a discrepancy (devices and sealed vials are counted exactly). " + _U,
+    ),
     # eligibility [S57][S17]
     "min_failed_trials": SettingSpec(2, "trials", 1, 4, "[S11][S57]"),
     "min_age_years": SettingSpec(18, "years", 18, 21, "[S17]"),

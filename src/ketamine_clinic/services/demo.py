@@ -217,9 +217,18 @@ DEMO_LOTS: tuple[tuple[str, str, str, int, int, str, int, int, int], ...] = (
 
 
 def _stock_ledger(s: _Staff, now: datetime) -> None:
-    """The controlled-substance stock: a safe, three lots received with an initial inventory
-    each ([S80][S81]); the older ketamine lot has since expired (kept for destruction)."""
+    """The controlled-substance stock: the registrant's details, a safe, three lots and the
+    initial inventory of the first day ([S80][S81]); the older ketamine lot has since expired."""
+    ledger.do_update_ledger_settings(
+        roles={},
+        count_times=["opening", "closing"],
+        registrant_name="Ketamine Clinic demo (Elena Rivera, MD)",
+        registrant_address="100 Example Street, Springfield",
+        dea_number="AB1234563",
+        acting_user=User.objects.get(username="admin"),
+    )
     safe = ledger.do_add_location("Double-locked safe, medication room", acting_user=s.prescriber)
+    first = max(row[6] for row in DEMO_LOTS)
     for kind, name, ndc, conc, volume, lot_number, ago, expires_in, quantity in DEMO_LOTS:
         at = now - timedelta(days=ago)
         lot = ledger.do_receive_stock(
@@ -238,9 +247,10 @@ def _stock_ledger(s: _Staff, now: datetime) -> None:
             at=at,
             acting_user=s.prescriber,
         )
-        ledger.do_record_counts(
-            {lot.pk: lot.received_mg}, count_kind="initial", at=at + timedelta(minutes=10), acting_user=s.prescriber
-        )
+        if ago == first:  # the initial inventory of the day the clinic began (21 CFR 1304.11(b))
+            ledger.do_record_counts(
+                {lot.pk: lot.received_mg}, count_kind="initial", at=at + timedelta(minutes=10), acting_user=s.prescriber
+            )
 
 
 def _draw_for(session: InfusionSession, s: _Staff, at: datetime, *, round_up: bool) -> None:

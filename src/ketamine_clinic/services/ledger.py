@@ -1,4 +1,5 @@
-"""The controlled-substance ledger's writes: receive, draw, waste, count, resolve, correct.
+"""The controlled-substance ledger's writes: receive, draw, waste, correct (counts and their
+discrepancies are in ``stock_counts``, re-exported here).
 
 Every write locks the lot row (``SELECT ... FOR UPDATE``), checks the rule in
 ``domain.ledger``, then writes the entry, the lot's new balance and the audit row in one
@@ -15,10 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -27,13 +29,25 @@ from ketamine_clinic.domain.ledger import LedgerError
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import audit
 from ketamine_clinic.services._common import require
+from ketamine_clinic.services._ledger_common import (
+    allowed_roles,
+    count_kinds,
+    invalid,
+    ledger_settings,
+    lock_lot,
+    may,
+    require_ledger,
+    text,
+    write_entry,
+)
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
+from ketamine_clinic.services.stock_counts import do_record_counts, do_resolve_discrepancy, open_discrepancy_count
 from ketamine_clinic.storage.models import (
+    AuditEvent,
     EventType,
     InfusionSession,
     LedgerEntry,
     LedgerSettings,
-    StockDiscrepancy,
     StockLot,
     StorageLocation,
     User,
@@ -55,6 +69,7 @@ __all__ = [
     "ledger_in_use",
     "ledger_settings",
     "may",
+    "open_discrepancy_count",
     "session_ledger",
 ]
 
@@ -63,80 +78,15 @@ _ROUTE_KIND = {"iv": "ketamine_vial", "nasal": "esketamine_device"}
 _ZERO = Decimal("0")
 
 
-def ledger_settings() -> LedgerSettings:
-    return LedgerSettings.objects.filter(singleton=1).first() or LedgerSettings()
-
-
-def allowed_roles(action: Action) -> tuple[str, ...]:
-    """The roles the clinic lets perform a ledger ``action`` (default: all scope allows)."""
-    configured = ledger_settings().roles or {}
-    return tuple(configured.get(action.value, rules.DEFAULT_LEDGER_ROLES[action.value]))
-
-
-def may(user: User, action: Action) -> bool:
-    """Whether ``user`` may perform ledger ``action``: scope of practice and the clinic's choice."""
-    from ketamine_clinic.domain.policy import can
-
-    return bool(user.is_active and can(user.role, action) and user.role in allowed_roles(action))
-
-
-def _require(user: User, action: Action, message: str) -> None:
-    require(user, action, message)
-    if user.role not in allowed_roles(action):
-        raise NotAllowed(message + " (the clinic's ledger settings)")
-
-
-def count_kinds() -> dict[str, str]:
-    """The count kinds the clinic uses: its chosen times plus the initial and biennial inventories."""
-    times = ledger_settings().count_times or list(rules.DEFAULT_COUNT_TIMES)
-    return {k: rules.COUNT_KINDS[k] for k in [*times, "initial", "biennial"] if k in rules.COUNT_KINDS}
-
-
-def _invalid(exc: LedgerError) -> InvalidInput:
-    return InvalidInput(str(exc), field=exc.field)
-
-
-def _text(value: str, field: str, low: int, high: int) -> str:
-    value = (value or "").strip()
-    if not low <= len(value) <= high:
-        raise InvalidInput(f"{field.replace('_', ' ')} must be {low} to {high} characters", field=field)
-    return value
-
-
 def ledger_in_use(product_kind: str) -> bool:
     """The clinic keeps ``product_kind`` in the ledger once any lot of it was received."""
     return StockLot.objects.filter(product_kind=product_kind).exists()
 
 
-def _entry(
-    lot: StockLot, kind: str, amount: Decimal, delta: Decimal, *, at: datetime, by: User, **kw: Any
-) -> LedgerEntry:
-    """Write one entry and the lot's new balance; the caller holds the lot's row lock."""
-    lot.balance_mg = lot.balance_mg + delta
-    if lot.balance_mg < 0:
-        raise Conflict(f"This would leave lot {lot.lot_number} below zero.", field="mg")
-    lot.save(update_fields=["balance_mg"])
-    return LedgerEntry.objects.create(
-        lot=lot,
-        kind=kind,
-        mg=amount,
-        stock_delta_mg=delta,
-        balance_after_mg=lot.balance_mg,
-        at=at,
-        recorded_by=by,
-        recorded_at=timezone.now(),
-        **kw,
-    )
-
-
-def _locked(lot: StockLot) -> StockLot:
-    return StockLot.objects.select_for_update().get(pk=lot.pk)
-
-
 def do_add_location(name: str, *, acting_user: User) -> StorageLocation:
     """A locked cabinet or safe where stock is kept ([S81])."""
-    _require(acting_user, Action.RECEIVE_STOCK, "Only a prescriber adds storage locations.")
-    name = _text(name, "name", 2, 80)
+    require_ledger(acting_user, Action.RECEIVE_STOCK, "Only a prescriber adds storage locations.")
+    name = text(name, "name", 2, 80)
     with transaction.atomic():
         location, created = StorageLocation.objects.get_or_create(name=name)
         if created:
@@ -163,15 +113,15 @@ def do_receive_stock(
 ) -> StockLot:
     """Receive a lot: product, NDC, strength as base, volume, lot, expiry, supplier, invoice
     and order-form reference, quantity ([S81]: the date received and from whom)."""
-    _require(acting_user, Action.RECEIVE_STOCK, "Only a prescriber (the registrant) receives controlled stock.")
+    require_ledger(acting_user, Action.RECEIVE_STOCK, "Only a prescriber (the registrant) receives controlled stock.")
     ndc = (ndc or "").strip()
     if not _NDC.match(ndc):
         raise InvalidInput("NDC must look like 0409-2051-05 (digits in 2 or 3 groups)", field="ndc")
     fields = {
-        "product_name": _text(product_name, "product_name", 2, 120),
-        "lot_number": _text(lot_number, "lot_number", 1, 40),
-        "supplier": _text(supplier, "supplier", 2, 120),
-        "invoice_ref": _text(invoice_ref, "invoice_ref", 1, 60),
+        "product_name": text(product_name, "product_name", 2, 120),
+        "lot_number": text(lot_number, "lot_number", 1, 40),
+        "supplier": text(supplier, "supplier", 2, 120),
+        "invoice_ref": text(invoice_ref, "invoice_ref", 1, 60),
         "order_form_ref": (order_form_ref or "").strip()[:60],
     }
     if not isinstance(expiry, date):
@@ -186,7 +136,7 @@ def do_receive_stock(
             on=timezone.localdate(at),
         )
     except LedgerError as exc:
-        raise _invalid(exc) from None
+        raise invalid(exc) from None
     device = product_kind == "esketamine_device"
     if StockLot.objects.filter(ndc=ndc, lot_number=fields["lot_number"]).exists():
         raise Conflict("This NDC and lot were already received; record a new lot number.", field="lot_number")
@@ -207,7 +157,7 @@ def do_receive_stock(
                 received_by=acting_user,
                 **fields,
             )
-            entry = _entry(lot, "receipt", receipt.total_mg, receipt.total_mg, at=at, by=acting_user)
+            entry = write_entry(lot, "receipt", receipt.total_mg, receipt.total_mg, at=at, by=acting_user)
             audit.record(
                 EventType.STOCK_RECEIVED,
                 actor=acting_user,
@@ -278,16 +228,19 @@ def _check_lot_for(session: InfusionSession, lot: StockLot) -> None:
 def do_draw_stock(session: InfusionSession, lot: StockLot, *, mg: Any, at: datetime, acting_user: User) -> LedgerEntry:
     """Draw ``mg`` from ``lot`` for ``session``: not expired, never more than the lot holds,
     whole devices for esketamine ([S81][S40]). Racing draws are serialised on the lot row."""
-    _require(acting_user, Action.DRAW_STOCK, "Your role may not draw controlled substances.")
+    require_ledger(acting_user, Action.DRAW_STOCK, "Your role may not draw controlled substances.")
     try:
         amount = rules.mg(mg)
     except LedgerError as exc:
-        raise _invalid(exc) from None
+        raise invalid(exc) from None
     if session.status in {"discharged", "closed"}:
         raise Conflict("The session is closed; correct an entry instead.", field="session")
     _check_lot_for(session, lot)
     with transaction.atomic():
-        locked = _locked(lot)
+        current = InfusionSession.objects.select_for_update().get(pk=session.pk)
+        if current.status == "discharged":
+            raise Conflict("The session is closed; correct an entry instead.", field="session")
+        locked = lock_lot(lot)
         try:
             rules.check_draw(
                 amount_mg=amount,
@@ -298,8 +251,10 @@ def do_draw_stock(session: InfusionSession, lot: StockLot, *, mg: Any, at: datet
                 whole_units=locked.product_kind == "esketamine_device",
             )
         except LedgerError as exc:
-            raise (Conflict(str(exc), field=exc.field) if exc.field == "lot" else _invalid(exc)) from None
-        entry = _entry(locked, "draw", amount, -amount, at=at, by=acting_user, session=session, patient=session.patient)
+            raise (Conflict(str(exc), field=exc.field) if exc.field == "lot" else invalid(exc)) from None
+        entry = write_entry(
+            locked, "draw", amount, -amount, at=at, by=acting_user, session=session, patient=session.patient
+        )
         audit.record(
             EventType.STOCK_DRAWN,
             actor=acting_user,
@@ -324,7 +279,7 @@ def do_waste_stock(
 ) -> LedgerEntry:
     """Waste what was drawn for ``session`` and not given, witnessed by a second licensed
     clinician who confirms with their own password ([S83]); never more than the residual."""
-    _require(acting_user, Action.WASTE_STOCK, "Your role may not waste controlled substances.")
+    require_ledger(acting_user, Action.WASTE_STOCK, "Your role may not waste controlled substances.")
     try:
         amount = rules.mg(mg)
         rules.check_witness(
@@ -334,14 +289,13 @@ def do_waste_stock(
             allowed_roles=tuple(r for r in allowed_roles(Action.WITNESS_WASTE)),
         )
     except LedgerError as exc:
-        raise _invalid(exc) from None
+        raise invalid(exc) from None
     assert witness is not None
-    if not witness.check_password(witness_password or ""):
-        raise InvalidInput("the witness's password is not correct", field="witness_password")
+    _confirm_witness(witness, witness_password, acting_user=acting_user)
     _check_lot_for(session, lot)
     with transaction.atomic():
         InfusionSession.objects.select_for_update().filter(pk=session.pk).first()
-        locked = _locked(lot)
+        locked = lock_lot(lot)
         entries = list(LedgerEntry.objects.filter(session=session).select_related("corrects"))
         drawn, wasted = _net(entries, "draw"), _net(entries, "waste")
         try:
@@ -356,8 +310,8 @@ def do_waste_stock(
                 wasted_mg=sum(wasted.values(), _ZERO),
             )
         except LedgerError as exc:
-            raise _invalid(exc) from None
-        entry = _entry(
+            raise invalid(exc) from None
+        entry = write_entry(
             locked,
             "waste",
             amount,
@@ -380,84 +334,26 @@ def do_waste_stock(
     return entry
 
 
-def do_record_counts(counts: dict[int, Any], *, count_kind: str, at: datetime, acting_user: User) -> list[LedgerEntry]:
-    """Record a count of each lot in ``counts`` (lot id -> counted mg) in one transaction.
-    A count that differs from the running balance raises a discrepancy a prescriber must
-    resolve ([S80][S81]); the balance itself changes only through that resolution."""
-    _require(acting_user, Action.COUNT_STOCK, "Your role may not count controlled substances.")
-    if count_kind not in count_kinds():
-        raise InvalidInput(f"count must be one of: {', '.join(count_kinds().values())}", field="count_kind")
-    if not counts:
-        raise InvalidInput("count at least one lot", field="counts")
-    try:
-        clean = {int(k): rules.mg(v, field=f"lot_{k}") for k, v in counts.items()}
-    except LedgerError as exc:
-        raise _invalid(exc) from None
-    for key, value in clean.items():
-        if value < 0:
-            raise InvalidInput("a count cannot be negative", field=f"lot_{key}")
-    written = []
+def _confirm_witness(witness: User, password: str, *, acting_user: User) -> None:
+    """The witness's own password, with the same lockout as logging in: after the clinic's
+    login failure limit within the lockout time, the witness cannot confirm (so the waste form
+    is no way around django-axes' limit on guessing a colleague's password)."""
+    since = timezone.now() - timedelta(hours=float(settings.AXES_COOLOFF_TIME))
+    failures = AuditEvent.objects.filter(
+        event_type=EventType.WITNESS_PASSWORD_FAILED,
+        subject_type="User",
+        subject_id=str(witness.pk),
+        occurred_at__gte=since,
+    ).count()
+    if failures >= int(settings.AXES_FAILURE_LIMIT):
+        raise NotAllowed("Too many wrong passwords for this witness; choose another witness or try later.")
+    if witness.check_password(password or ""):
+        return
     with transaction.atomic():
-        for lot in StockLot.objects.select_for_update().filter(pk__in=clean).order_by("pk"):
-            counted = clean[lot.pk]
-            entry = _entry(lot, "count", counted, _ZERO, at=at, by=acting_user, count_kind=count_kind)
-            audit.record(
-                EventType.STOCK_COUNTED,
-                actor=acting_user,
-                subject=entry,
-                at=at,
-                new={"lot": lot.lot_number, "kind": count_kind, "counted_mg": counted, "balance_mg": lot.balance_mg},
-            )
-            if rules.count_difference(expected_mg=lot.balance_mg, counted_mg=counted) != 0:
-                found = StockDiscrepancy.objects.create(
-                    lot=lot, count_entry=entry, expected_mg=lot.balance_mg, counted_mg=counted, raised_at=at
-                )
-                audit.record(
-                    EventType.STOCK_DISCREPANCY_RAISED,
-                    actor=acting_user,
-                    subject=found,
-                    at=at,
-                    new={"lot": lot.lot_number, "expected_mg": lot.balance_mg, "counted_mg": counted},
-                )
-            written.append(entry)
-        if len(written) != len(clean):
-            raise InvalidInput("a counted lot does not exist", field="counts")
-    return written
-
-
-def do_resolve_discrepancy(
-    discrepancy: StockDiscrepancy, *, resolution: str, reason: str, at: datetime, acting_user: User
-) -> StockDiscrepancy:
-    """A prescriber resolves a count discrepancy with a reason ([S80][S82]). A recount that
-    matched leaves the balance; a record error, loss or theft sets it to the count through an
-    adjustment entry (loss and theft then need DEA Form 106: see the loss report)."""
-    _require(acting_user, Action.RESOLVE_DISCREPANCY, "Only a prescriber resolves a count discrepancy.")
-    if resolution not in rules.RESOLUTIONS:
-        raise InvalidInput("choose how the discrepancy was resolved", field="resolution")
-    reason = _text(reason, "reason", 10, 500)
-    with transaction.atomic():
-        found = StockDiscrepancy.objects.select_for_update().get(pk=discrepancy.pk)
-        if found.status != "open":
-            raise Conflict("This discrepancy is already resolved.", field="resolution")
-        difference = found.counted_mg - found.expected_mg
-        if resolution in rules.LOSS_RESOLUTIONS and difference > 0:
-            raise InvalidInput("the count is above the record: that is not a loss", field="resolution")
-        if resolution != "count_error":
-            lot = _locked(found.lot)
-            found.adjustment = _entry(
-                lot, "adjustment", abs(difference), difference, at=at, by=acting_user, reason=reason[:300]
-            )
-        found.status, found.resolution, found.reason = "resolved", resolution, reason
-        found.resolved_by, found.resolved_at = acting_user, at
-        found.save()
         audit.record(
-            EventType.STOCK_DISCREPANCY_RESOLVED,
-            actor=acting_user,
-            subject=found,
-            at=at,
-            new={"resolution": resolution, "reason": reason, "difference_mg": difference},
+            EventType.WITNESS_PASSWORD_FAILED, actor=acting_user, subject=witness, new={"witness": witness.username}
         )
-    return found
+    raise InvalidInput("the witness's password is not correct", field="witness_password")
 
 
 _CORRECTABLE = {"receipt": Action.RECEIVE_STOCK, "draw": Action.DRAW_STOCK, "waste": Action.WASTE_STOCK}
@@ -472,12 +368,17 @@ def do_correct_entry(
     action = _CORRECTABLE.get(entry.kind)
     if action is None:
         raise Conflict("Only receipts, draws and waste are corrected; resolve a count instead.", field="entry")
-    _require(acting_user, action, "Your role may not correct this entry.")
-    reason = _text(reason, "reason", 5, 300)
+    require_ledger(acting_user, action, "Your role may not correct this entry.")
+    reason = text(reason, "reason", 5, 300)
     if replacement_lot is not None and (
         entry.kind == "receipt" or replacement_lot.product_kind != entry.lot.product_kind
     ):
         raise InvalidInput("the replacement lot must hold the same product", field="replacement_lot")
+    closed = entry.session is not None and entry.session.status == "discharged"
+    if closed and entry.kind in {"draw", "waste"} and replacement_lot is None:
+        raise Conflict(
+            "The session is closed and tied: move the entry to the lot it came from instead.", field="replacement_lot"
+        )
     if replacement_lot is not None and replacement_lot.pk == entry.lot_id:
         raise InvalidInput("the replacement lot must be another lot", field="replacement_lot")
     if replacement_lot is not None and entry.kind == "waste" and entry.witness_id == acting_user.pk:
@@ -488,7 +389,7 @@ def do_correct_entry(
         if LedgerEntry.objects.filter(corrects=entry).exists():
             raise Conflict("This entry was already corrected.", field="entry")
         link: dict[str, Any] = {"session": entry.session, "patient": entry.patient, "witness": None}
-        fixed = _entry(
+        fixed = write_entry(
             locked[entry.lot_id], "correction", entry.mg, -entry.stock_delta_mg,
             at=at, by=acting_user, corrects=entry, reason=reason, **link,
         )  # fmt: skip
@@ -503,7 +404,7 @@ def do_correct_entry(
                 except LedgerError as exc:
                     raise Conflict(str(exc), field="replacement_lot") from None
             link["witness"] = entry.witness
-            _entry(again, entry.kind, entry.mg, entry.stock_delta_mg, at=at, by=acting_user, reason=reason, **link)
+            write_entry(again, entry.kind, entry.mg, entry.stock_delta_mg, at=at, by=acting_user, reason=reason, **link)
         audit.record(
             EventType.LEDGER_ENTRY_CORRECTED,
             actor=acting_user,
@@ -531,7 +432,7 @@ def do_update_ledger_settings(
     try:
         clean_roles = rules.check_ledger_roles(roles)
     except LedgerError as exc:
-        raise _invalid(exc) from None
+        raise invalid(exc) from None
     times = [t for t in count_times if t in rules.COUNT_KINDS and t not in {"initial", "biennial"}]
     if not times:
         raise InvalidInput("choose at least one count time", field="count_times")

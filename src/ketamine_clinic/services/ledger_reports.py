@@ -204,26 +204,26 @@ class Inventory:
 
 
 def access_inventory(actor: User, *, kind: str = "biennial") -> Inventory:
-    """The latest biennial (or initial) inventory: each lot's finished form and count, when
-    it was taken (opening or close of business) and when the next is due ([S80]). Audited."""
+    """The latest biennial inventory, or the clinic's first (initial) one: each lot's finished
+    form and count, when it was taken (opening or close of business) and when the next is
+    due ([S80]: 21 CFR 1304.11(b), (c)). Audited."""
     _may_read(actor)
-    latest = LedgerEntry.objects.filter(kind="count", count_kind=kind).order_by("-at", "-id").first()
+    counts = LedgerEntry.objects.filter(kind="count", count_kind=kind)
+    anchor = counts.order_by("at", "id").first() if kind == "initial" else counts.order_by("-at", "-id").first()
     lines: list[InventoryLine] = []
-    taken_on = None
-    if latest is not None:
-        taken_on = timezone.localdate(latest.at)
-        day = LedgerEntry.objects.filter(kind="count", count_kind=kind, at__date=latest.at.date())
-        for e in day.select_related("lot", "recorded_by").order_by("lot__product_kind", "lot__expiry"):
-            lines.append(
-                InventoryLine(
-                    e.lot, finished_form(e.lot), e.mg, rules.units_of(e.mg, e.lot.unit_mg), e.at, e.recorded_by
-                )
-            )
-    timing = ""
-    if latest is not None:
-        timing = "opening of business" if timezone.localtime(latest.at).hour < 12 else "close of business"
+    taken_on, timing = None, ""
+    if anchor is not None:
+        taken_on = timezone.localdate(anchor.at)
+        timing = "opening of business" if timezone.localtime(anchor.at).hour < 12 else "close of business"
+        same_day = [e for e in counts.select_related("lot", "recorded_by") if timezone.localdate(e.at) == taken_on]
+        for e in sorted(same_day, key=lambda e: (e.lot.product_kind, e.lot.expiry, e.lot_id)):
+            units = rules.units_of(e.mg, e.lot.unit_mg)
+            lines.append(InventoryLine(e.lot, finished_form(e.lot), e.mg, units, e.at, e.recorded_by))
+    last_biennial = LedgerEntry.objects.filter(kind="count", count_kind="biennial").order_by("-at").first()
     first = StockLot.objects.order_by("received_at").values_list("received_at", flat=True).first()
-    next_due = rules.biennial_due(taken_on, timezone.localdate(first) if first else None)
+    next_due = rules.biennial_due(
+        timezone.localdate(last_biennial.at) if last_biennial else None, timezone.localdate(first) if first else None
+    )
     _audit_read(actor, f"{kind}_inventory", {"taken_on": taken_on})
     return Inventory(kind, taken_on, timing, lines, next_due)
 
@@ -266,7 +266,7 @@ def access_loss_report(actor: User, discrepancy_id: int) -> LossReport:
             "strength_form": finished_form(lot),
             "lot": lot.lot_number,
             "quantity_mg": str(lost),
-            "quantity_units": str(rules.units_of(lost, lot.unit_mg)),
+            "quantity_units": f"{rules.units_of(lost, lot.unit_mg)} {rules.PRODUCTS[lot.product_kind].unit}s",
         }
     ]
     _audit_read(actor, "dea_form_106_draft", {"discrepancy": found.pk})

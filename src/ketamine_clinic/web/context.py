@@ -14,7 +14,7 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("Patients", "patient-list", Action.VIEW_CHART),
     ("Alerts", "alert-list", Action.VIEW_CHART),
     ("On call", "on-call", Action.MANAGE_ON_CALL),
-    ("Controlled substances", "ledger-home", Action.VIEW_LEDGER),
+    ("Stock", "ledger-home", Action.VIEW_LEDGER),
     ("Front desk", "desk-home", Action.MANAGE_SCHEDULE),
     ("My care", "me-home", Action.VIEW_OWN_RESULTS),
     ("Users", "admin-users", Action.MANAGE_USERS),
@@ -49,4 +49,18 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     current = max(matches, key=lambda i: len(i["url"]), default=None)
     for item in items:
         item["active"] = item is current
+    _flag_discrepancies(items)
     return {"nav_items": items, "role_label": ROLE_LABELS.get(role, role)}
+
+
+def _flag_discrepancies(items: list[dict[str, Any]]) -> None:
+    """An open stock-count discrepancy shows on the ledger's nav item until it is resolved."""
+    ledger_url = reverse("ledger-home")
+    item = next((i for i in items if i["url"] == ledger_url), None)
+    if item is None:
+        return
+    from ketamine_clinic.services.ledger import open_discrepancy_count
+
+    count = open_discrepancy_count()
+    if count:
+        item["label"] = f"{item['label']} · {count} discrepanc{'y' if count == 1 else 'ies'}"

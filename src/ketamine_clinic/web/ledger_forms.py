@@ -16,7 +16,7 @@ _DATE = forms.DateInput(attrs={"type": "date"})
 
 
 def lot_label(lot: StockLot) -> str:
-    return f"{lot.lot_number} · {lot.product_name} · exp {lot.expiry:%Y-%m-%d} · {lot.balance_mg} mg left"
+    return f"{lot.lot_number} · exp {lot.expiry:%Y-%m-%d} · {lot.balance_mg} mg left"
 
 
 class LotChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -75,7 +75,10 @@ class WasteForm(forms.Form):
     mg = forms.DecimalField(label="Amount wasted (mg)", min_value=Decimal("0.1"), max_digits=8, decimal_places=1)
     witness = forms.ModelChoiceField(label="Witness", queryset=User.objects.none())
     witness_password = forms.CharField(
-        label="Witness's password", widget=forms.PasswordInput, help_text="The witness types their own password."
+        label="Witness's password",
+        # never the browser's saved password of the person logged in
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="The witness types their own password.",
     )
     reason = forms.CharField(max_length=300, required=False, help_text="e.g. residual in the syringe")
 
@@ -137,5 +140,4 @@ class LedgerSettingsForm(forms.Form):
                 label=action.value.replace("_", " ").capitalize(),
                 choices=allowed,
                 widget=forms.CheckboxSelectMultiple,
-                help_text="Only roles whose scope of practice allows it are offered.",
             )

@@ -72,6 +72,7 @@ class EventType(models.IntegerChoices):
     STOCK_LOCATION_ADDED = 808, "storage location added"
     LEDGER_SETTINGS_CHANGED = 809, "ledger settings changed"
     LEDGER_REPORT_VIEWED = 810, "controlled-substance report viewed"
+    WITNESS_PASSWORD_FAILED = 811, "waste witness's password wrong"
     SETTINGS_CHANGED = 901, "clinic settings changed"
     PAGE_VIEWED = 950, "page with patient data viewed"
 

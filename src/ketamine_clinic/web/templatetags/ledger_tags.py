@@ -22,7 +22,12 @@ def ledger_card(context: Any, session: Any) -> dict[str, Any]:
         "session": session,
         "summary": summary,
         "csrf_token": context.get("csrf_token"),
-        "may_draw": ledger.may(user, Action.DRAW_STOCK) and session.status != "discharged",
-        "may_waste": ledger.may(user, Action.WASTE_STOCK) and summary.tie.drawn_mg > 0,
+        # drawing ends when the dose ends; waste is offered while some drawn mg is unaccounted for
+        "may_draw": ledger.may(user, Action.DRAW_STOCK)
+        and session.status in {"checklist", "ready", "running", "paused"},
+        "may_waste": ledger.may(user, Action.WASTE_STOCK)
+        and session.status != "discharged"
+        and summary.tie.drawn_mg > 0
+        and summary.tie.residual_mg > 0,
         **session_forms(session, user),
     }

@@ -3,6 +3,7 @@ session's draw and waste, the reports (page, CSV and PDF) and the ledger setting
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -314,7 +315,9 @@ _DISPENSING_HEADER = (
 
 
 def _dispensing(request: HttpRequest) -> tuple[DispensingFilterForm, list[Any]]:
-    form = DispensingFilterForm(request.GET or None)
+    """Filters from the query string; without any, the last seven days."""
+    default = {"since": (timezone.localdate() - timedelta(days=6)).isoformat()}
+    form = DispensingFilterForm(request.GET or default)
     filters: dict[str, Any] = {}
     if form.is_valid():
         data = form.cleaned_data
@@ -353,7 +356,8 @@ def dispensing_log(request: HttpRequest, fmt: str = "html") -> HttpResponse:
             ),
             "dispensing-log.csv",
         )
-    context = {"form": form, "rows": rows, "query": request.GET.urlencode(), "now": timezone.now()}
+    query = request.GET.urlencode() or f"since={form.data.get('since', '')}"
+    context = {"form": form, "rows": rows, "query": query, "now": timezone.now()}
     if fmt == "pdf":
         return pdf_response(request, "ledger/pdf/dispensing.html", context, "dispensing-log.pdf")
     return render(request, "ledger/dispensing.html", context)
