@@ -65,8 +65,8 @@ def test_audit_verify_reports_the_three_attacks_of_the_review(running_session, c
         tail.delete()  # the tail cut, with the head moved to match
         survivor = AuditEvent.objects.order_by("-id").first()
         AuditChainHead.objects.filter(singleton=1).update(
-        last_hash=survivor.row_hash, length=AuditEvent.objects.count()
-    )
+            last_hash=survivor.row_hash, length=AuditEvent.objects.count()
+        )
     assert main(["audit", "verify"]) == 1
     err = capsys.readouterr().err
     assert f"VitalSign #{vital.pk} differs from its audited values" in err

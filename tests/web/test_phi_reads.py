@@ -85,3 +85,19 @@ def test_account_pages_are_not_patient_reads(client, admin) -> None:
     for url in ("/admin-area/", "/admin-area/users/", "/admin-area/settings/"):
         assert client.get(url).status_code == 200
     assert _count() == before
+
+
+def test_the_booster_page_names_the_maintenance_patients_it_lists(client, front_desk, course) -> None:
+    course.status = "maintenance"
+    course.save(update_fields=["status"])
+    client.force_login(front_desk)
+    assert client.get("/desk/boosters/").status_code == 200
+    row = AuditEvent.objects.order_by("-id").first()
+    assert (row.event_type, row.new_values["patient_ids"]) == (EventType.PAGE_VIEWED, [course.patient_id])
+
+
+def test_a_patients_questionnaire_page_is_a_read_of_their_own_record(client, patient_user, patient) -> None:
+    client.force_login(patient_user)
+    assert client.get("/me/questionnaires/phq9/").status_code == 200
+    row = AuditEvent.objects.order_by("-id").first()
+    assert row.new_values["patient_ids"] == [patient.pk] and row.actor == patient_user

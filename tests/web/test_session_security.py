@@ -110,9 +110,7 @@ def test_acknowledging_an_alert_returns_to_a_page_of_this_site(client, nurse, al
 def test_logging_in_never_redirects_off_site(client, nurse) -> None:
     from tests.conftest import PASSWORD
 
-    response = client.post(
-        "/login/?next=https://evil.example/", {"username": nurse.username, "password": PASSWORD}
-    )
+    response = client.post("/login/?next=https://evil.example/", {"username": nurse.username, "password": PASSWORD})
     assert response.status_code == 302 and "evil.example" not in response["Location"]
 
 

@@ -27,6 +27,11 @@ def _week_start(raw: str | None) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def _booster_patients(form: BoosterForm) -> list[int]:
+    """The patients the booster form's list names (it is part of the page)."""
+    return [c.patient_id for c in form.fields["course"].queryset]  # type: ignore[attr-defined]
+
+
 @requires(Action.MANAGE_SCHEDULE)
 def calendar(request: HttpRequest) -> HttpResponse:
     start = _week_start(request.GET.get("week"))
@@ -38,7 +43,9 @@ def calendar(request: HttpRequest) -> HttpResponse:
         .order_by("starts_at")
     )
     chairs = list(Chair.objects.filter(active=True).order_by("name"))
+    booster_form = BoosterForm()
     note_listed(v.patient_id for v in visits)
+    note_listed(_booster_patients(booster_form))
     grid: dict[tuple[int, date], list[Visit]] = {}
     for visit in visits:
         grid.setdefault((visit.chair_id, timezone.localtime(visit.starts_at).date()), []).append(visit)
@@ -47,7 +54,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
         request,
         "desk/calendar.html",
         {
-            "booster_form": BoosterForm(),
+            "booster_form": booster_form,
             "days": days,
             "rows": rows,
             "today": timezone.localdate(),
@@ -93,6 +100,7 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
 @requires(Action.MANAGE_SCHEDULE)
 def book_booster(request: HttpRequest) -> HttpResponse:
     form = BoosterForm(request.POST or None)
+    note_listed(_booster_patients(form))
     if request.method == "POST" and form.is_valid():
         course = access_course_by_id(actor(request), form.cleaned_data["course"].pk, action=Action.MANAGE_SCHEDULE)
         try:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import measures, rules
-from ketamine_clinic.services.access import patient_queryset_for
+from ketamine_clinic.services.access import note_listed, patient_queryset_for
 from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.web.permissions import actor, requires
 
@@ -21,6 +21,7 @@ def questionnaire(request: HttpRequest, code: str) -> HttpResponse:
     record = patient_queryset_for(actor(request)).first()
     if record is None:
         raise Http404("No record.")
+    note_listed([record.pk])
     meta = rules.instrument_form(code)
     errors: dict[str, str] = {}
     if request.method == "POST":
