@@ -125,7 +125,7 @@ def reconcile(on: date | None = None) -> Reconciliation:
         lot = check.lot
         if check.entries_mg != lot.balance_mg:
             check.problems.append(f"balance {lot.balance_mg} mg but its entries sum to {check.entries_mg} mg")
-        last = LedgerEntry.objects.filter(lot=lot).order_by("-at", "-id").first()
+        last = LedgerEntry.objects.filter(lot=lot).order_by("-id").first()  # balance-after is in recording order
         if last is not None and last.balance_after_mg != lot.balance_mg:
             check.problems.append(f"the last entry says {last.balance_after_mg} mg, the lot {lot.balance_mg} mg")
         if check.open_discrepancies:
