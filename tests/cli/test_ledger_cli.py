@@ -23,7 +23,8 @@ def test_every_demo_session_ties_to_a_lot_and_the_demo_reconciles(db, capsys) ->
     assert LedgerEntry.objects.filter(kind="waste").count() > 10
     assert LedgerEntry.objects.filter(kind="draw", lot__product_kind="esketamine_device").exists()
     assert StockDiscrepancy.objects.filter(status="resolved", resolution="loss").count() == 1
-    assert reconcile().discrepancies == 0
+    report = reconcile()
+    assert report.discrepancies == 0, ([(c.lot.lot_number, c.problems) for c in report.lots], report.untied_sessions)
     assert main(["ledger", "reconcile"]) == 0
     out = capsys.readouterr().out
     assert "0 discrepancies across 3 lots." in out and "HK5187" in out

@@ -171,3 +171,17 @@ def test_an_opened_vial_is_counted_within_half_a_volume_step_and_devices_exactly
     assert ledger.is_discrepancy(expected_mg=D("100.0"), counted_mg=D("97.4"), tolerance_mg=tolerance)
     devices = ledger.count_tolerance_mg(concentration_mg_per_ml=D("0"), volume_step_ml=D("0.1"))
     assert devices == 0 and ledger.is_discrepancy(expected_mg=D("56"), counted_mg=D("55.9"), tolerance_mg=devices)
+
+
+def test_stock_reads_as_containers_plus_the_opened_volume_and_dispensing_as_volume_or_devices() -> None:
+    vial = {"unit_mg": D("500"), "concentration_mg_per_ml": D("50"), "unit": "vial"}
+    assert ledger.stock_quantity(D("8753.8"), **vial) == "17 vials + 5.1 mL opened"
+    assert ledger.stock_quantity(D("500"), **vial) == "1 vial"
+    assert ledger.stock_quantity(D("0"), **vial) == "0 vials"
+    assert ledger.stock_quantity(D("120"), **vial) == "2.4 mL opened"
+    device = {"unit_mg": D("28"), "concentration_mg_per_ml": D("0"), "unit": "device"}
+    assert ledger.stock_quantity(D("896"), **device) == "32 devices"
+    assert ledger.stock_quantity(D("30"), **device) == "1 device + 2 mg"
+    assert ledger.stock_quantity(D("5"), unit_mg=D("0"), concentration_mg_per_ml=D("0"), unit="x") == "5 mg"
+    assert ledger.dispensed_quantity(D("30.6"), **vial) == "0.61 mL"
+    assert ledger.dispensed_quantity(D("84"), **device) == "3 devices"

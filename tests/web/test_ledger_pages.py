@@ -210,7 +210,7 @@ def test_the_dispensing_log_as_page_csv_and_pdf(client, lot, running_session, nu
     other = client.get("/clinic/ledger/reports/dispensing/?patient=NOPE").content.decode()
     assert "Nothing in this period" in other
     csv = client.get("/clinic/ledger/reports/dispensing.csv?since=2026-11-01").content.decode().splitlines()
-    assert csv[0].startswith("date,time,patient,MRN") and "T-0001" in csv[1] and ",draw,40.0,0.08," in csv[1]
+    assert csv[0].startswith("date,time,patient,MRN") and "T-0001" in csv[1] and ",draw,40.0,0.80 mL," in csv[1]
     pdf = client.get("/clinic/ledger/reports/dispensing.pdf?since=2026-11-01")
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
 
@@ -267,3 +267,15 @@ def test_the_lot_page_offers_a_correction_only_to_roles_that_may_make_it(
     client.force_login(nurse)
     page = client.get(f"/clinic/ledger/lots/{lot.pk}/").content.decode()
     assert f"/entries/{receipt.pk}/correct/" not in page and f"/entries/{draw.pk}/correct/" in page
+
+
+def test_a_long_lot_shows_its_latest_entries_with_the_running_balance(
+    client, lot, nurse, prescriber, monkeypatch
+) -> None:
+    monkeypatch.setattr("ketamine_clinic.web.views.ledger.LOT_PAGE_ENTRIES", 3)
+    for counted in ("2000", "2000", "2000", "2000"):
+        ledger.do_record_counts({lot.pk: counted}, count_kind="opening", at=MONDAY, acting_user=nurse)
+    client.force_login(prescriber)
+    page = client.get(f"/clinic/ledger/lots/{lot.pk}/").content.decode()
+    assert "Showing the latest 3 of 5 entries" in page and "Receipt" not in page
+    assert "Receipt" in client.get(f"/clinic/ledger/lots/{lot.pk}/?all=1").content.decode()

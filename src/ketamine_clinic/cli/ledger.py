@@ -19,7 +19,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     from ketamine_clinic.services.ledger_reports import reconcile
 
     report = reconcile()
-    print(f"{'lot':<12} {'product':<44} {'NDC':<14} {'expiry':<10} {'balance mg':>11} {'units':>8}  status")
+    print(f"{'lot':<12} {'product':<44} {'NDC':<14} {'expiry':<10} {'balance mg':>11}  {'on hand':<22}  status")
     for check in report.lots:
         lot = check.lot
         status = "; ".join(check.problems) or "ok"
@@ -27,7 +27,7 @@ def _reconcile(args: argparse.Namespace) -> int:
             status += " (" + "; ".join(check.notes) + ")"
         print(
             f"{lot.lot_number:<12} {lot.product_name[:44]:<44} {lot.ndc:<14} {lot.expiry:%Y-%m-%d} "
-            f"{lot.balance_mg:>11} {check.units:>8}  {status}"
+            f"{lot.balance_mg:>11}  {check.quantity:<22}  {status}"
         )
     for session, tie in report.untied_sessions:
         print(f"session #{session.pk} ({session.patient.mrn}): {tie.message()}")

@@ -50,10 +50,12 @@ __all__ = [
     "count_difference",
     "count_tolerance_mg",
     "counted_mg",
+    "dispensed_quantity",
     "is_discrepancy",
     "mg",
     "plan_receipt",
     "session_tie",
+    "stock_quantity",
     "units_of",
 ]
 
@@ -189,6 +191,31 @@ def units_of(amount_mg: Decimal, unit_mg: Decimal) -> Decimal:
     if unit_mg <= 0:
         return Decimal("0")
     return (amount_mg / unit_mg).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def stock_quantity(amount_mg: Decimal, *, unit_mg: Decimal, concentration_mg_per_ml: Decimal, unit: str) -> str:
+    """Stock as an inventory states it: whole containers, plus the volume left in an opened
+    vial to 0.1 mL ([S80]: the number of containers of each finished form, and an estimate
+    for an opened Schedule III container). E.g. "17 vials + 7.6 mL opened", "32 devices"."""
+    if unit_mg <= 0:
+        return f"{amount_mg} mg"
+    full = int(amount_mg // unit_mg)
+    rest = amount_mg - unit_mg * full
+    parts = [f"{full} {unit}{'' if full == 1 else 's'}"] if full or rest == 0 else []
+    if rest > 0 and concentration_mg_per_ml > 0:
+        parts.append(f"{(rest / concentration_mg_per_ml).quantize(_TENTH, rounding=ROUND_HALF_UP)} mL opened")
+    elif rest > 0:
+        parts.append(f"{rest} mg")
+    return " + ".join(parts)
+
+
+def dispensed_quantity(amount_mg: Decimal, *, unit_mg: Decimal, concentration_mg_per_ml: Decimal, unit: str) -> str:
+    """The quantity dispensed as the record states it: the volume drawn from a vial to
+    0.01 mL, or the number of devices ([S81]: 21 CFR 1304.22(c), units or volume)."""
+    if concentration_mg_per_ml > 0:
+        volume = (amount_mg / concentration_mg_per_ml).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return f"{volume} mL"
+    return stock_quantity(amount_mg, unit_mg=unit_mg, concentration_mg_per_ml=concentration_mg_per_ml, unit=unit)
 
 
 def check_draw(

@@ -302,18 +302,18 @@ def _count_ledger(s: _Staff, now: datetime) -> None:
         (lot for lot in lots if lot.product_kind == "ketamine_vial" and lot.expiry >= timezone.localdate(now)), None
     )
     if open_lot is not None and open_lot.balance_mg >= 5:
-        at = now - timedelta(minutes=20)
+        at = now - timedelta(minutes=2)  # after every demo draw, all of which are at or before now
         ledger.do_record_counts({open_lot.pk: open_lot.balance_mg - 5}, count_kind=when, at=at, acting_user=s.rn)
         found = open_lot.discrepancies.get(status="open")
         ledger.do_resolve_discrepancy(
             found,
             resolution="loss",
             reason="The CRNA saw 0.1 mL leak from a cracked stopper while drawing; vial quarantined.",
-            at=at + timedelta(minutes=8),
+            at=at + timedelta(minutes=1),
             acting_user=s.prescriber,
         )
     counts = {lot.pk: StockLot.objects.get(pk=lot.pk).balance_mg for lot in lots}
-    ledger.do_record_counts(counts, count_kind=when, at=now - timedelta(minutes=5), acting_user=s.crna)
+    ledger.do_record_counts(counts, count_kind=when, at=now, acting_user=s.crna)
 
 
 def _register(index: int, rng: random.Random, now: datetime, user: User | None) -> Patient:
@@ -586,7 +586,7 @@ def _session(visit: Visit, order, rng: random.Random, until: datetime, s: _Staff
         return
     nurse = s.rn
     session = sessions.do_open_session(visit, at=t0, acting_user=nurse)
-    _draw_for(session, s, t0 + timedelta(minutes=1), round_up=rng.random() < 0.25)
+    _draw_for(session, s, min(t0 + timedelta(minutes=1), until), round_up=rng.random() < 0.25)
     base = {
         "systolic_mmhg": rng.randint(112, 132),
         "diastolic_mmhg": rng.randint(68, 82),

@@ -43,6 +43,16 @@ __all__ = [
 _ZERO = Decimal("0")
 
 
+def stock_quantity(lot: StockLot, amount_mg: Decimal) -> str:
+    """``amount_mg`` of ``lot`` as containers plus the opened volume ([S80])."""
+    return rules.stock_quantity(
+        amount_mg,
+        unit_mg=lot.unit_mg,
+        concentration_mg_per_ml=lot.concentration_mg_per_ml,
+        unit=rules.PRODUCTS[lot.product_kind].unit,
+    )
+
+
 def finished_form(lot: StockLot) -> str:
     """The finished form as an inventory names it ([S80]): strength and container."""
     if lot.product_kind == "esketamine_device":
@@ -62,6 +72,10 @@ class LotCheck:
     @property
     def units(self) -> Decimal:
         return rules.units_of(self.lot.balance_mg, self.lot.unit_mg)
+
+    @property
+    def quantity(self) -> str:
+        return stock_quantity(self.lot, self.lot.balance_mg)
 
 
 @dataclass
@@ -111,7 +125,7 @@ def reconcile(on: date | None = None) -> Reconciliation:
         lot = check.lot
         if check.entries_mg != lot.balance_mg:
             check.problems.append(f"balance {lot.balance_mg} mg but its entries sum to {check.entries_mg} mg")
-        last = LedgerEntry.objects.filter(lot=lot).order_by("-at", "-id").first()
+        last = LedgerEntry.objects.filter(lot=lot).order_by("-id").first()  # balance-after is in recording order
         if last is not None and last.balance_after_mg != lot.balance_mg:
             check.problems.append(f"the last entry says {last.balance_after_mg} mg, the lot {lot.balance_mg} mg")
         if check.open_discrepancies:
@@ -143,6 +157,16 @@ class DispensingRow:
     entry: LedgerEntry
     units: Decimal
     signed_mg: Decimal
+
+    @property
+    def quantity(self) -> str:
+        """Volume drawn or wasted (vials) or devices ([S81])."""
+        lot = self.entry.lot
+        unit = rules.PRODUCTS[lot.product_kind].unit
+        text = rules.dispensed_quantity(
+            self.entry.mg, unit_mg=lot.unit_mg, concentration_mg_per_ml=lot.concentration_mg_per_ml, unit=unit
+        )
+        return f"-{text}" if self.signed_mg < 0 else text
 
 
 def _audit_read(actor: User, report: str, filters: dict[str, Any]) -> None:
@@ -192,6 +216,10 @@ class InventoryLine:
     units: Decimal
     at: datetime
     by: User
+
+    @property
+    def quantity(self) -> str:
+        return stock_quantity(self.lot, self.counted_mg)
 
 
 @dataclass(frozen=True)
@@ -266,7 +294,12 @@ def access_loss_report(actor: User, discrepancy_id: int) -> LossReport:
             "strength_form": finished_form(lot),
             "lot": lot.lot_number,
             "quantity_mg": str(lost),
-            "quantity_units": f"{rules.units_of(lost, lot.unit_mg)} {rules.PRODUCTS[lot.product_kind].unit}s",
+            "quantity_units": rules.dispensed_quantity(
+                lost,
+                unit_mg=lot.unit_mg,
+                concentration_mg_per_ml=lot.concentration_mg_per_ml,
+                unit=rules.PRODUCTS[lot.product_kind].unit,
+            ),
         }
     ]
     _audit_read(actor, "dea_form_106_draft", {"discrepancy": found.pk})

@@ -31,6 +31,7 @@ from ketamine_clinic.web.pdf import csv_response, pdf_response
 from ketamine_clinic.web.permissions import actor, requires
 
 _KIND = {"iv": "ketamine_vial", "nasal": "esketamine_device"}
+LOT_PAGE_ENTRIES = 60  # the latest entries on a lot's page; ?all=1 shows every one
 
 
 def _fail(form: Any, exc: ServiceError) -> None:
@@ -123,14 +124,19 @@ def lot_detail(request: HttpRequest, lot_id: int) -> HttpResponse:
     corrected |= set(
         LedgerEntry.objects.filter(corrects__lot=lot, kind="correction").values_list("corrects_id", flat=True)
     )
+    entries = _running(lot)
+    shown = entries if request.GET.get("all") == "1" else entries[-LOT_PAGE_ENTRIES:]
     return render(
         request,
         "ledger/lot.html",
         {
+            "total": len(entries),
+            "hidden": len(entries) - len(shown),
             "lot": lot,
             "units": rules.units_of(lot.balance_mg, lot.unit_mg),
+            "quantity": ledger_reports.stock_quantity(lot, lot.balance_mg),
             "form": ledger_reports.finished_form(lot),
-            "entries": _running(lot),
+            "entries": shown,
             "corrected": corrected,
             "expired": lot.expiry < timezone.localdate(),
             "may": _may(actor(request)),
@@ -310,7 +316,7 @@ def session_waste(request: HttpRequest, session_id: int) -> HttpResponse:
 
 _DISPENSING_HEADER = (
     "date", "time", "patient", "MRN", "session", "product", "NDC", "lot",
-    "entry", "mg", "units", "by", "witness", "reason",
+    "entry", "mg", "quantity", "by", "witness", "reason",
 )  # fmt: skip
 
 
@@ -347,7 +353,7 @@ def dispensing_log(request: HttpRequest, fmt: str = "html") -> HttpResponse:
                     r.entry.lot.lot_number,
                     r.entry.kind,
                     r.signed_mg,
-                    r.units,
+                    r.quantity,
                     r.entry.recorded_by.display_name,
                     r.entry.witness.display_name if r.entry.witness else "",
                     r.entry.reason,
@@ -370,7 +376,18 @@ def inventory(request: HttpRequest, fmt: str = "html") -> HttpResponse:
     report = ledger_reports.access_inventory(actor(request), kind=kind)
     if fmt == "csv":
         return csv_response(
-            ("taken on", "timing", "product", "NDC", "lot", "finished form", "expiry", "counted mg", "units", "by"),
+            (
+                "taken on",
+                "timing",
+                "product",
+                "NDC",
+                "lot",
+                "finished form",
+                "expiry",
+                "counted mg",
+                "containers",
+                "by",
+            ),
             (
                 (
                     report.taken_on,
@@ -381,7 +398,7 @@ def inventory(request: HttpRequest, fmt: str = "html") -> HttpResponse:
                     x.form,
                     x.lot.expiry,
                     x.counted_mg,
-                    x.units,
+                    x.quantity,
                     x.by.display_name,
                 )  # fmt: skip
                 for x in report.lines
