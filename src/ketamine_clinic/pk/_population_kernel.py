@@ -258,10 +258,8 @@ def _block(
         a2[i] = a + b + c + d + e
         x[i] = a2[i]
         scale[i] = 1000.0 / v1[j]
-    for _ in range(_NEWTON):
-        for i in range(m):
-            y = x[i]
-            x[i] = y - (((y - a2[i]) * y + a1[i]) * y - a0[i]) / ((3.0 * y - 2.0 * a2[i]) * y + a1[i])
+    for _ in range(_NEWTON):  # an array expression: one fused loop, which vectorises
+        x = x - (((x - a2) * x + a1) * x - a0) / ((3.0 * x - 2.0 * a2) * x + a1)
     for i in range(m):
         y = x[i]
         step = (((y - a2[i]) * y + a1[i]) * y - a0[i]) / ((3.0 * y - 2.0 * a2[i]) * y + a1[i])
