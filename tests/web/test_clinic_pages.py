@@ -293,12 +293,8 @@ def test_an_esketamine_visit_gets_a_nasal_order_and_a_device_session(
 def test_page_titles_are_plain_text(client, personas) -> None:
     import re
 
-    for role, url in (
-        ("front_desk", "/desk/"),
-        ("prescriber", "/clinic/"),
-        ("admin", "/admin-area/settings/"),
-        ("patient", "/me/"),
-    ):
+    for role, url in (("front_desk", "/desk/"), ("prescriber", "/clinic/"), ("admin", "/admin-area/settings/"),
+                      ("patient", "/me/")):
         client.force_login(personas[role])
         title = re.search(r"<title>(.*?)</title>", client.get(url).content.decode(), re.S)
         assert title is not None and "<" not in title.group(1), (url, title and title.group(1)[:80])

@@ -182,7 +182,7 @@ _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
 _INV_LN2 = 1.44269504088896338700e00
 _BLOCK = 512
-_NEWTON = 14
+_NEWTON = 8
 
 
 @numba.njit(cache=True)
@@ -258,10 +258,8 @@ def _block(
         a2[i] = a + b + c + d + e
         x[i] = a2[i]
         scale[i] = 1000.0 / v1[j]
-    for _ in range(_NEWTON):
-        for i in range(m):
-            y = x[i]
-            x[i] = y - (((y - a2[i]) * y + a1[i]) * y - a0[i]) / ((3.0 * y - 2.0 * a2[i]) * y + a1[i])
+    for _ in range(_NEWTON):  # an array expression: one fused loop, which vectorises
+        x = x - (((x - a2) * x + a1) * x - a0) / ((3.0 * x - 2.0 * a2) * x + a1)
     for i in range(m):
         y = x[i]
         step = (((y - a2[i]) * y + a1[i]) * y - a0[i]) / ((3.0 * y - 2.0 * a2[i]) * y + a1[i])
@@ -289,6 +287,15 @@ def _block(
                 arg[base + i] = -lam[q, i] * (lengths[s] * dt)
     ex = np.empty_like(arg)
     _exp_negative(arg, ex, np.empty(arg.size, dtype=np.int64))
+    # reciprocals once per individual: the segments only multiply
+    inv_lam = np.empty((3, m))
+    inv_e = np.empty((3, m))
+    inv_one_minus = np.empty((3, m))
+    for q in range(3):
+        for i in range(m):
+            inv_lam[q, i] = 1.0 / lam[q, i]
+            inv_e[q, i] = 1.0 / ex[q * m + i]
+            inv_one_minus[q, i] = 1.0 / (1.0 - ex[q * m + i])
     z = np.zeros((3, m))
     best = np.full(m, -1.0)
     best_k = np.zeros(m)
@@ -307,33 +314,36 @@ def _block(
             continue
         rate, dose, start = seg_rate[s], seg_bolus[s], seg_start[s]
         base = (1 + s) * 3 * m
+        opening = 1.0 if s == 0 and lead == 0 else 0.0
         for i in range(m):
-            flat, dsum, sums, ends = 0.0, 0.0, 0.0, 0.0
-            rising, falling = True, True
-            for q in range(3):
-                zq = z[q, i] + coef[q, i] * dose
-                fq = coef[q, i] * rate / lam[q, i]
-                dq = zq - fq
-                e1, en = ex[q * m + i], ex[base + q * m + i]
-                flat += fq
-                dsum += dq
-                sums += dq * (1.0 - en) / (1.0 - e1)
-                ends += dq * en / e1
-                rising = rising and dq <= 0.0
-                falling = falling and dq >= 0.0
-                z[q, i] = fq + dq * en
-            at0 = (flat + dsum) * scale[i]
+            # three modes written out, comparisons as 0/1 arithmetic: no branches, so the
+            # loop over individuals vectorises
+            z0 = z[0, i] + coef[0, i] * dose
+            z1 = z[1, i] + coef[1, i] * dose
+            z2 = z[2, i] + coef[2, i] * dose
+            f0 = coef[0, i] * rate * inv_lam[0, i]
+            f1 = coef[1, i] * rate * inv_lam[1, i]
+            f2 = coef[2, i] * rate * inv_lam[2, i]
+            d0, d1, d2 = z0 - f0, z1 - f1, z2 - f2
+            n0, n1, n2 = ex[base + i], ex[base + m + i], ex[base + 2 * m + i]
+            flat = f0 + f1 + f2
+            sums = d0 * (1.0 - n0) * inv_one_minus[0, i] + d1 * (1.0 - n1) * inv_one_minus[1, i]
+            sums += d2 * (1.0 - n2) * inv_one_minus[2, i]
+            ends = d0 * n0 * inv_e[0, i] + d1 * n1 * inv_e[1, i] + d2 * n2 * inv_e[2, i]
+            z[0, i], z[1, i], z[2, i] = f0 + d0 * n0, f1 + d1 * n1, f2 + d2 * n2
+            at0 = (flat + d0 + d1 + d2) * scale[i]
             end = (flat + ends) * scale[i]
             total[i] += (flat * n + sums) * scale[i]
-            if s == 0 and lead == 0:
-                first[i] = at0
+            first[i] += opening * at0
             last[i] = end
+            falling = min(d0, d1, d2) >= 0.0
+            rising = max(d0, d1, d2) <= 0.0
             cand = at0 if falling else end
             where = start if falling else start + n - 1
             better = cand > best[i]
             best[i] = cand if better else best[i]
             best_k[i] = where if better else best_k[i]
-            ok[i] = ok[i] and (rising or falling)
+            ok[i] = ok[i] & (rising | falling)
     for i in range(m):
         j = lo + i
         peak[j] = best[i]
