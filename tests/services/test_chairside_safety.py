@@ -138,7 +138,7 @@ def test_a_lowered_limit_stops_an_order_already_verified(verified_order, nurse, 
     sessions.do_complete_checklist(
         session, items={n: True for n, _ in sessions.rules.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
     )
-    clinic.do_update_clinic_rules({"max_dose_mg_per_session": 30}, acting_user=admin)
+    clinic.do_update_clinic_rules({"max_dose_mg_per_session": 30}, acting_user=None)
     with pytest.raises(Conflict, match="hard limits"):
         sessions.do_record_pump_event(
             session, "start", rate_ml_per_h=None, at=t + timedelta(minutes=2), acting_user=crna
@@ -146,7 +146,7 @@ def test_a_lowered_limit_stops_an_order_already_verified(verified_order, nurse, 
 
 
 def test_the_pump_never_runs_above_the_hourly_limit_whatever_the_allowance(running_session, crna, admin) -> None:
-    clinic.do_update_clinic_rules({"rate_allowance_factor": 1.5, "max_rate_mg_per_kg_per_h": 1.0}, acting_user=admin)
+    clinic.do_update_clinic_rules({"rate_allowance_factor": 1.5, "max_rate_mg_per_kg_per_h": 1.0}, acting_user=None)
     order = running_session.order  # 0.5 mg/kg over 40 min = 0.75 mg/kg/h = 52.5 mL/h at 70 kg
     limit, why = sessions.max_rate_ml_per_h(order)
     assert limit == Decimal("70.0") and "1 mg/kg/h" in why

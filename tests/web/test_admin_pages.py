@@ -86,11 +86,13 @@ def test_clinical_thresholds_are_clinic_settings_with_ranges(client, admin) -> N
     bad = client.post("/admin-area/settings/", {"op": "rules", "sbp_pause_mmhg": "400"}).content.decode()
     assert "sbp_pause_mmhg must be from 150 to 220 mmHg" in bad
     assert rules.clinic_rules().sbp_pause_mmhg == 180
-    response = client.post("/admin-area/settings/", {"op": "rules", "sbp_pause_mmhg": "170"})
+    reason = "Our protocol pauses at 170 systolic"
+    response = client.post("/admin-area/settings/", {"op": "rules", "sbp_pause_mmhg": "170", "reason": reason})
     assert response.status_code == 302
-    assert rules.clinic_rules().sbp_pause_mmhg == 170
+    assert rules.clinic_rules().sbp_pause_mmhg == 180  # proposed, not yet in force
+    assert "Waiting for the medical director" in client.get("/admin-area/settings/").content.decode()
     assert AuditEvent.objects.filter(
-        event_type=EventType.SETTINGS_CHANGED, new_values={"sbp_pause_mmhg": 170.0}
+        event_type=EventType.SETTINGS_PROPOSED, new_values={"sbp_pause_mmhg": 170.0, "reason": reason}
     ).exists()
 
 

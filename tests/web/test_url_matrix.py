@@ -61,6 +61,7 @@ MATRIX: dict[str, tuple[str, set[str]]] = {
     "admin-care-teams": ("get", {"admin"}),
     "admin-audit": ("get", {"admin", "auditor"}),
     "admin-jobs": ("get", {"admin"}),
+    "settings-review": ("get", set()),  # the medical director only (a flagged prescriber): test_governance.py
     "on-call": ("get", {"admin", "prescriber"}),
     "visit-today": ("get", {"prescriber"}),
     "session-close": ("post", BEDSIDE),
@@ -165,6 +166,7 @@ def urls(course, verified_order, running_session, recorded_intake, nurse, person
         "admin-care-teams": "/admin-area/care-teams/",
         "admin-audit": "/admin-area/audit/",
         "admin-jobs": "/admin-area/jobs/",
+        "settings-review": "/clinic/settings/review/",
         "on-call": "/on-call/",
         "visit-today": f"/clinic/visits/{visit.pk}/today/",
         "session-close": f"/clinic/sessions/{sid}/close/",

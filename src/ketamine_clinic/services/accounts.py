@@ -140,14 +140,28 @@ def _set_active(user: User, active: bool, acting_user: User | None) -> User:
     return user
 
 
-def do_update_user(user: User, *, role: str, is_active: bool, acting_user: User | None) -> User:
-    """Change role and activation together: both saved, or neither."""
+def do_update_user(
+    user: User, *, role: str, is_active: bool, is_medical_director: bool | None = None, acting_user: User | None
+) -> User:
+    """Change role, activation and the medical-director flag together: all saved, or none.
+    Only an active prescriber may be the medical director."""
     _require_admin(acting_user)
     with transaction.atomic():
         if role != user.role:
             _change_role(user, role, acting_user)
         if is_active != user.is_active:
             _set_active(user, is_active, acting_user)
+        if is_medical_director is not None and is_medical_director != user.is_medical_director:
+            if is_medical_director and user.role != Role.PRESCRIBER:
+                raise InvalidInput("only a prescriber can be the medical director", field="is_medical_director")
+            user.is_medical_director = is_medical_director
+            user.save(update_fields=["is_medical_director"])
+            audit.record(
+                EventType.USER_ROLE_CHANGED,
+                actor=acting_user,
+                subject=user,
+                new={"is_medical_director": is_medical_director},
+            )
     return user
 
 

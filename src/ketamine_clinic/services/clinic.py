@@ -10,12 +10,17 @@ from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import audit
-from ketamine_clinic.services.errors import InvalidInput, NotAllowed
+from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import ClinicSettings, EventType, User
 
 __all__ = [
     "IDLE_TIMEOUT_RANGE",
+    "do_confirm_clinic_rules",
+    "do_decide_rule_proposal",
+    "do_propose_clinic_rules",
     "do_update_clinic_rules",
+    "is_medical_director",
+    "rules_unconfirmed",
     "do_update_clinic_settings",
     "idle_timeout_minutes",
     "rule_overrides",
@@ -103,25 +108,125 @@ def rule_overrides() -> dict[str, float]:
     return dict(values)
 
 
-def do_update_clinic_rules(values: dict[str, float], *, acting_user: User | None) -> ClinicSettings:
-    """Change clinical thresholds (admin). Each value is checked against its allowed range;
-    one bad value saves nothing. A value equal to the default removes the override."""
+def is_medical_director(user: User | None) -> bool:
+    return bool(user and user.is_active and user.role == "prescriber" and user.is_medical_director)
+
+
+def _check_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not 10 <= len(reason) <= 300:
+        raise InvalidInput("reason must be 10 to 300 characters: say why the thresholds change", field="reason")
+    return reason
+
+
+def _validated(values: dict[str, float]) -> dict[str, float]:
+    """The overrides ``values`` mean (values equal to a default drop out); one value out of
+    its range saves nothing [S1]."""
     from ketamine_clinic.domain.settings import SETTINGS, ClinicRules, SettingError
 
-    if acting_user is not None and not can(acting_user.role, Action.MANAGE_SETTINGS):
-        raise NotAllowed("Only an administrator may change clinic settings.")
     try:
         ClinicRules().with_(**values)
     except SettingError as exc:
         raise InvalidInput(str(exc), field=exc.field) from None
-    overrides = {k: float(v) for k, v in values.items() if float(v) != SETTINGS[k].default}
+    return {k: float(v) for k, v in values.items() if float(v) != SETTINGS[k].default}
+
+
+def _apply(row: ClinicSettings, overrides: dict[str, float], *, reason: str, acting_user: User | None) -> None:
+    old = dict(row.rule_overrides or {})
+    row.rule_overrides = overrides
+    row.updated_at = timezone.now()
+    row.save()
+    audit.record(
+        EventType.SETTINGS_CHANGED, actor=acting_user, subject=row, old=old, new={**overrides, "reason": reason}
+    )
+    _CACHE.clear()
+    transaction.on_commit(_CACHE.clear)
+
+
+def do_update_clinic_rules(values: dict[str, float], *, reason: str = "", acting_user: User | None) -> ClinicSettings:
+    """Change clinical thresholds now: the medical director, with a reason (or the system
+    itself, ``acting_user=None``, e.g. set-up). An administrator proposes instead
+    (``do_propose_clinic_rules``). Each value is checked against its allowed range; one
+    bad value saves nothing. A value equal to the default removes the override."""
+    if acting_user is not None:
+        if not is_medical_director(acting_user):
+            raise NotAllowed("Only the medical director changes clinical thresholds; an administrator proposes them.")
+        reason = _check_reason(reason)
+    overrides = _validated(values)
     with transaction.atomic():
-        row = _row()
-        old = dict(row.rule_overrides or {})
-        row.rule_overrides = overrides
-        row.updated_at = timezone.now()
-        row.save()
-        audit.record(EventType.SETTINGS_CHANGED, actor=acting_user, subject=row, old=old, new=overrides)
-        _CACHE.clear()
-        transaction.on_commit(_CACHE.clear)
+        row = ClinicSettings.objects.select_for_update().filter(singleton=1).first() or _row()
+        _apply(row, overrides, reason=reason or "set-up", acting_user=acting_user)
     return row
+
+
+def do_propose_clinic_rules(values: dict[str, float], *, reason: str, acting_user: User) -> ClinicSettings:
+    """The administrator (or the medical director) proposes new thresholds with a reason;
+    nothing changes until the medical director approves."""
+    if not (can(acting_user.role, Action.MANAGE_SETTINGS) or is_medical_director(acting_user)):
+        raise NotAllowed("Only an administrator or the medical director may propose clinical thresholds.")
+    overrides = _validated(values)
+    reason = _check_reason(reason)
+    with transaction.atomic():
+        row = ClinicSettings.objects.select_for_update().filter(singleton=1).first() or _row()
+        row.pending_rules, row.pending_reason, row.pending_by, row.pending_at = (
+            overrides,
+            reason,
+            acting_user,
+            timezone.now(),
+        )
+        row.save()
+        audit.record(
+            EventType.SETTINGS_PROPOSED,
+            actor=acting_user,
+            subject=row,
+            old=dict(row.rule_overrides or {}),
+            new={**overrides, "reason": reason},
+        )
+    return row
+
+
+def do_decide_rule_proposal(*, approve: bool, reason: str, acting_user: User) -> ClinicSettings:
+    """The medical director approves (applies) or declines the pending proposal, with a reason."""
+    if not is_medical_director(acting_user):
+        raise NotAllowed("Only the medical director decides on clinical thresholds.")
+    reason = _check_reason(reason)
+    with transaction.atomic():
+        row = ClinicSettings.objects.select_for_update().filter(singleton=1).first()
+        if row is None or row.pending_rules is None:
+            raise Conflict("There is no proposal waiting.", field="proposal")
+        proposal = dict(row.pending_rules)
+        if approve:
+            _apply(row, _validated(proposal), reason=reason, acting_user=acting_user)
+        row.pending_rules, row.pending_reason, row.pending_by, row.pending_at = None, "", None, None
+        row.save()
+        audit.record(
+            EventType.SETTINGS_PROPOSAL_DECIDED,
+            actor=acting_user,
+            subject=row,
+            new={"approved": approve, "proposal": proposal, "reason": reason},
+        )
+    return row
+
+
+def do_confirm_clinic_rules(*, reason: str, acting_user: User) -> ClinicSettings:
+    """The medical director confirms the thresholds in force, UNCONFIRMED defaults
+    included, before the first clinical use (until then every page shows a banner) [S1]."""
+    if not is_medical_director(acting_user):
+        raise NotAllowed("Only the medical director confirms the clinical thresholds.")
+    reason = _check_reason(reason)
+    with transaction.atomic():
+        row = ClinicSettings.objects.select_for_update().filter(singleton=1).first() or _row()
+        row.rules_confirmed_at, row.rules_confirmed_by = timezone.now(), acting_user
+        row.save()
+        audit.record(
+            EventType.SETTINGS_CONFIRMED,
+            actor=acting_user,
+            subject=row,
+            new={"overrides": dict(row.rule_overrides or {}), "reason": reason},
+        )
+    return row
+
+
+def rules_unconfirmed() -> bool:
+    """Whether the medical director has yet to confirm the clinical thresholds."""
+    return _row().rules_confirmed_at is None

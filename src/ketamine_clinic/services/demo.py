@@ -202,6 +202,11 @@ def _on_call(director: User, aprn: User, admin: User, now: datetime) -> None:
 
     director.is_medical_director = True
     director.save(update_fields=["is_medical_director"])
+    from ketamine_clinic.services.clinic import do_confirm_clinic_rules
+
+    do_confirm_clinic_rules(
+        reason="Demo clinic: the cited defaults reviewed and confirmed for this demonstration.", acting_user=director
+    )
     start = now - timedelta(days=1)
     do_add_on_call_shift(aprn, starts_at=start, ends_at=start + timedelta(days=7), at=now, acting_user=admin)
 

@@ -50,7 +50,14 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     for item in items:
         item["active"] = item is current
     _flag_discrepancies(items)
-    return {"nav_items": items, "role_label": ROLE_LABELS.get(role, role)}
+    from ketamine_clinic.services.clinic import is_medical_director, rules_unconfirmed
+
+    return {
+        "nav_items": items,
+        "role_label": ROLE_LABELS.get(role, role),
+        "rules_unconfirmed": role != "patient" and rules_unconfirmed(),
+        "is_medical_director": is_medical_director(user),
+    }
 
 
 def _flag_discrepancies(items: list[dict[str, Any]]) -> None:

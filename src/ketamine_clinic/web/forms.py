@@ -33,6 +33,11 @@ class UserCreateForm(forms.Form):
 class UserUpdateForm(forms.Form):
     role = forms.ChoiceField(choices=ROLE_CHOICES)
     is_active = forms.BooleanField(required=False, label="Active")
+    is_medical_director = forms.BooleanField(
+        required=False,
+        label="Medical director",
+        help_text="A prescriber who approves clinical thresholds and receives escalated suicide-risk alerts.",
+    )
 
 
 class ClinicSettingsForm(forms.Form):

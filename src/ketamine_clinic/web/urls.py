@@ -8,6 +8,7 @@ from ketamine_clinic.web.views import (
     auth,
     clinical,
     desk,
+    governance,
     home,
     ledger,
     me,
@@ -108,4 +109,5 @@ urlpatterns = [
     path("admin-area/audit/", admin.audit_log, name="admin-audit"),
     path("admin-area/jobs/", oncall.job_list, name="admin-jobs"),
     path("on-call/", oncall.on_call, name="on-call"),
+    path("clinic/settings/review/", governance.review, name="settings-review"),
 ]

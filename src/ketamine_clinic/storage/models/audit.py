@@ -74,6 +74,9 @@ class EventType(models.IntegerChoices):
     LEDGER_REPORT_VIEWED = 810, "controlled-substance report viewed"
     WITNESS_PASSWORD_FAILED = 811, "waste witness's password wrong"
     SETTINGS_CHANGED = 901, "clinic settings changed"
+    SETTINGS_PROPOSED = 902, "clinical thresholds proposed"
+    SETTINGS_PROPOSAL_DECIDED = 903, "clinical threshold proposal decided"
+    SETTINGS_CONFIRMED = 904, "clinical thresholds confirmed by the medical director"
     PAGE_VIEWED = 950, "page with patient data viewed"
 
 

@@ -23,5 +23,16 @@ class ClinicSettings(models.Model):
         default=False, help_text="staff must confirm a TOTP authenticator before using the clinic"
     )
 
+    #: A change of clinical thresholds proposed (by the admin) and waiting for the medical director.
+    pending_rules = models.JSONField(null=True, blank=True)
+    pending_reason = models.CharField(max_length=300, blank=True)
+    pending_by = models.ForeignKey("storage.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    pending_at = models.DateTimeField(null=True, blank=True)
+    #: When the medical director confirmed the thresholds in force (UNCONFIRMED defaults included).
+    rules_confirmed_at = models.DateTimeField(null=True, blank=True)
+    rules_confirmed_by = models.ForeignKey(
+        "storage.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
     class Meta:
         db_table = "kc_clinic_settings"

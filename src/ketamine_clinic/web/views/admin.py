@@ -71,13 +71,17 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
         two_factor.do_remove_totp(target, acting_user=actor(request))
         messages.success(request, f"Removed {target.username}'s authenticator; they set up a new one at next log-in.")
         return redirect("admin-user-edit", user_id=target.pk)
-    form = UserUpdateForm(request.POST or None, initial={"role": target.role, "is_active": target.is_active})
+    form = UserUpdateForm(
+        request.POST or None,
+        initial={"role": target.role, "is_active": target.is_active, "is_medical_director": target.is_medical_director},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             accounts.do_update_user(
                 target,
                 role=form.cleaned_data["role"],
                 is_active=form.cleaned_data["is_active"],
+                is_medical_director=form.cleaned_data["is_medical_director"],
                 acting_user=actor(request),
             )
         except ServiceError as exc:
@@ -108,14 +112,14 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and op == "rules":
         try:
             posted = {k: float(request.POST.get(k, values[k])) for k in SETTINGS}
-            clinic.do_update_clinic_rules(posted, acting_user=actor(request))
+            clinic.do_propose_clinic_rules(posted, reason=request.POST.get("reason", ""), acting_user=actor(request))
         except ValueError:
             rules_error = "Every threshold must be a number."
         except ServiceError as exc:
             rules_error = exc.message
             values.update({k: request.POST.get(k, v) for k, v in values.items()})
         else:
-            messages.success(request, "Clinical thresholds saved.")
+            messages.success(request, "Proposed: the medical director approves before the thresholds change.")
             return redirect("admin-settings")
     elif request.method == "POST" and form.is_valid():
         try:
@@ -129,7 +133,17 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
         {"name": k, "value": values[k], "spec": s, "changed": float(values[k]) != s.default}
         for k, s in SETTINGS.items()
     ]
-    return render(request, "admin/settings.html", {"form": form, "rules": rows, "rules_error": rules_error})
+    pending = None
+    if row.pending_rules is not None:
+        pending = {
+            "by": row.pending_by,
+            "at": row.pending_at,
+            "reason": row.pending_reason,
+            "changes": sorted(row.pending_rules.items()),
+        }
+    return render(
+        request, "admin/settings.html", {"form": form, "rules": rows, "rules_error": rules_error, "pending": pending}
+    )
 
 
 def _filtered(form: AuditFilterForm) -> QuerySet[AuditEvent]:
