@@ -61,7 +61,8 @@ MATRIX: dict[str, tuple[str, set[str]]] = {
     "admin-care-teams": ("get", {"admin"}),
     "admin-audit": ("get", {"admin", "auditor"}),
     "admin-jobs": ("get", {"admin"}),
-    "settings-review": ("get", set()),  # the medical director only (a flagged prescriber): test_governance.py
+    "settings-review": ("get", set()),
+    "patient-rating": ("post", STAFF),  # the medical director only (a flagged prescriber): test_governance.py
     "on-call": ("get", {"admin", "prescriber"}),
     "visit-today": ("get", {"prescriber"}),
     "session-close": ("post", BEDSIDE),
@@ -167,6 +168,7 @@ def urls(course, verified_order, running_session, recorded_intake, nurse, person
         "admin-audit": "/admin-area/audit/",
         "admin-jobs": "/admin-area/jobs/",
         "settings-review": "/clinic/settings/review/",
+        "patient-rating": f"/clinic/patients/{pid}/ratings/",
         "on-call": "/on-call/",
         "visit-today": f"/clinic/visits/{visit.pk}/today/",
         "session-close": f"/clinic/sessions/{sid}/close/",

@@ -470,6 +470,11 @@ def instrument_form(code: str) -> dict[str, Any]:
     return {"code": code, "name": inst.name, "instructions": inst.instructions, "items": items}
 
 
+#: Clinician-rated scales offered at the chair and in the chart: dissociation, psychotic
+#: symptoms and depression ratings [S69][S67][S63].
+CLINICIAN_RATINGS = ("cadss", "bprs_positive", "madrs", "hamd17")
+
+
 def patient_questionnaires() -> list[tuple[str, str]]:
     return [(c, instruments.INSTRUMENTS[c].name) for c in ("phq9", "gad7", "pcl5", "cssrs_screen")]
 

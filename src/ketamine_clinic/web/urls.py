@@ -31,6 +31,7 @@ urlpatterns = [
     path("clinic/patients/", patients.patient_list, name="patient-list"),
     path("clinic/patients/<int:patient_id>/", patients.patient_chart, name="patient-chart"),
     path("clinic/patients/<int:patient_id>/intake/", clinical.intake_new, name="intake-new"),
+    path("clinic/patients/<int:patient_id>/ratings/", patients.record_rating, name="patient-rating"),
     path(
         "clinic/patients/<int:patient_id>/intake/<int:intake_id>/",
         clinical.intake_detail,

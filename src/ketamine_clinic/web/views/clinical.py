@@ -225,7 +225,16 @@ def order_verify(request: HttpRequest, order_id: int) -> HttpResponse:
         else:
             messages.success(request, "Order verified.")
         return redirect("patient-chart", patient_id=order.patient_id)
-    return render(request, "clinical/order_verify.html", {"order": order, "patient": order.patient})
+    return render(
+        request,
+        "clinical/order_verify.html",
+        {
+            "order": order,
+            "patient": order.patient,
+            "latest_intake": rules.latest_intake(order.patient),
+            "recheck": orders.order_recheck_problem(order) if order.verified_at is None else None,
+        },
+    )
 
 
 @requires(Action.VIEW_CHART)

@@ -139,7 +139,7 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "ack_form": AcknowledgeForm(),
         "may": {a.value: can(user.role, a) for a in Action},
         "effect_labels": dict(sessions.SIDE_EFFECTS),
-        "cadss": rules.instrument_form("cadss"),
+        "rating_forms": [rules.instrument_form(c) for c in rules.CLINICIAN_RATINGS],
         "aldrete": rules.instrument_form("aldrete"),
         "discharge_scales": [_discharge_scale("aldrete"), _discharge_scale("padss")],
         "posted": {},
@@ -295,6 +295,9 @@ def assessment(request: HttpRequest, session_id: int) -> HttpResponse:
 
     session = access_session_by_id(actor(request), session_id, action=Action.RECORD_ASSESSMENT)
     code = request.POST.get("instrument", "cadss")
+    if code not in rules.CLINICIAN_RATINGS:
+        messages.error(request, f"instrument must be one of: {', '.join(rules.CLINICIAN_RATINGS)}")
+        return redirect("session", session_id=session.pk)
     meta = rules.instrument_form(code)
     answers = [request.POST.get(item["name"], "") for item in meta["items"]]
     parsed = [int(a) if a.strip().lstrip("-").isdigit() else None for a in answers]
