@@ -154,13 +154,18 @@ def record(
     new: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event; must be called inside ``transaction.atomic``."""
+    """Append one event; must be called inside ``transaction.atomic``. The event's time is
+    the server's clock; a clinical time ``at`` that differs from it (a late entry, a
+    correction, back-dated set-up) is kept as ``clinical_at`` among the new values."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the transaction it records")
+    now = timezone.now()
+    if at is not None and abs((now - at).total_seconds()) > 60:
+        new = {**(new or {}), "clinical_at": at.isoformat()}
     head = _lock_a_lane()
     event = AuditEvent(
         lane=head.singleton,
-        occurred_at=at or timezone.now(),
+        occurred_at=now,
         event_type=event_type,
         actor=actor,
         actor_label=_label(actor),

@@ -72,13 +72,17 @@ def do_plan_course(
     require(acting_user, Action.PLAN_COURSE, "Only a prescriber plans a course.")
     if not _eligible(patient):
         raise Conflict("The patient has no eligibility decision of 'eligible'.", field="patient")
-    if Course.objects.filter(patient=patient, status__in=["induction", "maintenance"]).exists():
-        raise Conflict("The patient already has an active course.", field="protocol")
     plan = rules.plan_visits(protocol, start_date)
     minutes = rules.slot_minutes(protocol)
     with transaction.atomic():
+        # lock, then check, then write: two prescribers at once plan one course
+        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        if Course.objects.filter(patient=patient, status__in=Course.ACTIVE).exists():
+            raise Conflict("The patient already has an active course.", field="protocol")
         if chair is not None:
             Chair.objects.select_for_update().filter(pk=chair.pk).first()
+        else:
+            list(Chair.objects.select_for_update().filter(active=True))  # serialise bookings
         course = Course.objects.create(
             patient=patient,
             protocol=protocol,

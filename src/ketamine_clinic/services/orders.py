@@ -60,6 +60,7 @@ def do_sign_order(
     )
     titration = rules.titration_note(visit)
     with transaction.atomic():
+        Visit.objects.select_for_update().filter(pk=visit.pk).first()  # two signers at once: one order
         if latest_order(visit) is not None:
             raise Conflict("This visit already has a signed order; cancel it first.", field="visit")
         order = Order.objects.create(
@@ -111,6 +112,7 @@ def do_sign_nasal_order(visit: Visit, *, dose_mg: int, at: datetime, acting_user
         raise InvalidInput(str(exc), field="dose_mg") from None
     intake = rules.latest_intake(visit.patient)
     with transaction.atomic():
+        Visit.objects.select_for_update().filter(pk=visit.pk).first()  # two signers at once: one order
         if latest_order(visit) is not None:
             raise Conflict("This visit already has a signed order; cancel it first.", field="visit")
         zero = Decimal("0")

@@ -9,7 +9,7 @@ from django.db import transaction
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import audit
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
-from ketamine_clinic.storage.models import EventType, Patient, User
+from ketamine_clinic.storage.models import ClinicSettings, EventType, Patient, User
 
 __all__ = ["do_create_patient", "do_create_patient_login", "next_mrn"]
 
@@ -38,15 +38,32 @@ def do_create_patient(
     phone: str = "",
     email: str = "",
     user: User | None = None,
+    confirm_not_duplicate: bool = True,
     acting_user: User | None,
 ) -> Patient:
-    """Register a patient (front desk, intake staff or the command line)."""
+    """Register a patient (front desk, intake staff or the command line). ``mrn=""`` takes
+    the next free number under a lock, so two registrations at once never collide. With
+    ``confirm_not_duplicate=False`` a patient with the same name and birth date is refused
+    with a ``Conflict`` on ``duplicate`` naming the existing record."""
     if acting_user is not None and not (
         can(acting_user.role, Action.MANAGE_SCHEDULE) or can(acting_user.role, Action.EDIT_INTAKE)
     ):
         raise NotAllowed("Your role may not register patients.")
     _check(given_name, family_name, birth_date, sex, at)
     with transaction.atomic():
+        ClinicSettings.objects.get_or_create(singleton=1)
+        ClinicSettings.objects.select_for_update().filter(singleton=1).first()  # registrations one at a time
+        if not confirm_not_duplicate:
+            twin = Patient.objects.filter(
+                given_name__iexact=given_name.strip(), family_name__iexact=family_name.strip(), birth_date=birth_date
+            ).first()
+            if twin is not None:
+                raise Conflict(
+                    f"{twin.full_name}, born {birth_date:%Y-%m-%d}, is already registered as {twin.mrn}. "
+                    "Open that record, or confirm this is a different person.",
+                    field="duplicate",
+                )
+        mrn = mrn or next_mrn()
         if Patient.objects.filter(mrn=mrn).exists():
             raise Conflict(f"Medical record number {mrn} is already in use.", field="mrn")
         patient = Patient.objects.create(

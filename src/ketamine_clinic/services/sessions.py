@@ -250,7 +250,7 @@ def _save_vitals(
         session=session,
         at=at,
         recorded_by=acting_user,
-        recorded_at=at,
+        recorded_at=timezone.now(),
         amends=amends,
         amend_reason=reason,
         alerts=[a.as_dict() for a in found],
@@ -332,7 +332,12 @@ def do_give_nasal_device(session: InfusionSession, *, at: datetime, acting_user:
         if blocked:
             raise Conflict(blocked, field="kind")
         event = PumpEvent.objects.create(
-            session=session, at=at, recorded_by=acting_user, recorded_at=at, kind="device", rate_ml_per_h=Decimal("0")
+            session=session,
+            at=at,
+            recorded_by=acting_user,
+            recorded_at=timezone.now(),
+            kind="device",
+            rate_ml_per_h=Decimal("0"),
         )
         count = len(given) + 1
         if count == 1:
@@ -401,7 +406,7 @@ def do_record_pump_event(
             session=session,
             at=at,
             recorded_by=acting_user,
-            recorded_at=at,
+            recorded_at=timezone.now(),
             kind=kind,
             rate_ml_per_h=rate,
         )
@@ -499,7 +504,7 @@ def do_record_side_effect(
             session=session,
             at=at,
             recorded_by=acting_user,
-            recorded_at=at,
+            recorded_at=timezone.now(),
             code=code,
             severity=severity,
             note=note.strip(),
@@ -547,7 +552,7 @@ def do_sign_note(
             session=session,
             at=at,
             recorded_by=acting_user,
-            recorded_at=at,
+            recorded_at=timezone.now(),
             text=text,
             amends=amends,
             amend_reason=reason.strip()[:200],

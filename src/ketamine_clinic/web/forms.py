@@ -314,6 +314,11 @@ class PatientForm(forms.Form):
     sex = forms.ChoiceField(choices=[("female", "Female"), ("male", "Male"), ("other", "Other")])
     phone = forms.CharField(max_length=30, required=False)
     email = forms.EmailField(required=False)
+    different_person = forms.BooleanField(
+        required=False,
+        label="This is a different person from the record with the same name and birth date",
+        widget=forms.HiddenInput,
+    )
 
 
 class AmendNoteForm(forms.Form):

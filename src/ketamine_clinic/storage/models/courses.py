@@ -36,9 +36,18 @@ class Course(models.Model):
     planned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     planned_at = models.DateTimeField()
 
+    ACTIVE = ("induction", "decision_due", "maintenance")
+
     class Meta:
         db_table = "kc_course"
         ordering = ["-planned_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=models.Q(status__in=["induction", "decision_due", "maintenance"]),
+                name="kc_course_one_active_per_patient",
+            ),
+        ]
 
 
 class Visit(models.Model):

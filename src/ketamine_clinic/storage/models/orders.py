@@ -35,4 +35,13 @@ class Order(models.Model):
                 condition=models.Q(verified_by__isnull=True) | ~models.Q(verified_by=models.F("signed_by")),
                 name="kc_order_verifier_is_not_signer",
             ),
+            models.UniqueConstraint(
+                fields=["visit"], condition=models.Q(cancelled_reason=""), name="kc_order_one_live_per_visit"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(dose_mg__gt=0, dose_mg__lte=1000)
+                & models.Q(rate_ml_per_h__gte=0)
+                & models.Q(weight_kg__gte=0, weight_kg__lte=400),
+                name="kc_order_dose_rate_weight_in_range",
+            ),
         ]

@@ -57,6 +57,11 @@ class _Entry(models.Model):
     class Meta:
         abstract = True
         ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["amends"], condition=models.Q(amends__isnull=False), name="%(class)s_one_amendment_each"
+            ),
+        ]
 
 
 class PumpEvent(_Entry):

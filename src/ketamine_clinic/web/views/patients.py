@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -13,7 +14,7 @@ from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import measures, outcomes, rules
 from ketamine_clinic.services.access import access_patient_by_id, note_listed, patient_queryset_for
 from ketamine_clinic.services.errors import ServiceError
-from ketamine_clinic.services.patients import do_create_patient, next_mrn
+from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.web import presenters
 from ketamine_clinic.web.forms import PatientForm
 from ketamine_clinic.web.permissions import actor, requires
@@ -37,12 +38,16 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 def patient_new(request: HttpRequest) -> HttpResponse:
     form = PatientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        different = data.pop("different_person")
         try:
             patient = do_create_patient(
-                mrn=next_mrn(), at=timezone.now(), acting_user=actor(request), **form.cleaned_data
+                mrn="", at=timezone.now(), acting_user=actor(request), confirm_not_duplicate=different, **data
             )
         except ServiceError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form.add_error(None, exc.message)
+            if exc.field == "duplicate":  # the next submit, if the user confirms, registers anyway
+                form.fields["different_person"].widget = forms.CheckboxInput()
         else:
             messages.success(request, f"Registered {patient.full_name} ({patient.mrn}).")
             if can(actor(request).role, Action.VIEW_CHART):
