@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= $(or $(KC_DATA_DIR),var)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test check pytest bench lock clean
+.PHONY: run test check pytest chromium bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,8 +41,20 @@ check: $(STAMP)
 	  KC_AUDIT_KEY=check-deploy-audit-only-0123456789abcdefghijklmnopq \
 	  $(BIN)/django-admin check --deploy --fail-level WARNING
 
-pytest: $(STAMP)
+pytest: $(STAMP) chromium
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's chromium: installed here when missing and we are root,
+# otherwise the exact command to run is printed.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "== installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	  else \
+	    echo "The browser tests need Debian's chromium: run  sudo apt-get install chromium fonts-dejavu-core"; exit 1; \
+	  fi; \
+	fi
 
 test: check pytest
 

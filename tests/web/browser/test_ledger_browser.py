@@ -23,6 +23,18 @@ START = datetime(2027, 3, 2, 8, 0, tzinfo=UTC)  # a Tuesday
 VITALS = {"systolic_mmhg": 120, "diastolic_mmhg": 78, "heart_rate_bpm": 72, "spo2_percent": 98, "respiratory_rate": 14}
 
 
+def _discharge(page) -> None:  # type: ignore[no-untyped-def]
+    """Score every discharge item and tick the attestations, then submit."""
+    form = page.locator("form.discharge")
+    for code in ("aldrete", "padss"):
+        for index in range(5):
+            form.locator(f"input[name={code}_{index}][value='2']").check()
+    form.get_by_label("Dissociation resolved").check()
+    form.get_by_label("Escort present to take the patient home").check()
+    form.locator("input[name=aftercare_given]").check()
+    form.get_by_role("button", name="Check and discharge").click()
+
+
 def _clinic():  # type: ignore[no-untyped-def]
     """Staff, a lot in the safe, and a patient whose session is ready to start (via services)."""
     users = {
@@ -107,11 +119,11 @@ def test_a_dose_is_drawn_from_a_lot_and_the_residual_wasted_with_a_witness(page)
         for label, value in (("Systolic (mmHg)", "122"), ("Diastolic (mmHg)", "78"), ("Heart rate (/min)", "72")):
             vitals.get_by_label(label).fill(value)
         vitals.get_by_label("SpO₂ (%)").fill("98")
+        vitals.get_by_label("Resp. rate (/min)").fill("14")
         vitals.get_by_role("button", name="Record vitals").click()
         page.wait_for_selector("text=122/78")
-        page.get_by_label("Escort present to take the patient home").check()
-        page.get_by_role("button", name="Check and discharge").click()
-        assert "5.0 mg drawn is neither given nor wasted" in page.locator(".messages").inner_text()
+        _discharge(page)
+        assert "5.0 mg drawn is neither given nor wasted" in page.locator("main").inner_text()
         # the RN wastes the residual; the CRNA witnesses and types their own password
         waste = page.locator("form[action$='/ledger/waste/']")
         waste.get_by_label("Amount wasted (mg)").fill("5")
@@ -126,8 +138,7 @@ def test_a_dose_is_drawn_from_a_lot_and_the_residual_wasted_with_a_witness(page)
         waste.get_by_role("button", name="Record witnessed waste").click()
         page.wait_for_selector("text=tied to the ledger")
         screenshot(page, "ledger-session-tied")
-        page.get_by_label("Escort present to take the patient home").check()
-        page.get_by_role("button", name="Check and discharge").click()
+        _discharge(page)
         assert "Discharged at" in page.locator("main").inner_text(), page.locator(".messages").inner_text()
         # the lot shows the draw and the witnessed waste; the balance is 1000 - 40 mg
         page.goto(f"/clinic/ledger/lots/{lot.pk}/")
