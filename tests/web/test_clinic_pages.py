@@ -246,13 +246,18 @@ def test_the_front_desk_books_a_booster_at_least_two_weeks_after_the_last_infusi
 
     Course.objects.filter(pk=course.pk).update(status="maintenance")
     last = course.visits.order_by("-starts_at").first()
-    client.force_login(front_desk)
-    too_soon = client.post("/desk/boosters/", {"course": course.pk, "day": (last.starts_at.date() + timedelta(days=7))})
-    assert "Day: day must be on or after" in too_soon.content.decode()
-    response = client.post(
-        "/desk/boosters/", {"course": course.pk, "day": (last.starts_at.date() + timedelta(weeks=3))}
-    )
-    assert response.status_code == 302
+    with time_machine.travel(last.starts_at + timedelta(days=1), tick=False):  # booked the day after
+        client.force_login(front_desk)
+        too_soon = client.post(
+            "/desk/boosters/", {"course": course.pk, "day": (last.starts_at.date() + timedelta(days=7))}
+        )
+        assert "Day: day must be on or after" in too_soon.content.decode()
+        far = client.post("/desk/boosters/", {"course": course.pk, "day": "9999-12-31"})
+        assert far.status_code == 200 and "day must be from" in far.content.decode()
+        response = client.post(
+            "/desk/boosters/", {"course": course.pk, "day": (last.starts_at.date() + timedelta(weeks=3))}
+        )
+        assert response.status_code == 302
     booster = Visit.objects.get(course=course, phase="maintenance")
     assert booster.starts_at.date() >= last.starts_at.date() + timedelta(weeks=3)
 

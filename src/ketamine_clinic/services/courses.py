@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import audit, rules
-from ketamine_clinic.services._common import require
+from ketamine_clinic.services._common import check_day, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
 from ketamine_clinic.services.schedule import find_free_chair
 from ketamine_clinic.storage.models import (
@@ -72,6 +72,7 @@ def do_plan_course(
     require(acting_user, Action.PLAN_COURSE, "Only a prescriber plans a course.")
     if not _eligible(patient):
         raise Conflict("The patient has no eligibility decision of 'eligible'.", field="patient")
+    check_day(start_date, earliest=timezone.localdate(at), field="start_date")
     plan = rules.plan_visits(protocol, start_date)
     minutes = rules.slot_minutes(protocol)
     with transaction.atomic():
@@ -214,6 +215,7 @@ def do_book_maintenance_visit(course: Course, *, day: date, acting_user: User, a
     require(acting_user, Action.MANAGE_SCHEDULE, "Only the front desk books visits.")
     if course.status != "maintenance":
         raise Conflict("Maintenance visits are booked for courses in maintenance.", field="course")
+    check_day(day, earliest=timezone.localdate(at), field="day")
     weeks = int(rules.clinic_rules().maintenance_min_weeks)
     last = course.visits.exclude(status="cancelled").order_by("-starts_at").first()
     if last is not None and day < timezone.localtime(last.starts_at).date() + timedelta(weeks=weeks):

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import audit
-from ketamine_clinic.services._common import require
+from ketamine_clinic.services._common import check_day, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
 from ketamine_clinic.storage.models import Chair, EventType, InfusionSession, User, Visit
 
@@ -112,6 +112,12 @@ def do_reschedule_visit(
     require(acting_user, Action.MANAGE_SCHEDULE, "Only the front desk reschedules visits.")
     min_gap = min_gap or _min_gap()
     _check_open(visit)
+    check_day(
+        timezone.localdate(starts_at),
+        earliest=timezone.localdate(visit.course.planned_at),
+        horizon_from=timezone.localdate(),
+        field="starts_at",
+    )
     reason = _check_reason(reason)
     ends_at = starts_at + (visit.ends_at - visit.starts_at)
     chair = chair or visit.chair

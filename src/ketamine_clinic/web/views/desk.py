@@ -20,10 +20,15 @@ from ketamine_clinic.web.permissions import actor, requires
 
 
 def _week_start(raw: str | None) -> date:
+    """The Monday of ``raw``'s week; a malformed date or one more than 10 years from today
+    shows this week (the calendar's arithmetic never leaves the range of dates)."""
+    today = timezone.localdate()
     try:
-        day = date.fromisoformat(raw) if raw else timezone.localdate()
+        day = date.fromisoformat(raw) if raw else today
     except ValueError:
-        day = timezone.localdate()
+        day = today
+    if abs((day - today).days) > 3660:
+        day = today
     return day - timedelta(days=day.weekday())
 
 
