@@ -71,3 +71,10 @@ def _flag_discrepancies(items: list[dict[str, Any]]) -> None:
     count = open_discrepancy_count()
     if count:
         item["label"] = f"{item['label']} · {count} discrepanc{'y' if count == 1 else 'ies'}"
+
+
+def once(request: HttpRequest) -> dict[str, Any]:
+    """A fresh one-time token for the forms of this page (``services.once``)."""
+    import uuid
+
+    return {"once_token": uuid.uuid4().hex}

@@ -121,3 +121,23 @@ class TwoFactorMiddleware:
         if request.headers.get("HX-Request"):
             response["HX-Redirect"] = target
         return response
+
+
+class OnceMiddleware:
+    """A POST carrying a ``form_token`` is handled only the first time that token is seen
+    (``services.once``); a repeat goes back to the page it came from with a message."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from ketamine_clinic.services.once import claim_form_token, is_token
+        from ketamine_clinic.web.redirects import safe_next
+
+        token = request.POST.get("form_token", "") if request.method == "POST" else ""
+        if token and is_token(token):
+            user = request.user if isinstance(request.user, User) else None
+            if not claim_form_token(token, user):
+                messages.info(request, "That form was already sent; it was recorded once.")
+                return HttpResponseRedirect(safe_next(request, request.META.get("HTTP_REFERER"), "home"))
+        return self.get_response(request)

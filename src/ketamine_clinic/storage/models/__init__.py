@@ -2,7 +2,7 @@
 
 from ketamine_clinic.storage.models.accounts import User
 from ketamine_clinic.storage.models.audit import AuditChainHead, AuditEvent, EventType
-from ketamine_clinic.storage.models.clinic import ClinicSettings
+from ketamine_clinic.storage.models.clinic import ClinicSettings, FormToken
 from ketamine_clinic.storage.models.courses import Chair, Course, CourseDecision, Visit
 from ketamine_clinic.storage.models.intake import EligibilityDecision, Intake
 from ketamine_clinic.storage.models.ledger import (
@@ -41,6 +41,7 @@ __all__ = [
     "CourseDecision",
     "EligibilityDecision",
     "EventType",
+    "FormToken",
     "InfusionSession",
     "Notification",
     "OnCallShift",

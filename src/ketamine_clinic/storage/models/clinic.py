@@ -36,3 +36,15 @@ class ClinicSettings(models.Model):
 
     class Meta:
         db_table = "kc_clinic_settings"
+
+
+class FormToken(models.Model):
+    """A form's one-time token, claimed by its first submission: a double click or a replay
+    of the same page's form records once."""
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey("storage.User", null=True, on_delete=models.CASCADE, related_name="+")
+    claimed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "kc_form_token"
