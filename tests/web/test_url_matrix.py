@@ -62,7 +62,10 @@ MATRIX: dict[str, tuple[str, set[str]]] = {
     "admin-audit": ("get", {"admin", "auditor"}),
     "admin-jobs": ("get", {"admin"}),
     "settings-review": ("get", set()),
-    "patient-rating": ("post", STAFF),  # the medical director only (a flagged prescriber): test_governance.py
+    "patient-rating": ("post", STAFF),
+    "order-cancel": ("post", {"prescriber"}),
+    "course-end": ("post", {"prescriber"}),
+    "admin-chairs": ("get", {"admin"}),  # the medical director only (a flagged prescriber): test_governance.py
     "on-call": ("get", {"admin", "prescriber"}),
     "visit-today": ("get", {"prescriber"}),
     "session-close": ("post", BEDSIDE),
@@ -169,6 +172,9 @@ def urls(course, verified_order, running_session, recorded_intake, nurse, person
         "admin-jobs": "/admin-area/jobs/",
         "settings-review": "/clinic/settings/review/",
         "patient-rating": f"/clinic/patients/{pid}/ratings/",
+        "order-cancel": f"/clinic/orders/{verified_order.pk}/cancel/",
+        "course-end": f"/clinic/courses/{course.pk}/end/",
+        "admin-chairs": "/admin-area/chairs/",
         "on-call": "/on-call/",
         "visit-today": f"/clinic/visits/{visit.pk}/today/",
         "session-close": f"/clinic/sessions/{sid}/close/",

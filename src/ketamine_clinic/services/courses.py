@@ -28,6 +28,7 @@ __all__ = [
     "decision_due",
     "do_book_maintenance_visit",
     "do_decide_induction",
+    "do_end_course",
     "do_plan_course",
     "done_induction_visits",
 ]
@@ -227,3 +228,39 @@ def do_book_maintenance_visit(course: Course, *, day: date, acting_user: User, a
         )
     with transaction.atomic():
         return _book(course, "maintenance", day, acting_user, at)
+
+
+COURSE_ENDINGS = {"completed": "completed", "cancelled": "cancelled"}
+
+
+def do_end_course(course: Course, *, outcome: str, reason: str, at: datetime, acting_user: User) -> Course:
+    """A prescriber completes or cancels an active course with a reason; its visits still
+    booked (with no session opened) are cancelled with the same reason."""
+    require(acting_user, Action.PLAN_COURSE, "Only a prescriber completes or cancels a course.")
+    if outcome not in COURSE_ENDINGS:
+        raise InvalidInput("outcome must be completed or cancelled", field="outcome")
+    reason = reason.strip()
+    if not 10 <= len(reason) <= 200:
+        raise InvalidInput("reason must be 10 to 200 characters", field="reason")
+    with transaction.atomic():
+        locked = Course.objects.select_for_update().get(pk=course.pk)
+        if locked.status not in Course.ACTIVE:
+            raise Conflict(f"This course is already {locked.get_status_display()}.", field="course")
+        if locked.visits.filter(session__status__in=["checklist", "ready", "running", "paused", "observing"]).exists():
+            raise Conflict("A session of this course is open at the chair; close it first.", field="course")
+        open_visits = locked.visits.filter(status="scheduled", session__isnull=True)
+        cancelled = open_visits.count()
+        open_visits.update(status="cancelled", cancel_reason=reason[:200])
+        old = locked.status
+        locked.status = outcome
+        locked.save(update_fields=["status"])
+        audit.record(
+            EventType.COURSE_ENDED,
+            actor=acting_user,
+            patient=locked.patient,
+            subject=locked,
+            old={"status": old},
+            new={"status": outcome, "reason": reason, "visits_cancelled": cancelled},
+            at=at,
+        )
+    return locked

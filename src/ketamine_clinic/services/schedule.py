@@ -12,16 +12,17 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from ketamine_clinic.domain.policy import Action
+from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import audit
 from ketamine_clinic.services._common import check_day, require
-from ketamine_clinic.services.errors import Conflict, InvalidInput
+from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import Chair, EventType, InfusionSession, User, Visit
 
 __all__ = [
     "chair_is_free",
     "do_cancel_visit",
     "do_create_chair",
+    "do_set_chair_active",
     "do_move_visit_to_today",
     "do_reschedule_visit",
     "find_free_chair",
@@ -29,9 +30,16 @@ __all__ = [
 ]
 
 
+def _require_chairs(acting_user: User | None) -> None:
+    """Chairs are kept by the front desk or the administrator."""
+    if acting_user is not None and not (
+        can(acting_user.role, Action.MANAGE_SCHEDULE) or can(acting_user.role, Action.MANAGE_SETTINGS)
+    ):
+        raise NotAllowed("Your role may not manage chairs.")
+
+
 def do_create_chair(name: str, *, acting_user: User | None) -> Chair:
-    if acting_user is not None:
-        require(acting_user, Action.MANAGE_SCHEDULE, "Your role may not manage chairs.")
+    _require_chairs(acting_user)
     name = name.strip()
     if not 1 <= len(name) <= 40:
         raise InvalidInput("chair name must be 1 to 40 characters", field="name")
@@ -41,6 +49,22 @@ def do_create_chair(name: str, *, acting_user: User | None) -> Chair:
         chair = Chair.objects.create(name=name)
         audit.record(EventType.CHAIR_CHANGED, actor=acting_user, subject=chair, new={"name": name})
     return chair
+
+
+def do_set_chair_active(chair: Chair, active: bool, *, acting_user: User | None) -> Chair:
+    """Retire a chair (no new bookings) or bring it back. A chair with visits still booked
+    from now on cannot be retired until they are moved."""
+    _require_chairs(acting_user)
+    with transaction.atomic():
+        locked = Chair.objects.select_for_update().get(pk=chair.pk)
+        if not active:
+            booked = Visit.objects.filter(chair=locked, status="scheduled", starts_at__gte=timezone.now()).count()
+            if booked:
+                raise Conflict(f"{locked.name} still has {booked} visit(s) booked; move them first.", field="chair")
+        locked.active = active
+        locked.save(update_fields=["active"])
+        audit.record(EventType.CHAIR_CHANGED, actor=acting_user, subject=locked, new={"active": active})
+    return locked
 
 
 def chair_is_free(chair: Chair, starts_at: datetime, ends_at: datetime, *, ignore: int | None = None) -> bool:

@@ -22,6 +22,7 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("Settings", "admin-settings", Action.MANAGE_SETTINGS),
     ("Ledger settings", "admin-ledger-settings", Action.MANAGE_SETTINGS),
     ("Audit trail", "admin-audit", Action.VIEW_AUDIT),
+    ("Chairs", "admin-chairs", Action.MANAGE_SETTINGS),
     ("Jobs", "admin-jobs", Action.MANAGE_SETTINGS),
 )
 

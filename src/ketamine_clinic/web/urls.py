@@ -48,6 +48,8 @@ urlpatterns = [
     path("clinic/visits/<int:visit_id>/today/", sessions.visit_today, name="visit-today"),
     path("clinic/sessions/<int:session_id>/close/", sessions.close_session, name="session-close"),
     path("clinic/orders/<int:order_id>/verify/", clinical.order_verify, name="order-verify"),
+    path("clinic/orders/<int:order_id>/cancel/", clinical.order_cancel, name="order-cancel"),
+    path("clinic/courses/<int:course_id>/end/", clinical.course_end, name="course-end"),
     path("clinic/sessions/<int:session_id>/", sessions.session_page, name="session"),
     path("clinic/sessions/<int:session_id>/checklist/", sessions.checklist, name="session-checklist"),
     path("clinic/sessions/<int:session_id>/pump/", sessions.pump, name="session-pump"),
@@ -109,6 +111,7 @@ urlpatterns = [
     path("admin-area/care-teams/", admin.care_teams, name="admin-care-teams"),
     path("admin-area/audit/", admin.audit_log, name="admin-audit"),
     path("admin-area/jobs/", oncall.job_list, name="admin-jobs"),
+    path("admin-area/chairs/", admin.chairs, name="admin-chairs"),
     path("on-call/", oncall.on_call, name="on-call"),
     path("clinic/settings/review/", governance.review, name="settings-review"),
 ]

@@ -41,6 +41,7 @@ class EventType(models.IntegerChoices):
     VISIT_BOOKED = 405, "visit booked"
     CHAIR_CHANGED = 406, "chair changed"
     VISIT_MOVED_TO_TODAY = 407, "visit moved to today by a prescriber"
+    COURSE_ENDED = 408, "course completed or cancelled"
     ORDER_SIGNED = 501, "order signed"
     ORDER_VERIFIED = 502, "order verified"
     ORDER_CANCELLED = 503, "order cancelled"

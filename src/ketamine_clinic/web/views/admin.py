@@ -215,3 +215,24 @@ def care_teams(request: HttpRequest) -> HttpResponse:
         "admin/care_teams.html",
         {"form": form, "rows": rows, "restricted": care_team.care_team_only()},
     )
+
+
+@requires(Action.MANAGE_SETTINGS, phi=False)
+def chairs(request: HttpRequest) -> HttpResponse:
+    """The clinic's chairs: add one, retire one (no new bookings) or bring it back."""
+    from ketamine_clinic.services import schedule
+    from ketamine_clinic.storage.models import Chair
+
+    if request.method == "POST":
+        try:
+            if request.POST.get("op") == "add":
+                schedule.do_create_chair(request.POST.get("name", ""), acting_user=actor(request))
+                messages.success(request, "Chair added.")
+            else:
+                chair = get_object_or_404(Chair, pk=request.POST.get("chair") or 0)
+                schedule.do_set_chair_active(chair, request.POST.get("op") == "activate", acting_user=actor(request))
+                messages.success(request, f"{chair.name} saved.")
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        return redirect("admin-chairs")
+    return render(request, "admin/chairs.html", {"chairs": Chair.objects.order_by("name")})

@@ -277,3 +277,39 @@ def induction_decision(request: HttpRequest, course_id: int) -> HttpResponse:
             "trajectory": presenters.trajectory_chart(course),
         },
     )
+
+
+@requires(Action.SIGN_ORDER)
+def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
+    """A prescriber cancels an order that has not been given, with a reason."""
+    order = access_order_by_id(actor(request), order_id, action=Action.SIGN_ORDER)
+    if request.method == "POST":
+        try:
+            orders.do_cancel_order(
+                order, reason=request.POST.get("reason", ""), at=timezone.now(), acting_user=actor(request)
+            )
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Order cancelled; a new one can be written.")
+    return redirect("patient-chart", patient_id=order.patient_id)
+
+
+@requires(Action.PLAN_COURSE)
+def course_end(request: HttpRequest, course_id: int) -> HttpResponse:
+    """A prescriber completes or cancels a course, with a reason."""
+    course = access_course_by_id(actor(request), course_id)
+    if request.method == "POST":
+        try:
+            courses.do_end_course(
+                course,
+                outcome=request.POST.get("outcome", ""),
+                reason=request.POST.get("reason", ""),
+                at=timezone.now(),
+                acting_user=actor(request),
+            )
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "The course is closed; its remaining visits are cancelled.")
+    return redirect("patient-chart", patient_id=course.patient_id)
