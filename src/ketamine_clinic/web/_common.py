@@ -129,7 +129,7 @@ AUTHENTICATION_BACKENDS = [
 AUTH_USER_MODEL = "storage.User"
 # Background jobs (notifications, deadlines) in the clinic's own database: they survive a
 # restart, and a job is claimed with SELECT ... FOR UPDATE SKIP LOCKED, so two workers
-# never run the same one (docs/decisions/0009-background-jobs.md).
+# never run the same one (docs/decisions/0014-suicide-risk-pathway-and-background-jobs.md).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
