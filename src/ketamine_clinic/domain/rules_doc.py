@@ -26,6 +26,7 @@ RULE_MODULES = (
     "discharge",
     "course",
     "escalation",
+    "statuses",
     "settings",
     "policy",
     "ledger",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from ketamine_clinic.domain.policy import Action, can
-from ketamine_clinic.services.errors import InvalidInput, NotAllowed
+from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import User
 
-__all__ = ["check_day", "require"]
+__all__ = ["check_day", "move", "require"]
 
 #: How far ahead anything may be booked: a course, a booster, a moved visit.
 BOOKING_HORIZON_DAYS = 730
@@ -29,3 +29,14 @@ def check_day(day: date, *, earliest: date, field: str, horizon_from: date | Non
             f"{field.replace('_', ' ')} must be from {earliest.isoformat()} to {latest.isoformat()}", field=field
         )
     return day
+
+
+def move(kind: str, old: str, new: str) -> str:
+    """``new`` when the domain allows a ``kind`` to go from ``old`` to it, else ``Conflict``."""
+    from ketamine_clinic.domain.statuses import StatusError, check_move
+
+    try:
+        check_move(kind, old, new)
+    except StatusError as exc:
+        raise Conflict(str(exc).capitalize() + ".", field="status") from None
+    return new

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import audit, rules
-from ketamine_clinic.services._common import check_day, require
+from ketamine_clinic.services._common import check_day, move, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
 from ketamine_clinic.services.schedule import find_free_chair
 from ketamine_clinic.storage.models import (
@@ -163,7 +163,11 @@ def do_decide_induction(
             decided_by=acting_user,
             decided_at=at,
         )
-        course.status = {"maintenance": "maintenance", "refer": "referred", "extend": "induction"}[decision]
+        course.status = move(
+            "course",
+            course.status,
+            {"maintenance": "maintenance", "refer": "referred", "extend": "induction"}[decision],
+        )
         if decision == "extend":
             course.dose_mg_per_kg = Decimal(str(suggestion.next_dose_mg_per_kg or course.dose_mg_per_kg))
         course.save(update_fields=["status", "dose_mg_per_kg"])
@@ -252,7 +256,7 @@ def do_end_course(course: Course, *, outcome: str, reason: str, at: datetime, ac
         cancelled = open_visits.count()
         open_visits.update(status="cancelled", cancel_reason=reason[:200])
         old = locked.status
-        locked.status = outcome
+        locked.status = move("course", locked.status, outcome)
         locked.save(update_fields=["status"])
         audit.record(
             EventType.COURSE_ENDED,

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import audit
-from ketamine_clinic.services._common import check_day, require
+from ketamine_clinic.services._common import check_day, move, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import Chair, EventType, InfusionSession, User, Visit
 
@@ -227,7 +227,7 @@ def do_cancel_visit(visit: Visit, *, reason: str, acting_user: User) -> Visit:
     _check_open(visit)
     reason = _check_reason(reason)
     with transaction.atomic():
-        visit.status, visit.cancel_reason = "cancelled", reason
+        visit.status, visit.cancel_reason = move("visit", visit.status, "cancelled"), reason
         visit.save(update_fields=["status", "cancel_reason"])
         audit.record(
             EventType.VISIT_CANCELLED,

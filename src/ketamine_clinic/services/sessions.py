@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import alerts, audit, ledger, rules
-from ketamine_clinic.services._common import require
+from ketamine_clinic.services._common import move, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
 from ketamine_clinic.services.prediction import segments_from_events
 from ketamine_clinic.storage.models import (
@@ -221,7 +221,7 @@ def do_complete_checklist(
         vital = _save_vitals(session, clean, at=at, acting_user=acting_user, pre_dose=True)
         session.checklist = {**items, "pre_dose_vital_id": vital.pk}
         session.checklist_by = acting_user
-        session.status = "ready"
+        session.status = move("session", session.status, "ready")
         session.save(update_fields=["checklist", "checklist_by", "status"])
         audit.record(
             EventType.CHECKLIST_COMPLETED,
@@ -342,7 +342,7 @@ def do_give_nasal_device(session: InfusionSession, *, at: datetime, acting_user:
         count = len(given) + 1
         if count == 1:
             session.started_at = at
-        session.status = "observing" if count >= (order.devices or 0) else "running"
+        session.status = move("session", session.status, "observing" if count >= (order.devices or 0) else "running")
         if session.status == "observing":
             session.stopped_at = at
         session.administered_mg = Decimal(28 * count)
@@ -410,13 +410,14 @@ def do_record_pump_event(
             kind=kind,
             rate_ml_per_h=rate,
         )
-        session.status = {
+        new_status = {
             "start": "running",
             "resume": "running",
             "rate": "running",
             "pause": "paused",
             "stop": "observing",
         }[kind]
+        session.status = move("session", session.status, new_status)
         if kind == "start":
             session.started_at = at
         if kind == "stop":
@@ -605,7 +606,8 @@ def do_discharge(
         )
     ledger.check_session_tied(session)
     with transaction.atomic():
-        session.status, session.discharged_at, session.discharged_by = "discharged", at, acting_user
+        session.status = move("session", session.status, "discharged")
+        session.discharged_at, session.discharged_by = at, acting_user
         session.discharge = {
             "aldrete": aldrete,
             "padss": padss,
@@ -616,7 +618,7 @@ def do_discharge(
         }
         session.save(update_fields=["status", "discharged_at", "discharged_by", "discharge"])
         visit = session.visit
-        visit.status = "done"
+        visit.status = move("visit", visit.status, "done")
         visit.save(update_fields=["status"])
         audit.record(
             EventType.DISCHARGED,
@@ -648,14 +650,15 @@ def do_close_session(session: InfusionSession, *, reason: str, at: datetime, act
         if session.started_at is not None:
             ledger.check_session_tied(session)
         old_status = session.status
-        session.status, session.close_reason, session.closed_at = "closed", reason, at
+        session.status = move("session", session.status, "closed")
+        session.close_reason, session.closed_at = reason, at
         session.save(update_fields=["status", "close_reason", "closed_at", "administered_mg"])
         visit = session.visit
         if session.started_at is not None:
-            visit.status = "done"
+            visit.status = move("visit", visit.status, "done")
             visit.save(update_fields=["status"])
         else:
-            visit.status, visit.cancel_reason = "cancelled", reason[:200]
+            visit.status, visit.cancel_reason = move("visit", visit.status, "cancelled"), reason[:200]
             visit.save(update_fields=["status", "cancel_reason"])
         audit.record(
             EventType.SESSION_CLOSED,
