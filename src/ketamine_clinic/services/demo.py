@@ -568,7 +568,9 @@ def _run_course(
         if visit.starts_at > now:
             break
         today = visit.starts_at.date() == now.date()
-        _session(visit, order, rng, now if today else visit.ends_at + timedelta(hours=1), s, live=today)
+        # a morning session has been discharged by the afternoon; a recent one is still in the chair
+        live = today and visit.starts_at + timedelta(minutes=140) > now
+        _session(visit, order, rng, now if live else visit.ends_at + timedelta(hours=1), s, live=live)
         if today:
             break
 
