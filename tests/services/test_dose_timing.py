@@ -11,7 +11,7 @@ from django.utils import timezone
 from ketamine_clinic.services import clinic, schedule, sessions
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.services.jobs import run_due_jobs
-from ketamine_clinic.storage.models import Alert, AuditEvent, EventType, InfusionSession
+from ketamine_clinic.storage.models import Alert, AuditEvent, Chair, EventType, InfusionSession
 from tests.conftest import VITALS
 
 CHECKLIST = {n: True for n, _ in sessions.rules.CHECKLIST}
@@ -97,7 +97,10 @@ def test_the_open_session_guard_holds_for_a_visit_already_on_the_same_day(
     second = list(verified_order.visit.course.visits.order_by("starts_at"))[1]
     _order(second, prescriber, crna)
     same_day = first.stopped_at + timedelta(minutes=39)
-    type(second).objects.filter(pk=second.pk).update(starts_at=same_day, ends_at=same_day + timedelta(hours=2))
+    other_chair = Chair.objects.exclude(pk=first.visit.chair_id).first()
+    type(second).objects.filter(pk=second.pk).update(
+        starts_at=same_day, ends_at=same_day + timedelta(hours=2), chair=other_chair
+    )
     second.refresh_from_db()
     with pytest.raises(Conflict, match="Another session of this patient is open"):
         sessions.do_open_session(second, at=same_day, acting_user=nurse)

@@ -139,3 +139,18 @@ def test_racing_devices_never_exceed_the_order(recorded_intake, prescriber, crna
     errors = _race([lambda at=at: sessions.do_give_nasal_device(session, at=at, acting_user=crna) for at in moments])
     _only_friendly(errors)
     assert PumpEvent.objects.filter(session=session, kind="device").count() <= 2
+
+
+def test_the_database_refuses_two_overlapping_bookings_of_one_chair(course) -> None:
+    from django.db import IntegrityError, transaction
+
+    from ketamine_clinic.storage.models import Visit
+
+    first = course.visits.order_by("starts_at").first()
+    second = course.visits.order_by("starts_at")[1]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Visit.objects.filter(pk=second.pk).update(
+            chair=first.chair, starts_at=first.starts_at + timedelta(minutes=30), ends_at=first.ends_at
+        )
+    Visit.objects.filter(pk=second.pk).update(status="cancelled")
+    Visit.objects.filter(pk=second.pk).update(chair=first.chair, starts_at=first.starts_at, ends_at=first.ends_at)

@@ -62,9 +62,9 @@ def test_the_admin_adds_and_retires_chairs(client, admin, course) -> None:
     chair = Chair.objects.get(name="Recliner 3")
     client.post("/admin-area/chairs/", {"op": "retire", "chair": chair.pk})
     assert not Chair.objects.get(pk=chair.pk).active
-    busy = course.visits.order_by("starts_at").last().chair
-    Visit.objects.filter(chair=busy).update(
-        starts_at=MONDAY + timedelta(days=3650), ends_at=MONDAY + timedelta(days=3650, hours=2)
-    )
+    last = course.visits.order_by("starts_at").last()
+    busy = last.chair
+    far = MONDAY + timedelta(days=3650)
+    Visit.objects.filter(pk=last.pk).update(starts_at=far, ends_at=far + timedelta(hours=2))
     with pytest.raises(Conflict, match="still has"):
         schedule.do_set_chair_active(busy, False, acting_user=admin)
