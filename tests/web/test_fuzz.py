@@ -115,3 +115,13 @@ def test_no_query_parameter_is_a_server_error(client, personas, site, value) -> 
         client.force_login(personas[role])
         response = client.get(url.format(v=quote(value)))
         assert response.status_code < 500, (url, value, response.status_code)
+
+
+def test_a_nul_character_is_refused_naming_the_field(client, prescriber, front_desk) -> None:
+    client.force_login(prescriber)
+    response = client.get("/clinic/patients/?q=a%00b")
+    assert response.status_code == 400 and "q: contains a character that is not allowed" in response.content.decode()
+    client.force_login(front_desk)
+    form = {"given_name": "Nul\x00l", "family_name": "Byte", "birth_date": "1990-01-01", "sex": "male"}
+    response = client.post("/desk/patients/new/", form)
+    assert response.status_code == 400 and "given_name" in response.content.decode()

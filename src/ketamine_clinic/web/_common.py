@@ -114,6 +114,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "ketamine_clinic.web.middleware.RefuseNulMiddleware",
     "ketamine_clinic.web.middleware.OnceMiddleware",
     "ketamine_clinic.web.middleware.IdleTimeoutMiddleware",
     "ketamine_clinic.web.middleware.TwoFactorMiddleware",

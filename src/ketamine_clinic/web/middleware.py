@@ -141,3 +141,26 @@ class OnceMiddleware:
                 messages.info(request, "That form was already sent; it was recorded once.")
                 return HttpResponseRedirect(safe_next(request, request.META.get("HTTP_REFERER"), "home"))
         return self.get_response(request)
+
+
+class RefuseNulMiddleware:
+    """A NUL character in any field or query parameter is refused with a message naming the
+    field (PostgreSQL cannot store it, and no person types it); nothing reaches a view."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.http import HttpResponseBadRequest
+        from django.utils.html import escape
+
+        sources = [request.GET, request.POST] if request.method == "POST" else [request.GET]
+        for source in sources:
+            for name, values in source.lists():
+                if "\x00" in name or any("\x00" in v for v in values):
+                    field = escape(name.replace("\x00", ""))
+                    return HttpResponseBadRequest(
+                        f"<p>{field or 'A field'}: contains a character that is not allowed (NUL). "
+                        "Go back and type the value again.</p>"
+                    )
+        return self.get_response(request)
