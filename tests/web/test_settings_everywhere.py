@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from ketamine_clinic.services import clinic, schedule, sessions
+from ketamine_clinic.domain.settings import SETTINGS
+from ketamine_clinic.services import clinic, rules, schedule, sessions
 from ketamine_clinic.services.errors import Conflict
 from tests.conftest import VITALS
 
@@ -51,3 +52,18 @@ def test_the_minimum_interval_setting_reaches_rescheduling(course, front_desk, a
         schedule.do_reschedule_visit(
             second, first.starts_at + timedelta(hours=72), reason="Patient asked", acting_user=front_desk
         )
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_every_setting_is_read_from_its_one_home_and_shown(client, admin, name) -> None:
+    """Each setting changed in the clinic's settings row is what the services apply
+    (``rules.clinic_rules``) and what the admin's settings page shows."""
+    spec = SETTINGS[name]
+    value = spec.high if spec.high != spec.default else spec.low
+    clinic.do_update_clinic_rules({name: value}, acting_user=None)
+    assert getattr(rules.clinic_rules(), name) == value
+    client.force_login(admin)
+    page = client.get("/admin-area/settings/").content.decode()
+    row = page.split(f'id="rule_{name}"')[1].split(">")[0]
+    shown = float(row.split('value="')[1].split('"')[0])
+    assert shown == value, (name, row)
