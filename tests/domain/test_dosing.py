@@ -58,7 +58,7 @@ def test_a_bag_that_holds_the_dose_is_accepted() -> None:
 
 
 def test_limits_come_from_the_clinic_settings() -> None:
-    strict = DoseLimits.from_rules(ClinicRules().with_(max_dose_mg_per_kg=0.6))
+    strict = DoseLimits.from_rules(ClinicRules().with_(max_dose_mg_per_kg=0.6, titrated_dose_mg_per_kg=0.6))
     with pytest.raises(DoseLimitError):
         plan_infusion(70, 0.75, 45, 1.0, limits=strict)
     assert plan_infusion(70, 0.6, 45, 1.0, limits=strict).dose_mg == Decimal("42.0")

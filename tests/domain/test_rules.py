@@ -303,3 +303,19 @@ def test_every_home_readiness_criterion_met_is_listed() -> None:
     )
     assert verdict.ready and any("PADSS 9" in r for r in verdict.reasons)
     assert any("after-care" in r for r in verdict.reasons)
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"sbp_pause_mmhg": 220, "sbp_stop_mmhg": 170}, "sbp_pause_mmhg"),
+        ({"hr_low_notify_bpm": 35, "hr_low_pause_bpm": 50}, "hr_low_pause_bpm"),
+        ({"max_dose_mg_per_kg": 0.6}, "titrated_dose_mg_per_kg"),
+    ],
+)
+def test_levels_in_the_wrong_order_are_refused(values: dict[str, float], field: str) -> None:
+    from ketamine_clinic.domain.settings import SettingOrderError
+
+    with pytest.raises(SettingOrderError) as error:
+        ClinicRules().with_(**values)
+    assert error.value.field == field

@@ -307,3 +307,35 @@ class FailingBackend:
 
     def send_messages(self, messages: object) -> int:
         raise OSError("relay refused")
+
+
+def test_a_session_cannot_be_closed_around_an_urgent_alert(verified_order, nurse, prescriber, patient) -> None:
+    visit = verified_order.visit
+    session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=nurse)
+    alert = _urgent(patient, nurse, visit.starts_at)
+    with pytest.raises(Conflict, match="urgent suicide-risk alert is open"):
+        sessions.do_close_session(session, reason="Patient wants to go home now", at=visit.starts_at, acting_user=nurse)
+    close_with_assessment(alert, prescriber, visit.starts_at, disposition="defer")
+    sessions.do_close_session(
+        session, reason="Deferred after assessment; rebook", at=visit.starts_at, acting_user=nurse
+    )
+
+
+def test_low_risk_is_refused_against_a_high_risk_cssrs(patient, nurse, prescriber) -> None:
+    alert = _urgent(patient, nurse, MONDAY)
+    high = measures.do_record_assessment(
+        patient, "cssrs_screen", [1, 1, 1, 1, 1, 1, 1], at=MONDAY, acting_user=prescriber
+    )
+    args = {
+        "cssrs_assessment_id": high.pk,
+        "safety_plan_reviewed": True,
+        "disposition": "emergency",
+        "note": "Intent and plan; escorted to the emergency department.",
+        "assessed_at": MONDAY,
+        "at": MONDAY,
+        "acting_user": prescriber,
+    }
+    with pytest.raises(InvalidInput) as error:
+        alerts.do_close_suicide_alert(alert, risk_level="low", **args)  # type: ignore[arg-type]
+    assert error.value.field == "risk_level"
+    alerts.do_close_suicide_alert(alert, risk_level="high", **args)  # type: ignore[arg-type]

@@ -209,8 +209,20 @@ def test_a_high_reading_raises_an_alert_that_blocks_until_acknowledged(running_s
     alerts.do_acknowledge_alert(
         alert, note="Rechecked after 5 min, 150/88", at=t + timedelta(minutes=16), acting_user=crna
     )
+    for notice in Alert.objects.filter(acknowledged_at=None):
+        alerts.do_acknowledge_alert(notice, note="Seen; rechecking now", at=t + timedelta(minutes=16), acting_user=crna)
+    with pytest.raises(Conflict, match="still at a pause level: record a new reading"):
+        sessions.do_record_pump_event(
+            running_session, "resume", rate_ml_per_h=None, at=t + timedelta(minutes=17), acting_user=crna
+        )
+    sessions.do_record_vitals(
+        running_session,
+        {**VITALS, "systolic_mmhg": 150, "diastolic_mmhg": 88},
+        at=t + timedelta(minutes=17),
+        acting_user=nurse,
+    )
     sessions.do_record_pump_event(
-        running_session, "resume", rate_ml_per_h=None, at=t + timedelta(minutes=17), acting_user=crna
+        running_session, "resume", rate_ml_per_h=None, at=t + timedelta(minutes=18), acting_user=crna
     )
 
 

@@ -8,6 +8,7 @@ value outside its range.
 Errors::
 
     SettingError (ValueError)   a value outside its allowed range; names the setting
+      SettingOrderError         two levels in the wrong order (a pause above the stop level)
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["SETTINGS", "ClinicRules", "SettingError", "SettingSpec", "describe_settings"]
+__all__ = [
+    "ORDERED",
+    "SETTINGS",
+    "ClinicRules",
+    "SettingError",
+    "SettingOrderError",
+    "SettingSpec",
+    "describe_settings",
+]
 
 
 class SettingError(ValueError):
@@ -174,6 +183,31 @@ SETTINGS: dict[str, SettingSpec] = {
 }
 
 
+class SettingOrderError(SettingError):
+    """Two settings in the wrong order (e.g. a pause level above the stop level)."""
+
+    def __init__(self, lower: str, higher: str, strict: bool) -> None:
+        ValueError.__init__(self, f"{lower} must be {'below' if strict else 'at most'} {higher}")
+        self.field = lower
+
+
+#: (lower, higher, strict): levels that must stay in order whatever the clinic sets [S1].
+ORDERED: tuple[tuple[str, str, bool], ...] = (
+    ("sbp_low_pause_mmhg", "sbp_notify_mmhg", True),
+    ("sbp_notify_mmhg", "sbp_pause_mmhg", True),
+    ("sbp_pause_mmhg", "sbp_stop_mmhg", True),
+    ("dbp_pause_mmhg", "dbp_stop_mmhg", True),
+    ("hr_low_pause_bpm", "hr_low_notify_bpm", True),
+    ("hr_low_notify_bpm", "hr_pause_bpm", True),
+    ("spo2_stop_below_pct", "spo2_pause_below_pct", True),
+    ("min_age_years", "max_age_years", True),
+    ("min_weight_kg", "max_weight_kg", True),
+    ("maintenance_min_weeks", "maintenance_max_weeks", False),
+    ("standard_dose_mg_per_kg", "max_dose_mg_per_kg", False),
+    ("titrated_dose_mg_per_kg", "max_dose_mg_per_kg", False),
+)
+
+
 @dataclass(frozen=True)
 class ClinicRules:
     """One clinic's thresholds. ``ClinicRules()`` is every cited default; ``with_(**v)``
@@ -188,6 +222,10 @@ class ClinicRules:
                 raise SettingError(name, 0, 0, "(unknown setting)")
             if isinstance(value, bool) or not spec.low <= float(value) <= spec.high:
                 raise SettingError(name, spec.low, spec.high, spec.unit)
+        for lower, higher, strict in ORDERED:
+            low, high = getattr(self, lower), getattr(self, higher)
+            if low > high or (strict and low == high):
+                raise SettingOrderError(lower, higher, strict)
 
     def __getattr__(self, name: str) -> float:
         if name.startswith("__") or name not in SETTINGS:

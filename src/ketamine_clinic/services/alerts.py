@@ -310,6 +310,12 @@ def do_close_suicide_alert(
         ).first()
         if cssrs is None or _clinic_day(cssrs.at) != _clinic_day(assessed_at):
             raise InvalidInput("choose a C-SSRS recorded for this patient on the day of the assessment", field="cssrs")
+        if cssrs.total == 3 and risk_level == "low":
+            raise InvalidInput(
+                "the chosen C-SSRS shows high risk (intent, plan or recent behaviour): record the risk level "
+                "you judge as moderate or high, or record a new C-SSRS",
+                field="risk_level",
+            )
         record = SuicideRiskAssessment.objects.create(
             alert=locked,
             patient=locked.patient,

@@ -61,7 +61,7 @@ class FoundAlert:
     vital: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {"severity": self.severity, "message": self.message, "source": self.source}
+        return {"severity": self.severity, "message": self.message, "source": self.source, "vital": self.vital}
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,25 @@ def min_gap_between_doses() -> timedelta:
     return timedelta(hours=rules.clinic_rules().min_hours_between_infusions)
 
 
+def last_reading_problem(session: InfusionSession) -> str | None:
+    """Why the latest reading forbids a dose: it is still at a pause or stop level. After an
+    alert is acknowledged a new reading below those levels is needed before dosing [S7][S30]."""
+    readings = current_entries(VitalSign, session)
+    if not readings:
+        return None
+    last = readings[-1]
+    # the pre-dose deferral guide is the prescriber's decision (its own alert), not a level to re-measure
+    levels = [
+        a for a in (last.alerts or []) if a.get("severity") in {"pause", "stop"} and a.get("vital") != "predose_bp"
+    ]
+    if not levels:
+        return None
+    return (
+        f"The last reading ({timezone.localtime(last.at):%H:%M}: {levels[0]['message']}) is still at a "
+        f"{levels[0]['severity']} level: record a new reading before dosing."
+    )
+
+
 def dose_timing_problem(patient_id: int, visit: Visit, *, at: datetime, exclude_session: int | None) -> str | None:
     """Why no dose may be given for ``visit`` at ``at``, or ``None``: the visit is booked
     for another day (clinic time zone); another session of the patient is open; or the
@@ -326,7 +345,7 @@ def do_give_nasal_device(session: InfusionSession, *, at: datetime, acting_user:
         given = list(PumpEvent.objects.filter(session=session, kind="device", amends__isnull=True).order_by("at"))
         if given and at < given[-1].at + timedelta(minutes=5):
             raise Conflict("Devices must be at least 5 minutes apart.", field="kind")
-        blocked = alerts.dose_block_reason(session.patient, at=at) or (
+        blocked = alerts.dose_block_reason(session.patient, at=at) or last_reading_problem(session) or (
             None if given else dose_timing_problem(session.patient_id, session.visit, at=at, exclude_session=session.pk)
         )
         if blocked:
@@ -393,7 +412,7 @@ def do_record_pump_event(
         if kind not in _PUMP_NEXT.get(session.status, set()):
             raise Conflict(f"Cannot {kind} the pump while the session is {session.get_status_display()}.", field="kind")
         if kind in {"start", "resume"}:
-            blocked = alerts.dose_block_reason(session.patient, at=at)
+            blocked = alerts.dose_block_reason(session.patient, at=at) or last_reading_problem(session)
             if kind == "start" and not blocked:
                 blocked = dose_timing_problem(session.patient_id, session.visit, at=at, exclude_session=session.pk)
             if not blocked:
@@ -643,6 +662,12 @@ def do_close_session(session: InfusionSession, *, reason: str, at: datetime, act
         _lock(session)
         if session.status not in InfusionSession.OPEN_STATUSES:
             raise Conflict(f"This session is already {session.get_status_display()}.", field="status")
+        if alerts.open_alerts(session.patient).filter(kind="suicide_risk", severity="urgent").exists():
+            raise Conflict(
+                "An urgent suicide-risk alert is open: the patient may not leave until a prescriber's "
+                "assessment closes it (an emergency disposition included).",
+                field="alerts",
+            )
         if session.status == "running":
             raise Conflict("Stop the pump before closing the session.", field="status")
         if session.status == "paused":

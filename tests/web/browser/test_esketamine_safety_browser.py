@@ -114,6 +114,19 @@ def test_a_stop_level_bp_after_the_first_device_refuses_the_next(page) -> None: 
             page.get_by_label("What was done").fill("Rechecked after 10 min: 150/88; prescriber informed, proceed.")
             page.get_by_role("button", name="Acknowledge").click()
             page.wait_for_url("**" + url)
+        # acknowledged is not enough: the last reading is still 215/120
+        page.get_by_role("button", name="Record device 2 taken").click()
+        assert "record a new reading" in page.locator(".messages").inner_text()
+        form = page.locator("form[action$='/vitals/']")
+        for label, value in (
+            ("Systolic (mmHg)", "150"),
+            ("Diastolic (mmHg)", "88"),
+            ("Heart rate (/min)", "80"),
+            ("SpO₂ (%)", "97"),
+        ):
+            form.get_by_label(label).fill(value)
+        form.get_by_role("button", name="Record vitals").click()
+        page.wait_for_selector("text=150/88")
         page.get_by_role("button", name="Record device 2 taken").click()
         page.wait_for_selector("text=observing")
         assert PumpEvent.objects.filter(session=session, kind="device").count() == 2
