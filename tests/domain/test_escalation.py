@@ -90,3 +90,11 @@ def test_every_rule_cites_a_known_source() -> None:
 def test_worst_severity_ranks_urgent_above_vital_sign_levels() -> None:
     assert worst_severity(["notify", "urgent", "pause"]) == "urgent"
     assert worst_severity(["notify", "stop"]) == "stop"
+
+
+def test_item_9_alone_is_urgent_when_the_rest_is_missing() -> None:
+    from ketamine_clinic.domain.escalation import escalate_phq9_item9
+
+    assert escalate_phq9_item9(None) == [] and escalate_phq9_item9(0) == []
+    (found,) = escalate_phq9_item9(1)
+    assert found.severity == "urgent" and "not complete" in found.message

@@ -110,3 +110,15 @@ def test_the_on_call_rota_takes_a_shift(client, admin, prescriber) -> None:
         },
     )
     assert backwards.status_code == 200 and "ends after it starts" in backwards.content.decode()
+
+
+def test_an_incomplete_phq9_with_item_9_still_raises_the_alert_and_shows_help(client, patient_user, patient) -> None:
+    client.force_login(patient_user)
+    response = client.post("/me/questionnaires/phq9/", {"item_9": "2"})
+    text = response.content.decode()
+    assert response.status_code == 200 and "988" in text and "complete the questionnaire" in text
+    alert = Alert.objects.get(patient=patient, kind="suicide_risk")
+    assert alert.severity == "urgent" and "not complete" in alert.message
+    assert not patient.assessments.filter(instrument="phq9").exists()
+    response = client.post("/me/questionnaires/phq9/", {"item_1": "1"})
+    assert "988" not in response.content.decode() and "item 2" in response.content.decode()

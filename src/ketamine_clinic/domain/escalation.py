@@ -26,6 +26,7 @@ __all__ = [
     "SEVERITY_RANK",
     "SUICIDE_RISK_RULES",
     "Escalation",
+    "escalate_phq9_item9",
     "evaluate_escalation",
     "worst_severity",
 ]
@@ -142,6 +143,20 @@ def evaluate_escalation(result: Score) -> list[Escalation]:
     if "pcl5_item16" in result.flags:
         return [_notify("pcl5_item16", "PCL-5 item 16: taking risks or doing things that could cause harm", "[S63]")]
     return []
+
+
+def escalate_phq9_item9(value: int | None) -> list[Escalation]:
+    """PHQ-9 item 9 on its own, for a questionnaire sent with other items missing: a positive
+    answer is urgent whatever else is unanswered [S70]."""
+    if value is None or value < 1:
+        return []
+    return [
+        _urgent(
+            "phq9_item9",
+            f"PHQ-9 item 9 = {value}: thoughts of death or self-harm (questionnaire not complete)",
+            "[S70]",
+        )
+    ]
 
 
 def worst_severity(severities: list[str]) -> str:

@@ -131,11 +131,11 @@ def raise_vital_alert(
     return alert
 
 
-def _finding(e: Escalation, assessment: Assessment, at: datetime) -> dict[str, Any]:
+def _finding(e: Escalation, assessment: Assessment | None, at: datetime, instrument: str = "") -> dict[str, Any]:
     return {
         "at": at.isoformat(),
-        "assessment_id": assessment.pk,
-        "instrument": assessment.instrument,
+        "assessment_id": assessment.pk if assessment else None,
+        "instrument": assessment.instrument if assessment else instrument,
         "severity": e.severity,
         "code": e.code,
         "message": e.message,
@@ -153,7 +153,13 @@ def _summary(findings: list[dict[str, Any]]) -> tuple[str, str, str]:
 
 
 def raise_suicide_risk(
-    patient: Patient, escalations: list[Escalation], *, assessment: Assessment, at: datetime, actor: User | None
+    patient: Patient,
+    escalations: list[Escalation],
+    *,
+    assessment: Assessment | None,
+    at: datetime,
+    actor: User | None,
+    instrument: str = "",
 ) -> Alert | None:
     """Open the patient's suicide-risk alert, or add these findings to the open one.
 
@@ -164,7 +170,7 @@ def raise_suicide_risk(
     if not escalations:
         return None
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
-    new = [_finding(e, assessment, at) for e in escalations]
+    new = [_finding(e, assessment, at, instrument) for e in escalations]
     alert = Alert.objects.select_for_update().filter(patient=patient, kind=SUICIDE_RISK, acknowledged_at=None).first()
     if alert is None:
         severity, message, source = _summary(new)

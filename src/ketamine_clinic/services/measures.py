@@ -21,7 +21,7 @@ from ketamine_clinic.storage.models import (
     Visit,
 )
 
-__all__ = ["PATIENT_INSTRUMENTS", "do_record_assessment", "suicide_risk_findings"]
+__all__ = ["PATIENT_INSTRUMENTS", "do_flag_incomplete_phq9", "do_record_assessment", "suicide_risk_findings"]
 
 #: Self-report instruments a patient may complete on their own.
 PATIENT_INSTRUMENTS = ("phq9", "gad7", "pcl5", "qids_sr16", "cssrs_screen")
@@ -107,3 +107,19 @@ def _psychotomimetic_review(
             actor=acting_user,
             assessment=row,
         )
+
+
+def do_flag_incomplete_phq9(
+    patient: Patient, answers: Sequence[int | None], *, at: datetime, acting_user: User
+) -> list[Escalation]:
+    """A PHQ-9 sent with items missing is not saved, but a positive item 9 is never dropped:
+    it raises the urgent alert (and its notification) on its own [S70]."""
+    from ketamine_clinic.domain.escalation import escalate_phq9_item9
+
+    _check_role(acting_user, patient, "phq9")
+    raw = answers[8] if len(answers) >= 9 else None
+    found = escalate_phq9_item9(raw if raw in (1, 2, 3) else None)
+    if found:
+        with transaction.atomic():
+            alerts.raise_suicide_risk(patient, found, assessment=None, at=at, actor=acting_user, instrument="phq9")
+    return found

@@ -31,6 +31,11 @@ def questionnaire(request: HttpRequest, code: str) -> HttpResponse:
             row = measures.do_record_assessment(record, code, parsed, at=timezone.now(), acting_user=actor(request))
         except ServiceError as exc:
             errors[exc.field or ""] = exc.message
+            if code == "phq9" and measures.do_flag_incomplete_phq9(
+                record, parsed, at=timezone.now(), acting_user=actor(request)
+            ):
+                # item 9 is acted on even though the rest is incomplete
+                return render(request, "me/crisis.html", {"meta": meta, "urgent": True, "incomplete": True})
         else:
             findings = measures.suicide_risk_findings(row)
             if findings:
