@@ -20,6 +20,7 @@ Errors: ``NotAllowed`` (role), ``InvalidInput`` (a field and its allowed values)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,6 +49,7 @@ __all__ = [
     "do_claim_alert",
     "do_close_suicide_alert",
     "dose_block_reason",
+    "most_serious_first",
     "open_alerts",
     "raise_alert",
     "raise_suicide_risk",
@@ -211,6 +213,11 @@ def _start_clock(alert: Alert, at: datetime) -> None:
     alert.ack_deadline_at = at + timedelta(minutes=rules.clinic_rules().suicide_ack_deadline_min)
     alert.save(update_fields=["ack_deadline_at"])
     notifications.schedule_for_urgent_alert(alert)
+
+
+def most_serious_first(rows: Iterable[Alert]) -> list[Alert]:
+    """``rows`` urgent first, then stop, pause, notify; the given order kept within each."""
+    return sorted(rows, key=lambda a: -SEVERITY_RANK.get(a.severity, 0))
 
 
 def open_alerts(patient: Patient | None = None) -> QuerySet[Alert]:

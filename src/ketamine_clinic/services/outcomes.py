@@ -11,8 +11,7 @@ from typing import Any
 from django.db.models import Count, Max, Prefetch, Q
 from django.utils import timezone
 
-from ketamine_clinic.domain.escalation import SEVERITY_RANK
-from ketamine_clinic.services import rules
+from ketamine_clinic.services import alerts, rules
 from ketamine_clinic.services.courses import decision_due
 from ketamine_clinic.storage.models import (
     Alert,
@@ -196,9 +195,8 @@ def clinic_day(day: date, now: datetime) -> dict[str, Any]:
                 "other_day": not start <= v.starts_at < end,
             }
         )
-    open_alerts = sorted(
-        Alert.objects.filter(acknowledged_at__isnull=True).select_related("patient").order_by("-raised_at"),
-        key=lambda a: -SEVERITY_RANK.get(a.severity, 0),
+    open_alerts = alerts.most_serious_first(
+        Alert.objects.filter(acknowledged_at__isnull=True).select_related("patient").order_by("-raised_at")
     )
     # the same rule as courses.decision_due, in one query for every course
     due_courses = list(

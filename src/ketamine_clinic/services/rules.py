@@ -102,6 +102,13 @@ def max_rate_factor() -> float:
     return clinic_rules().rate_allowance_factor
 
 
+def min_gap_between_doses() -> timedelta:
+    """The clinic's minimum time between two doses (setting ``min_hours_between_infusions``,
+    [S41]); esketamine's twice-weekly label schedule [S32] keeps the same floor. Opening a
+    session, rescheduling and moving a visit all read it here."""
+    return timedelta(hours=clinic_rules().min_hours_between_infusions)
+
+
 def vitals_interval_min(*, dosing: bool = False) -> int:
     """Minutes between readings: the dosing interval while the dose runs, else after it [S6][S7]."""
     r = clinic_rules()

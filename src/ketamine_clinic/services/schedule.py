@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, can
-from ketamine_clinic.services import audit
+from ketamine_clinic.services import audit, rules
 from ketamine_clinic.services._common import check_day, move, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import Chair, EventType, InfusionSession, User, Visit
@@ -109,10 +109,7 @@ def _check_open(visit: Visit) -> None:
         )
 
 
-def _min_gap() -> timedelta:
-    from ketamine_clinic.services import rules
 
-    return timedelta(hours=rules.clinic_rules().min_hours_between_infusions)
 
 
 def _check_reason(reason: str) -> str:
@@ -134,7 +131,7 @@ def do_reschedule_visit(
     """Move a scheduled visit, keeping its length; refuses a busy chair or a too-close infusion
     (the clinic's ``min_hours_between_infusions`` unless ``min_gap`` is given) [S41]."""
     require(acting_user, Action.MANAGE_SCHEDULE, "Only the front desk reschedules visits.")
-    min_gap = min_gap or _min_gap()
+    min_gap = min_gap or rules.min_gap_between_doses()
     _check_open(visit)
     check_day(
         timezone.localdate(starts_at),

@@ -125,12 +125,6 @@ def _local(value: datetime) -> str:
     return timezone.localtime(value).strftime("%a %d %b %H:%M")
 
 
-def min_gap_between_doses() -> timedelta:
-    """The clinic's minimum time between two doses (setting ``min_hours_between_infusions``,
-    [S41]); esketamine's twice-weekly label schedule [S32] keeps the same floor."""
-    return timedelta(hours=rules.clinic_rules().min_hours_between_infusions)
-
-
 def last_reading_problem(session: InfusionSession) -> str | None:
     """Why the latest reading forbids a dose: it is still at a pause or stop level. After an
     alert is acknowledged a new reading below those levels is needed before dosing [S7][S30]."""
@@ -147,6 +141,26 @@ def last_reading_problem(session: InfusionSession) -> str | None:
     return (
         f"The last reading ({timezone.localtime(last.at):%H:%M}: {levels[0]['message']}) is still at a "
         f"{levels[0]['severity']} level: record a new reading before dosing."
+    )
+
+
+def dose_refusal(session: InfusionSession, *, at: datetime, first_dose: bool) -> str | None:
+    """Why no dose may be started, resumed or given now, or ``None``: the one guard every
+    dosing path asks (pump start and resume, each nasal device). Open alerts and today's
+    suicide-risk disposition [S65][S30]; the last reading at a pause or stop level [S7];
+    for the session's first dose its day, another open session and the minimum interval
+    [S41]; the order against the latest weight and current limits [S11]."""
+    from ketamine_clinic.services.orders import order_recheck_problem
+
+    return (
+        alerts.dose_block_reason(session.patient, at=at)
+        or last_reading_problem(session)
+        or (
+            dose_timing_problem(session.patient_id, session.visit, at=at, exclude_session=session.pk)
+            if first_dose
+            else None
+        )
+        or order_recheck_problem(session.order)
     )
 
 
@@ -167,7 +181,7 @@ def dose_timing_problem(patient_id: int, visit: Visit, *, at: datetime, exclude_
             f"{_local(open_other.opened_at)}): discharge or close it first."
         )
     last = others.filter(started_at__isnull=False).order_by("-started_at").first()
-    gap = min_gap_between_doses()
+    gap = rules.min_gap_between_doses()
     if last is not None and last.started_at is not None and at < last.started_at + gap:
         return (
             f"The last dose was given {_local(last.started_at)}; the next may start from "
@@ -345,9 +359,7 @@ def do_give_nasal_device(session: InfusionSession, *, at: datetime, acting_user:
         given = list(PumpEvent.objects.filter(session=session, kind="device", amends__isnull=True).order_by("at"))
         if given and at < given[-1].at + timedelta(minutes=5):
             raise Conflict("Devices must be at least 5 minutes apart.", field="kind")
-        blocked = alerts.dose_block_reason(session.patient, at=at) or last_reading_problem(session) or (
-            None if given else dose_timing_problem(session.patient_id, session.visit, at=at, exclude_session=session.pk)
-        )
+        blocked = dose_refusal(session, at=at, first_dose=not given)
         if blocked:
             raise Conflict(blocked, field="kind")
         event = PumpEvent.objects.create(
@@ -412,13 +424,7 @@ def do_record_pump_event(
         if kind not in _PUMP_NEXT.get(session.status, set()):
             raise Conflict(f"Cannot {kind} the pump while the session is {session.get_status_display()}.", field="kind")
         if kind in {"start", "resume"}:
-            blocked = alerts.dose_block_reason(session.patient, at=at) or last_reading_problem(session)
-            if kind == "start" and not blocked:
-                blocked = dose_timing_problem(session.patient_id, session.visit, at=at, exclude_session=session.pk)
-            if not blocked:
-                from ketamine_clinic.services.orders import order_recheck_problem
-
-                blocked = order_recheck_problem(session.order)
+            blocked = dose_refusal(session, at=at, first_dose=kind == "start")
             if blocked:
                 raise Conflict(blocked, field="kind")
         event = PumpEvent.objects.create(

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from ketamine_clinic.domain.escalation import DISPOSITIONS, RISK_LEVELS, SEVERITY_RANK
+from ketamine_clinic.domain.escalation import DISPOSITIONS, RISK_LEVELS
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import alerts, measures, rules
 from ketamine_clinic.services.access import access_alert_by_id, note_listed
@@ -24,10 +24,9 @@ from ketamine_clinic.web.redirects import redirect_next, safe_next
 
 @requires(Action.VIEW_CHART)
 def alert_list(request: HttpRequest) -> HttpResponse:
-    rows = sorted(
-        alerts.open_alerts().select_related("patient", "claimed_by").order_by("-raised_at"),
-        key=lambda a: -SEVERITY_RANK.get(a.severity, 0),
-    )  # urgent first, then stop, pause, notify; newest first within each
+    rows = alerts.most_serious_first(  # newest first within each severity
+        alerts.open_alerts().select_related("patient", "claimed_by").order_by("-raised_at")
+    )
     note_listed(a.patient_id for a in rows)
     return render(request, "clinical/alerts.html", {"rows": rows})
 

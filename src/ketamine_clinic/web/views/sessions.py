@@ -10,7 +10,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from ketamine_clinic.domain.escalation import SEVERITY_RANK
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import alerts, rules, schedule, sessions
 from ketamine_clinic.services.access import access_session_by_id, access_visit_by_id
@@ -125,9 +124,7 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "amended_note_ids": set(
             SessionNote.objects.filter(session=session, amends__isnull=False).values_list("amends_id", flat=True)
         ),
-        "open_alerts": sorted(
-            alerts.open_alerts(session.patient), key=lambda a: -SEVERITY_RANK.get(a.severity, 0)
-        ),
+        "open_alerts": alerts.most_serious_first(alerts.open_alerts(session.patient)),
         "dose_block": alerts.dose_block_reason(session.patient, at=now)
         if session.status in {"ready", "running", "paused"}
         else None,
