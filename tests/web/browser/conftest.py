@@ -51,3 +51,13 @@ def page(browser, live_server, transactional_db):  # type: ignore[no-untyped-def
 def screenshot(tab, name: str) -> None:  # type: ignore[no-untyped-def]
     ARTIFACTS.mkdir(exist_ok=True)
     tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def open_as(tab, username: str, password: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    """Open ``path`` as ``username``: a fresh log-in (cookies cleared) that lands on it."""
+    tab.context.clear_cookies()
+    tab.goto("/login/?next=" + path)
+    tab.get_by_label("User name").fill(username)
+    tab.get_by_label("Password", exact=True).fill(password)
+    tab.get_by_role("button", name="Log in").click()
+    tab.wait_for_url("**" + path)

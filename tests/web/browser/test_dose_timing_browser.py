@@ -14,7 +14,7 @@ from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import InfusionSession
 from tests.conftest import VITALS
-from tests.web.browser.conftest import screenshot
+from tests.web.browser.conftest import open_as, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -23,12 +23,7 @@ WEDNESDAY = datetime(2027, 3, 3, 8, 0, tzinfo=UTC)
 
 
 def _as(page, username: str, path: str) -> None:  # type: ignore[no-untyped-def]
-    page.context.clear_cookies()
-    page.goto("/login/?next=" + path)
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**" + path)
+    open_as(page, username, PASSWORD, path)
 
 
 def test_a_second_infusion_on_the_same_day_is_refused_with_a_clear_message(page) -> None:  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ import time_machine
 from ketamine_clinic.services import clinic, schedule
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.storage.models import Course, Patient, User, Visit
-from tests.web.browser.conftest import screenshot
+from tests.web.browser.conftest import open_as, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -39,13 +39,7 @@ def _staff() -> None:
 
 
 def _as(page, username: str, path: str) -> None:  # type: ignore[no-untyped-def]
-    """Open ``path`` as ``username``, logging in (again) when the server asks."""
-    page.context.clear_cookies()
-    page.goto("/login/?next=" + path)
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**" + path)
+    open_as(page, username, PASSWORD, path)
 
 
 def _phq9(page, answers: list[int]) -> None:  # type: ignore[no-untyped-def]

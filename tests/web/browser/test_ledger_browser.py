@@ -14,7 +14,7 @@ from ketamine_clinic.services import clinic, courses, intake, ledger, measures, 
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import LedgerEntry, StockLot
-from tests.web.browser.conftest import screenshot
+from tests.web.browser.conftest import open_as, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -80,12 +80,7 @@ def _clinic():  # type: ignore[no-untyped-def]
 
 
 def _as(page, username: str, path: str) -> None:  # type: ignore[no-untyped-def]
-    page.context.clear_cookies()
-    page.goto("/login/?next=" + path)
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**" + path)
+    open_as(page, username, PASSWORD, path)
 
 
 def test_a_dose_is_drawn_from_a_lot_and_the_residual_wasted_with_a_witness(page) -> None:  # type: ignore[no-untyped-def]

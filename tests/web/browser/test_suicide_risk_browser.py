@@ -17,7 +17,7 @@ from ketamine_clinic.services.jobs import run_due_jobs
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import InfusionSession, User
 from tests.conftest import VITALS
-from tests.web.browser.conftest import screenshot
+from tests.web.browser.conftest import open_as, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -26,12 +26,7 @@ DAY = datetime(2027, 3, 2, 8, 0, tzinfo=UTC)  # a Tuesday
 
 
 def _as(page, username: str, path: str) -> None:  # type: ignore[no-untyped-def]
-    page.context.clear_cookies()
-    page.goto("/login/?next=" + path)
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**" + path)
+    open_as(page, username, PASSWORD, path)
 
 
 def _clinic():  # type: ignore[no-untyped-def]
