@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import courses, intake, measures, orders, schedule, sessions
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
@@ -182,7 +183,7 @@ def running_session(verified_order, nurse, crna):  # type: ignore[no-untyped-def
     session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=nurse)
     sessions.do_complete_checklist(
         session,
-        items={n: True for n, _ in sessions.rules.CHECKLIST},
+        items={n: True for n, _ in chairside.CHECKLIST},
         vitals=VITALS,
         at=visit.starts_at + timedelta(minutes=2),
         acting_user=nurse,

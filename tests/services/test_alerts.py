@@ -9,6 +9,7 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
+from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import alerts, courses, intake, measures, notifications, orders, sessions
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.services.jobs import run_due_jobs
@@ -34,7 +35,7 @@ def test_an_open_urgent_alert_blocks_pump_start_resume_and_discharge(
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
     sessions.do_complete_checklist(
-        session, items={n: True for n, _ in sessions.rules.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
+        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
     )
     alert = _urgent(patient, nurse, t + timedelta(minutes=1))
     with pytest.raises(Conflict, match="urgent suicide-risk alert is open"):
@@ -83,7 +84,7 @@ def test_an_open_urgent_alert_blocks_every_nasal_device(
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
     sessions.do_complete_checklist(
-        session, items={n: True for n, _ in sessions.rules.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
+        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
     )
     sessions.do_give_nasal_device(session, at=t + timedelta(minutes=1), acting_user=crna)
     alert = _urgent(patient, nurse, t + timedelta(minutes=3))

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from ketamine_clinic.domain import chairside
 from ketamine_clinic.domain.settings import ClinicRules
 from ketamine_clinic.domain.vitals import evaluate_vitals, next_vitals_due
 from ketamine_clinic.services import alerts, clinic, intake, orders, sessions
@@ -70,7 +71,7 @@ def test_a_stop_level_reading_after_the_first_device_blocks_the_next(
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
     sessions.do_complete_checklist(
-        session, items={n: True for n, _ in sessions.rules.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
+        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
     )
     sessions.do_give_nasal_device(session, at=t + timedelta(minutes=1), acting_user=crna)
     sessions.do_record_vitals(
@@ -86,7 +87,7 @@ def test_a_predose_bp_above_the_guide_needs_the_prescribers_decision(verified_or
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
     sessions.do_complete_checklist(
         session,
-        items={n: True for n, _ in sessions.rules.CHECKLIST},
+        items={n: True for n, _ in chairside.CHECKLIST},
         vitals={**VITALS, "systolic_mmhg": 150, "diastolic_mmhg": 95},
         at=t,
         acting_user=nurse,
@@ -136,7 +137,7 @@ def test_a_lowered_limit_stops_an_order_already_verified(verified_order, nurse, 
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
     sessions.do_complete_checklist(
-        session, items={n: True for n, _ in sessions.rules.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
+        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
     )
     clinic.do_update_clinic_rules({"max_dose_mg_per_session": 30}, acting_user=None)
     with pytest.raises(Conflict, match="hard limits"):
@@ -162,7 +163,7 @@ def test_a_pump_left_running_raises_a_stop_alert_when_the_ordered_dose_is_reache
     with time_machine.travel(t, tick=False):
         session = sessions.do_open_session(visit, at=t, acting_user=nurse)
         sessions.do_complete_checklist(
-            session, items={n: True for n, _ in sessions.rules.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
+            session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
         )
         sessions.do_record_pump_event(session, "start", rate_ml_per_h=None, at=t, acting_user=crna)
     with time_machine.travel(t + timedelta(minutes=39), tick=False):
@@ -255,7 +256,7 @@ def test_low_spo2_on_room_air_blocks_discharge_even_with_aldrete_nine(running_se
 
 def test_a_severe_side_effect_alerts_the_prescriber(running_session, nurse, crna, prescriber) -> None:
     t = running_session.started_at
-    assert {"chest_pain", "urinary", "respiratory_depression"} <= {c for c, _ in sessions.SIDE_EFFECTS}
+    assert {"chest_pain", "urinary", "respiratory_depression"} <= {c for c, _ in chairside.SIDE_EFFECTS}
     sessions.do_record_side_effect(
         running_session, "nausea_vomiting", "severe", note="ondansetron given", at=t, acting_user=nurse
     )

@@ -8,13 +8,14 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import clinic, schedule, sessions
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.services.jobs import run_due_jobs
 from ketamine_clinic.storage.models import Alert, AuditEvent, Chair, EventType, InfusionSession
 from tests.conftest import VITALS
 
-CHECKLIST = {n: True for n, _ in sessions.rules.CHECKLIST}
+CHECKLIST = {n: True for n, _ in chairside.CHECKLIST}
 
 
 def _order(visit, prescriber, crna):  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
+from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import clinic, ledger, ledger_reports, sessions
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -221,7 +222,7 @@ def nasal_session(prescriber, nurse, patient, recorded_intake):  # type: ignore[
     session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=nurse)
     sessions.do_complete_checklist(
         session,
-        items={n: True for n, _ in sessions.rules.CHECKLIST},
+        items={n: True for n, _ in chairside.CHECKLIST},
         vitals=VITALS,
         at=visit.starts_at,
         acting_user=nurse,

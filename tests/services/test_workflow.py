@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import alerts, courses, intake, measures, orders, schedule, sessions
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import Alert, AuditEvent, EventType, Order, Visit, VitalSign
@@ -370,7 +371,7 @@ def _complete(visit, prescriber, crna, nurse, patient, score: int) -> None:  # t
     orders.do_verify_order(order, at=t - timedelta(hours=1), acting_user=crna)
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
     sessions.do_complete_checklist(
-        session, items={n: True for n, _ in sessions.rules.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
+        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
     )
     sessions.do_record_pump_event(session, "start", rate_ml_per_h=None, at=t + timedelta(minutes=1), acting_user=crna)
     sessions.do_record_pump_event(session, "stop", rate_ml_per_h=None, at=t + timedelta(minutes=41), acting_user=crna)
@@ -392,7 +393,7 @@ def test_after_six_infusions_a_responder_is_offered_maintenance(course, prescrib
         assert not courses.decision_due(course)
         _complete(visit, prescriber, crna, nurse, patient, score)
     assert courses.decision_due(course)
-    suggestion = sessions.rules.evaluate_induction(course)
+    suggestion = courses.evaluate_induction(course)
     assert suggestion.decision == "maintenance" and 2 <= suggestion.interval_weeks <= 6
     with pytest.raises(InvalidInput, match="reason"):
         courses.do_decide_induction(course, decision="refer", at=MONDAY + timedelta(days=20), acting_user=prescriber)
@@ -413,7 +414,7 @@ def test_after_six_infusions_a_responder_is_offered_maintenance(course, prescrib
 def test_after_six_infusions_a_non_responder_is_referred(course, prescriber, crna, nurse, patient) -> None:
     for visit in course.visits.order_by("starts_at"):
         _complete(visit, prescriber, crna, nurse, patient, 15)
-    suggestion = sessions.rules.evaluate_induction(course)
+    suggestion = courses.evaluate_induction(course)
     assert suggestion.decision == "refer"
     courses.do_decide_induction(course, decision="refer", at=MONDAY + timedelta(days=20), acting_user=prescriber)
     course.refresh_from_db()
@@ -450,7 +451,7 @@ def test_an_esketamine_course_runs_in_devices_with_two_hours_of_observation(
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
     sessions.do_complete_checklist(
-        session, items={n: True for n, _ in sessions.rules.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
+        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
     )
     with pytest.raises(Conflict, match="record each device"):
         sessions.do_record_pump_event(session, "start", rate_ml_per_h=None, at=t, acting_user=crna)

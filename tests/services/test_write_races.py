@@ -8,6 +8,7 @@ from datetime import date, time, timedelta
 import pytest
 from django.utils import timezone
 
+from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import alerts, courses, measures, orders, sessions
 from ketamine_clinic.services.errors import Conflict, ServiceError
 from ketamine_clinic.services.patients import do_create_patient
@@ -110,7 +111,7 @@ def test_racing_pump_starts_start_once(verified_order, nurse, crna) -> None:
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
     sessions.do_complete_checklist(
-        session, items={n: True for n, _ in sessions.rules.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
+        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
     )
     start = t + timedelta(minutes=3)
     errors = _race(
@@ -133,7 +134,7 @@ def test_racing_devices_never_exceed_the_order(recorded_intake, prescriber, crna
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
     sessions.do_complete_checklist(
-        session, items={n: True for n, _ in sessions.rules.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
+        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
     )
     moments = [t + timedelta(minutes=1), t + timedelta(minutes=7), t + timedelta(minutes=13), t + timedelta(minutes=19)]
     errors = _race([lambda at=at: sessions.do_give_nasal_device(session, at=at, acting_user=crna) for at in moments])

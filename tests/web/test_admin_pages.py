@@ -78,18 +78,18 @@ def test_admin_gives_a_patient_a_login_to_their_own_record(client, admin, strang
 
 
 def test_clinical_thresholds_are_clinic_settings_with_ranges(client, admin) -> None:
-    from ketamine_clinic.services import rules
+    from ketamine_clinic.services import clinic
 
     client.force_login(admin)
     page = client.get("/admin-area/settings/").content.decode()
     assert "sbp_pause_mmhg" in page and "UNCONFIRMED" in page
     bad = client.post("/admin-area/settings/", {"op": "rules", "sbp_pause_mmhg": "400"}).content.decode()
     assert "sbp_pause_mmhg must be from 150 to 220 mmHg" in bad
-    assert rules.clinic_rules().sbp_pause_mmhg == 180
+    assert clinic.clinic_rules().sbp_pause_mmhg == 180
     reason = "Our protocol pauses at 170 systolic"
     response = client.post("/admin-area/settings/", {"op": "rules", "sbp_pause_mmhg": "170", "reason": reason})
     assert response.status_code == 302
-    assert rules.clinic_rules().sbp_pause_mmhg == 180  # proposed, not yet in force
+    assert clinic.clinic_rules().sbp_pause_mmhg == 180  # proposed, not yet in force
     assert "Waiting for the medical director" in client.get("/admin-area/settings/").content.decode()
     assert AuditEvent.objects.filter(
         event_type=EventType.SETTINGS_PROPOSED, new_values={"sbp_pause_mmhg": 170.0, "reason": reason}

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 
+from ketamine_clinic.domain import chairside
 from ketamine_clinic.domain.policy import ROLES
 from ketamine_clinic.services import measures
 from ketamine_clinic.storage.models import Alert, Order
@@ -281,7 +282,7 @@ def test_an_esketamine_visit_gets_a_nasal_order_and_a_device_session(
     session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=nurse)
     sessions.do_complete_checklist(
         session,
-        items={n: True for n, _ in sessions.rules.CHECKLIST},
+        items={n: True for n, _ in chairside.CHECKLIST},
         vitals={"systolic_mmhg": 120, "diastolic_mmhg": 80, "heart_rate_bpm": 70, "spo2_percent": 98},
         at=visit.starts_at,
         acting_user=nurse,
@@ -298,8 +299,12 @@ def test_an_esketamine_visit_gets_a_nasal_order_and_a_device_session(
 def test_page_titles_are_plain_text(client, personas) -> None:
     import re
 
-    for role, url in (("front_desk", "/desk/"), ("prescriber", "/clinic/"), ("admin", "/admin-area/settings/"),
-                      ("patient", "/me/")):
+    for role, url in (
+        ("front_desk", "/desk/"),
+        ("prescriber", "/clinic/"),
+        ("admin", "/admin-area/settings/"),
+        ("patient", "/me/"),
+    ):
         client.force_login(personas[role])
         title = re.search(r"<title>(.*?)</title>", client.get(url).content.decode(), re.S)
         assert title is not None and "<" not in title.group(1), (url, title and title.group(1)[:80])

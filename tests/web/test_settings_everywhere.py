@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from ketamine_clinic.domain.settings import SETTINGS
-from ketamine_clinic.services import clinic, rules, schedule, sessions
+from ketamine_clinic.services import clinic, schedule, sessions
 from ketamine_clinic.services.errors import Conflict
 from tests.conftest import VITALS
 
@@ -57,7 +57,7 @@ def test_the_minimum_interval_setting_reaches_rescheduling(course, front_desk, a
 @pytest.mark.parametrize("name", sorted(SETTINGS))
 def test_every_setting_is_read_from_its_one_home_and_shown(client, admin, name) -> None:
     """Each setting changed in the clinic's settings row is what the services apply
-    (``rules.clinic_rules``) and what the admin's settings page shows."""
+    (``clinic.clinic_rules``) and what the admin's settings page shows."""
     from ketamine_clinic.domain.settings import ClinicRules, SettingError
 
     spec = SETTINGS[name]
@@ -74,7 +74,7 @@ def test_every_setting_is_read_from_its_one_home_and_shown(client, admin, name) 
         break
     assert value is not None, name
     clinic.do_update_clinic_rules({name: value}, acting_user=None)
-    assert getattr(rules.clinic_rules(), name) == value
+    assert getattr(clinic.clinic_rules(), name) == value
     client.force_login(admin)
     page = client.get("/admin-area/settings/").content.decode()
     row = page.split(f'id="rule_{name}"')[1].split(">")[0]

@@ -144,3 +144,13 @@ def next_vitals_due(last_reading_at: datetime, rules: ClinicRules | None = None,
     runs and ``vitals_every_min`` (15) after it [S6][S7]."""
     r = rules or ClinicRules()
     return last_reading_at + timedelta(minutes=r.vitals_every_dosing_min if dosing else r.vitals_every_min)
+
+
+#: Physiological ranges a chair-side entry must fall in (a typo guard, not an alert level).
+VITAL_RANGES: dict[str, tuple[int, int]] = {
+    "systolic_mmhg": (50, 260),
+    "diastolic_mmhg": (20, 180),
+    "heart_rate_bpm": (20, 220),
+    "spo2_percent": (50, 100),
+    "respiratory_rate": (4, 60),
+}

@@ -208,9 +208,9 @@ def raise_suicide_risk(
 
 
 def _start_clock(alert: Alert, at: datetime) -> None:
-    from ketamine_clinic.services import notifications, rules
+    from ketamine_clinic.services import clinic, notifications
 
-    alert.ack_deadline_at = at + timedelta(minutes=rules.clinic_rules().suicide_ack_deadline_min)
+    alert.ack_deadline_at = at + timedelta(minutes=clinic.clinic_rules().suicide_ack_deadline_min)
     alert.save(update_fields=["ack_deadline_at"])
     notifications.schedule_for_urgent_alert(alert)
 

@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, can
+from ketamine_clinic.domain.settings import ClinicRules
 from ketamine_clinic.services import audit
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import ClinicSettings, EventType, User
 
 __all__ = [
     "IDLE_TIMEOUT_RANGE",
+    "clinic_rules",
     "do_confirm_clinic_rules",
     "do_decide_rule_proposal",
     "do_propose_clinic_rules",
     "do_update_clinic_rules",
-    "is_medical_director",
-    "rules_unconfirmed",
     "do_update_clinic_settings",
     "idle_timeout_minutes",
+    "is_medical_director",
+    "max_rate_factor",
+    "min_gap_between_doses",
     "rule_overrides",
+    "rules_unconfirmed",
     "two_factor_required",
+    "vitals_interval_min",
 ]
 
 IDLE_TIMEOUT_RANGE = (1, 240)
@@ -230,3 +236,25 @@ def do_confirm_clinic_rules(*, reason: str, acting_user: User) -> ClinicSettings
 def rules_unconfirmed() -> bool:
     """Whether the medical director has yet to confirm the clinical thresholds."""
     return _row().rules_confirmed_at is None
+
+
+def clinic_rules() -> ClinicRules:
+    """The clinic's thresholds: the cited defaults with the admin's overrides."""
+    return ClinicRules().with_(**rule_overrides())
+
+
+def max_rate_factor() -> float:
+    return clinic_rules().rate_allowance_factor
+
+
+def min_gap_between_doses() -> timedelta:
+    """The clinic's minimum time between two doses (setting ``min_hours_between_infusions``,
+    [S41]); esketamine's twice-weekly label schedule [S32] keeps the same floor. Opening a
+    session, rescheduling and moving a visit all read it here."""
+    return timedelta(hours=clinic_rules().min_hours_between_infusions)
+
+
+def vitals_interval_min(*, dosing: bool = False) -> int:
+    """Minutes between readings: the dosing interval while the dose runs, else after it [S6][S7]."""
+    r = clinic_rules()
+    return int(r.vitals_every_dosing_min if dosing else r.vitals_every_min)

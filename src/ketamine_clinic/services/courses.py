@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from ketamine_clinic.domain.course import DECISIONS, InductionDecision, ResponseStatus, evaluate_response
+from ketamine_clinic.domain.course import evaluate_induction as domain_evaluate_induction
 from ketamine_clinic.domain.policy import Action
-from ketamine_clinic.services import audit, rules
+from ketamine_clinic.services import audit, clinic, protocols
 from ketamine_clinic.services._common import check_day, move, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
 from ketamine_clinic.services.schedule import find_free_chair
 from ketamine_clinic.storage.models import (
+    Assessment,
     Chair,
     Course,
     CourseDecision,
@@ -25,12 +29,17 @@ from ketamine_clinic.storage.models import (
 )
 
 __all__ = [
+    "INDUCTION_DECISIONS",
+    "course_scores",
     "decision_due",
     "do_book_maintenance_visit",
     "do_decide_induction",
     "do_end_course",
     "do_plan_course",
     "done_induction_visits",
+    "evaluate_induction",
+    "induction_decision_choices",
+    "response_status",
 ]
 
 SLOT_STEP = timedelta(minutes=30)
@@ -46,7 +55,7 @@ def _place(day: date, start: time, minutes: int, chair: Chair | None, close: tim
     from the clinic's opening time."""
     tz = timezone.get_current_timezone()
     last = datetime.combine(day, close, tzinfo=tz)
-    for begin in (start, rules.CLINIC_OPENS):
+    for begin in (start, protocols.CLINIC_OPENS):
         at = datetime.combine(day, begin, tzinfo=tz)
         while at + timedelta(minutes=minutes) <= last:
             found = find_free_chair(at, at + timedelta(minutes=minutes), preferred=chair)
@@ -74,8 +83,8 @@ def do_plan_course(
     if not _eligible(patient):
         raise Conflict("The patient has no eligibility decision of 'eligible'.", field="patient")
     check_day(start_date, earliest=timezone.localdate(at), field="start_date")
-    plan = rules.plan_visits(protocol, start_date)
-    minutes = rules.slot_minutes(protocol)
+    plan = protocols.plan_visits(protocol, start_date)
+    minutes = protocols.slot_minutes(protocol)
     with transaction.atomic():
         # lock, then check, then write: two prescribers at once plan one course
         Patient.objects.select_for_update().filter(pk=patient.pk).first()
@@ -94,7 +103,7 @@ def do_plan_course(
             planned_at=at,
         )
         for visit in plan.visits:
-            starts, placed = _place(visit.date, start_time, minutes, chair, rules.CLINIC_CLOSES)
+            starts, placed = _place(visit.date, start_time, minutes, chair, protocols.CLINIC_CLOSES)
             Visit.objects.create(
                 course=course,
                 patient=patient,
@@ -141,9 +150,9 @@ def do_decide_induction(
     require(acting_user, Action.DECIDE_INDUCTION, "Only a prescriber decides the end of induction.")
     if not decision_due(course):
         raise Conflict("The end-of-induction decision is not due for this course.", field="decision")
-    suggestion = rules.evaluate_induction(course)
-    if decision not in rules.INDUCTION_DECISIONS:
-        raise InvalidInput(f"decision must be one of: {', '.join(rules.INDUCTION_DECISIONS)}", field="decision")
+    suggestion = evaluate_induction(course)
+    if decision not in INDUCTION_DECISIONS:
+        raise InvalidInput(f"decision must be one of: {', '.join(INDUCTION_DECISIONS)}", field="decision")
     override_reason = override_reason.strip()
     if decision != suggestion.decision and len(override_reason) < 10:
         raise InvalidInput(
@@ -186,15 +195,15 @@ def do_decide_induction(
         if decision == "extend":
             last = course.visits.order_by("-starts_at").first()
             base = timezone.localtime(last.starts_at).date() if last else at.date()
-            for offset in rules.extension_offsets_days():
+            for offset in protocols.extension_offsets_days():
                 _book(course, "induction", base + timedelta(days=offset), acting_user, at)
     return row
 
 
 def _book(course: Course, phase: str, day: date, acting_user: User, at: datetime) -> Visit:
-    day = rules.next_clinic_day(day)
-    minutes = rules.slot_minutes(course.protocol)
-    starts, chair = _place(day, time(9, 0), minutes, None, rules.CLINIC_CLOSES)
+    day = protocols.next_clinic_day(day)
+    minutes = protocols.slot_minutes(course.protocol)
+    starts, chair = _place(day, time(9, 0), minutes, None, protocols.CLINIC_CLOSES)
     number = (course.visits.order_by("-number").values_list("number", flat=True).first() or 0) + 1
     visit = Visit.objects.create(
         course=course,
@@ -221,7 +230,7 @@ def do_book_maintenance_visit(course: Course, *, day: date, acting_user: User, a
     if course.status != "maintenance":
         raise Conflict("Maintenance visits are booked for courses in maintenance.", field="course")
     check_day(day, earliest=timezone.localdate(at), field="day")
-    weeks = int(rules.clinic_rules().maintenance_min_weeks)
+    weeks = int(clinic.clinic_rules().maintenance_min_weeks)
     last = course.visits.exclude(status="cancelled").order_by("-starts_at").first()
     if last is not None and day < timezone.localtime(last.starts_at).date() + timedelta(weeks=weeks):
         earliest = timezone.localtime(last.starts_at).date() + timedelta(weeks=weeks)
@@ -268,3 +277,43 @@ def do_end_course(course: Course, *, outcome: str, reason: str, at: datetime, ac
             at=at,
         )
     return locked
+
+
+INDUCTION_DECISIONS = tuple(DECISIONS)
+
+
+def course_scores(course: Any) -> list[int]:
+    return list(
+        Assessment.objects.filter(patient=course.patient, instrument="phq9", at__gte=course.planned_at)
+        .order_by("at")
+        .values_list("total", flat=True)
+    )
+
+
+def evaluate_induction(course: Any) -> InductionDecision:
+    scores = course_scores(course)
+    done = course.visits.filter(status="done").count()
+    extended = course.decisions.filter(decision="extend").exists()
+    return domain_evaluate_induction(
+        instrument="phq9",
+        baseline=course.baseline_score or (scores[0] if scores else 0),
+        scores=scores,
+        infusions_done=done,
+        current_mg_per_kg=float(course.dose_mg_per_kg),
+        already_extended=extended,
+        rules=clinic.clinic_rules(),
+    )
+
+
+def induction_decision_choices() -> list[tuple[str, str]]:
+    return list(DECISIONS.items())
+
+
+def response_status(course: Any, scores: list[Any]) -> ResponseStatus | None:
+    if course is None:
+        return None
+    phq = [s.total for s in scores if s.instrument == "phq9" and s.at >= course.planned_at]
+    baseline = course.baseline_score
+    if baseline is None:
+        return None
+    return evaluate_response("phq9", baseline, phq[-1] if phq else None, clinic.clinic_rules())

@@ -17,7 +17,18 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from ketamine_clinic.services import alerts, courses, intake, ledger, measures, orders, rules, schedule, sessions
+from ketamine_clinic.domain import chairside
+from ketamine_clinic.services import (
+    alerts,
+    courses,
+    intake,
+    ledger,
+    measures,
+    orders,
+    protocols,
+    schedule,
+    sessions,
+)
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import Course, InfusionSession, Patient, StockLot, User, Visit
@@ -458,7 +469,7 @@ def _advance(
         suggestion_decision = "maintenance" if stage == "maintenance" else "refer"
         last = course.visits.filter(status="done").order_by("-starts_at").first()
         at = (last.ends_at if last else now) + timedelta(days=1)
-        suggested = rules.evaluate_induction(course)
+        suggested = courses.evaluate_induction(course)
         courses.do_decide_induction(
             course,
             decision=suggestion_decision,
@@ -493,10 +504,10 @@ def _run_nasal_course(
         orders.do_verify_order(order, at=t - timedelta(hours=20), acting_user=s.rn)
         session = sessions.do_open_session(visit, at=t, acting_user=s.rn)
         _draw_for(session, s, t + timedelta(minutes=1), round_up=False)
-        base = rules.baseline_vitals(patient)
+        base = intake.baseline_vitals(patient)
         sessions.do_complete_checklist(
             session,
-            items={name: True for name, _ in rules.CHECKLIST},
+            items={name: True for name, _ in chairside.CHECKLIST},
             vitals=base,
             at=t + timedelta(minutes=2),
             acting_user=s.rn,
@@ -530,7 +541,7 @@ def _start_with_visit_today(now: datetime, slot: int) -> tuple[date, time]:
     at = time(minutes // 60, minutes % 60)
     for back in (2, 4, 5, 7, 9, 11, 3, 6, 8, 10, 1, 0):
         start = today - timedelta(days=back)
-        if any(v.date == today for v in rules.plan_visits("iv_racemic_depression", start).visits):
+        if any(v.date == today for v in protocols.plan_visits("iv_racemic_depression", start).visits):
             return start, at
     return today - timedelta(days=5), at
 
@@ -601,7 +612,7 @@ def _session(visit: Visit, order, rng: random.Random, until: datetime, s: _Staff
         "spo2_percent": rng.randint(96, 99),
         "respiratory_rate": 14,
     }
-    items = {name: True for name, _ in rules.CHECKLIST}
+    items = {name: True for name, _ in chairside.CHECKLIST}
     sessions.do_complete_checklist(session, items=items, vitals=base, at=t0 + timedelta(minutes=2), acting_user=nurse)
     start = t0 + timedelta(minutes=5)
     sessions.do_record_pump_event(session, "start", rate_ml_per_h=order.rate_ml_per_h, at=start, acting_user=s.crna)
@@ -644,7 +655,7 @@ def _session(visit: Visit, order, rng: random.Random, until: datetime, s: _Staff
             )
     if live:
         return
-    baseline = rules.baseline_vitals(visit.patient)
+    baseline = intake.baseline_vitals(visit.patient)
     settled = {
         **baseline,
         "heart_rate_bpm": int(baseline["heart_rate_bpm"] or base["heart_rate_bpm"]) + rng.randint(-3, 5),

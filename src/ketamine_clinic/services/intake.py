@@ -7,20 +7,33 @@ the screen only with a note.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
 
+from ketamine_clinic.domain.eligibility import CONTRAINDICATIONS, screen_eligibility
+from ketamine_clinic.domain.eligibility import Intake as DomainIntake
 from ketamine_clinic.domain.policy import Action
-from ketamine_clinic.services import audit, rules
+from ketamine_clinic.services import audit
 from ketamine_clinic.services._common import require
+from ketamine_clinic.services.clinic import clinic_rules
 from ketamine_clinic.services.errors import Conflict, InvalidInput
-from ketamine_clinic.services.sessions import check_vitals
+from ketamine_clinic.services.vitals import check_vitals
 from ketamine_clinic.storage.models import EligibilityDecision, EventType, Intake, Patient, User
 
-__all__ = ["WEIGHT_RANGE_KG", "do_decide_eligibility", "do_record_intake"]
+__all__ = [
+    "Screen",
+    "WEIGHT_RANGE_KG",
+    "baseline_vitals",
+    "contraindication_questions",
+    "do_decide_eligibility",
+    "do_record_intake",
+    "eligibility_screen",
+    "latest_intake",
+]
 
 WEIGHT_RANGE_KG = (30, 250)
 HEIGHT_RANGE_CM = (100, 230)
@@ -57,7 +70,7 @@ def do_record_intake(
     clean_vitals = check_vitals(vitals)
     if not diagnoses:
         raise InvalidInput("choose at least one diagnosis", field="diagnoses")
-    screen = rules.screen(
+    screen = eligibility_screen(
         patient=patient,
         diagnoses=diagnoses,
         failed_trials=failed_trials,
@@ -132,3 +145,59 @@ def do_decide_eligibility(
             new={"decision": decision, "screen": intake.screen_status, "note": note},
         )
     return row
+
+
+def latest_intake(patient: Patient) -> Intake | None:
+    return Intake.objects.filter(patient=patient).order_by("-recorded_at", "-id").first()
+
+
+def baseline_vitals(patient: Patient) -> dict[str, int | None]:
+    intake = latest_intake(patient)
+    if intake is None:
+        return {}
+    return {
+        "systolic_mmhg": intake.systolic_mmhg,
+        "diastolic_mmhg": intake.diastolic_mmhg,
+        "heart_rate_bpm": intake.heart_rate_bpm,
+        "spo2_percent": intake.spo2_percent,
+        "respiratory_rate": intake.respiratory_rate,
+    }
+
+
+@dataclass(frozen=True)
+class Screen:
+    status: str
+    reasons: list[dict[str, str]]
+
+
+def contraindication_questions() -> list[tuple[str, str]]:
+    return [(c.code, c.text) for c in CONTRAINDICATIONS]
+
+
+def eligibility_screen(
+    *,
+    patient: Patient,
+    diagnoses: list[str],
+    failed_trials: list[dict[str, Any]],
+    contraindications: dict[str, bool],
+    weight_kg: float,
+    vitals: dict[str, Any],
+    pregnant: bool,
+    consent_given: bool,
+    at: datetime,
+) -> Screen:
+    try:
+        data = DomainIntake(
+            tuple(diagnoses),
+            tuple(failed_trials),
+            contraindications,
+            patient.birth_date,
+            weight_kg,
+            pregnant,
+            consent_given,
+            vitals,
+        )
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="diagnoses") from None
+    result = screen_eligibility(data, on=at.date(), rules=clinic_rules())
+    return Screen(result.status, [f.as_dict() for f in result.findings])

@@ -4,13 +4,17 @@ and suicide-risk answers raise an alert a clinician must acknowledge."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 
-from ketamine_clinic.domain.escalation import Escalation
+from ketamine_clinic.domain import instruments
+from ketamine_clinic.domain.escalation import Escalation, evaluate_escalation
 from ketamine_clinic.domain.policy import Action, Role, can
-from ketamine_clinic.services import alerts, audit, rules
+from ketamine_clinic.services import alerts, audit
+from ketamine_clinic.services.clinic import clinic_rules
 from ketamine_clinic.services.errors import InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import (
     Assessment,
@@ -21,7 +25,22 @@ from ketamine_clinic.storage.models import (
     Visit,
 )
 
-__all__ = ["PATIENT_INSTRUMENTS", "do_flag_incomplete_phq9", "do_record_assessment", "suicide_risk_findings"]
+__all__ = [
+    "CLINICIAN_RATINGS",
+    "PATIENT_INSTRUMENTS",
+    "ScoreView",
+    "do_flag_incomplete_phq9",
+    "do_record_assessment",
+    "error_field",
+    "escalations",
+    "instrument_form",
+    "instrument_max",
+    "instrument_name",
+    "latest_score",
+    "patient_questionnaires",
+    "score",
+    "suicide_risk_findings",
+]
 
 #: Self-report instruments a patient may complete on their own.
 PATIENT_INSTRUMENTS = ("phq9", "gad7", "pcl5", "qids_sr16", "cssrs_screen")
@@ -49,9 +68,9 @@ def do_record_assessment(
     """Score and store; raise the alerts the escalation rules call for, in one transaction."""
     _check_role(acting_user, patient, instrument)
     try:
-        result = rules.score(instrument, answers)
+        result = score(instrument, answers)
     except ValueError as exc:
-        raise InvalidInput(str(exc), field=rules.error_field(exc)) from None
+        raise InvalidInput(str(exc), field=error_field(exc)) from None
     with transaction.atomic():
         row = Assessment.objects.create(
             patient=patient,
@@ -74,7 +93,7 @@ def do_record_assessment(
             new={"instrument": instrument, "total": result.total, "flags": result.flags},
         )
         alerts.raise_suicide_risk(
-            patient, rules.escalations(instrument, answers, result), assessment=row, at=at, actor=acting_user
+            patient, escalations(instrument, answers, result), assessment=row, at=at, actor=acting_user
         )
         _psychotomimetic_review(patient, instrument, result, row=row, at=at, acting_user=acting_user)
     return row
@@ -82,12 +101,12 @@ def do_record_assessment(
 
 def suicide_risk_findings(row: Assessment) -> list[Escalation]:
     """The suicide-risk findings that ``row``'s answers raised (``domain.escalation``)."""
-    result = rules.score(row.instrument, row.answers)
-    return rules.escalations(row.instrument, row.answers, result)
+    result = score(row.instrument, row.answers)
+    return escalations(row.instrument, row.answers, result)
 
 
 def _psychotomimetic_review(
-    patient: Patient, instrument: str, result: rules.ScoreView, *, row: Assessment, at: datetime, acting_user: User
+    patient: Patient, instrument: str, result: ScoreView, *, row: Assessment, at: datetime, acting_user: User
 ) -> None:
     """A BPRS positive item at the review level, or CADSS above the clinic's threshold, raises
     an alert a prescriber must review before the patient leaves [S69]."""
@@ -123,3 +142,64 @@ def do_flag_incomplete_phq9(
         with transaction.atomic():
             alerts.raise_suicide_risk(patient, found, assessment=None, at=at, actor=acting_user, instrument="phq9")
     return found
+
+
+def latest_score(patient: Patient, code: str) -> int | None:
+    row = Assessment.objects.filter(patient=patient, instrument=code).order_by("-at", "-id").first()
+    return row.total if row else None
+
+
+def score(code: str, answers: Any) -> Any:
+    result = instruments.score(code, answers, clinic_rules())
+    return ScoreView(result.total, result.band, list(result.flags), result)
+
+
+@dataclass(frozen=True)
+class ScoreView:
+    total: int
+    band: str
+    flags: list[str]
+    result: Any
+
+
+def error_field(exc: Exception) -> str:
+    return str(getattr(exc, "field", "answers"))
+
+
+def escalations(code: str, answers: Any, result: Any) -> list[Escalation]:
+    """The suicide-risk escalations a scored questionnaire calls for (``domain.escalation``)."""
+    return evaluate_escalation(result.result)
+
+
+def instrument_name(code: str) -> str:
+    return instruments.INSTRUMENTS[code].name if code in instruments.INSTRUMENTS else code
+
+
+def instrument_max(code: str) -> int:
+    return instruments.INSTRUMENTS[code].max_total
+
+
+def instrument_form(code: str) -> dict[str, Any]:
+    inst = instruments.get(code)
+    items = []
+    for item in inst.items:
+        values = range(item.low, item.high + 1)
+        labels = item.anchors if len(item.anchors) == len(values) else tuple(str(v) for v in values)
+        items.append(
+            {
+                "name": f"item_{item.number}",
+                "field": f"item_{item.number}",
+                "text": item.text,
+                "options": list(zip(values, labels, strict=True)),
+            }
+        )
+    return {"code": code, "name": inst.name, "instructions": inst.instructions, "items": items}
+
+
+#: Clinician-rated scales offered at the chair and in the chart: dissociation, psychotic
+#: symptoms and depression ratings [S69][S67][S63].
+CLINICIAN_RATINGS = ("cadss", "bprs_positive", "madrs", "hamd17")
+
+
+def patient_questionnaires() -> list[tuple[str, str]]:
+    return [(c, instruments.INSTRUMENTS[c].name) for c in ("phq9", "gad7", "pcl5", "cssrs_screen")]

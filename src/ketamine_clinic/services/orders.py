@@ -14,9 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action
-from ketamine_clinic.services import audit, rules
+from ketamine_clinic.services import audit, clinic, dosing, protocols
 from ketamine_clinic.services._common import require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
+from ketamine_clinic.services.intake import latest_intake
 from ketamine_clinic.storage.models import EventType, Order, User, Visit
 
 __all__ = [
@@ -47,18 +48,18 @@ def do_sign_order(
     require(acting_user, Action.SIGN_ORDER, "Only a prescriber signs orders.")
     if visit.status != "scheduled":
         raise Conflict("Orders are written for scheduled visits only.", field="visit")
-    if rules.is_nasal_protocol(visit.course.protocol):
+    if protocols.is_nasal_protocol(visit.course.protocol):
         raise Conflict("This is an esketamine course: write a nasal-spray order (56 or 84 mg).", field="visit")
-    intake = rules.latest_intake(visit.patient)
+    intake = latest_intake(visit.patient)
     if intake is None:
         raise Conflict("Record the patient's intake (weight) before ordering.", field="weight_kg")
-    plan = rules.plan_dose(
+    plan = dosing.plan_dose(
         weight_kg=float(intake.weight_kg),
         dose_mg_per_kg=float(dose_mg_per_kg),
         duration_min=int(duration_min),
         concentration_mg_per_ml=float(concentration_mg_per_ml),
     )
-    titration = rules.titration_note(visit)
+    titration = dosing.titration_note(visit)
     with transaction.atomic():
         Visit.objects.select_for_update().filter(pk=visit.pk).first()  # two signers at once: one order
         if latest_order(visit) is not None:
@@ -101,7 +102,7 @@ def do_sign_nasal_order(visit: Visit, *, dose_mg: int, at: datetime, acting_user
     require(acting_user, Action.SIGN_ORDER, "Only a prescriber signs orders.")
     if visit.status != "scheduled":
         raise Conflict("Orders are written for scheduled visits only.", field="visit")
-    if not rules.is_nasal_protocol(visit.course.protocol):
+    if not protocols.is_nasal_protocol(visit.course.protocol):
         raise Conflict("This is an IV course: write an infusion order.", field="visit")
     first = not Order.objects.filter(
         patient=visit.patient, route="nasal", cancelled_reason="", visit__course=visit.course
@@ -110,7 +111,7 @@ def do_sign_nasal_order(visit: Visit, *, dose_mg: int, at: datetime, acting_user
         plan = plan_esketamine_dose(int(dose_mg), first_dose=first)
     except (DoseLimitError, ValueError) as exc:
         raise InvalidInput(str(exc), field="dose_mg") from None
-    intake = rules.latest_intake(visit.patient)
+    intake = latest_intake(visit.patient)
     with transaction.atomic():
         Visit.objects.select_for_update().filter(pk=visit.pk).first()  # two signers at once: one order
         if latest_order(visit) is not None:
@@ -150,8 +151,8 @@ def order_recheck_problem(order: Order) -> str | None:
     Both need a new signed order. Esketamine orders are fixed doses, not by weight."""
     if order.route != "iv":
         return None
-    intake = rules.latest_intake(order.patient)
-    r = rules.clinic_rules()
+    intake = latest_intake(order.patient)
+    r = clinic.clinic_rules()
     ordered = float(order.weight_kg)
     if intake is not None and ordered > 0:
         latest = float(intake.weight_kg)
@@ -167,7 +168,7 @@ def order_recheck_problem(order: Order) -> str | None:
         checks.append((float(intake.weight_kg), round(float(order.dose_mg) / float(intake.weight_kg), 3)))
     for weight, mg_per_kg in checks:
         try:
-            rules.plan_dose(
+            dosing.plan_dose(
                 weight_kg=weight,
                 dose_mg_per_kg=mg_per_kg,
                 duration_min=int(order.duration_min),

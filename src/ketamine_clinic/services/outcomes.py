@@ -11,8 +11,9 @@ from typing import Any
 from django.db.models import Count, Max, Prefetch, Q
 from django.utils import timezone
 
-from ketamine_clinic.services import alerts, rules
-from ketamine_clinic.services.courses import decision_due
+from ketamine_clinic.domain import chairside
+from ketamine_clinic.services import alerts, clinic, measures, protocols
+from ketamine_clinic.services.courses import response_status
 from ketamine_clinic.storage.models import (
     Alert,
     Assessment,
@@ -25,7 +26,7 @@ from ketamine_clinic.storage.models import (
     VitalSign,
 )
 
-__all__ = ["TimelineItem", "clinic_day", "decision_due", "outcomes_summary", "patient_overview"]
+__all__ = ["TimelineItem", "clinic_day", "outcomes_summary", "patient_overview"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def patient_overview(patient: Patient) -> Overview:
     effects = list(SideEffect.objects.filter(session__patient=patient).order_by("at"))
     overview = Overview(patient, intake, decision, course, visits, orders, sessions, scores, alerts)
     overview.timeline = _timeline(overview, effects)
-    overview.status = rules.response_status(course, scores) if course else None
+    overview.status = response_status(course, scores) if course else None
     return overview
 
 
@@ -122,7 +123,7 @@ def _timeline(o: Overview, effects: list[SideEffect]) -> list[TimelineItem]:
             TimelineItem(
                 s.at,
                 "score",
-                f"{rules.instrument_name(s.instrument)} {s.total}",
+                f"{measures.instrument_name(s.instrument)} {s.total}",
                 s.band,
                 tone="flag" if s.flags else "",
             )
@@ -140,7 +141,7 @@ def _timeline(o: Overview, effects: list[SideEffect]) -> list[TimelineItem]:
             )
         )
     for e in effects:
-        items.append(TimelineItem(e.at, "effect", f"Side effect: {rules.side_effect_label(e.code)}", e.severity))
+        items.append(TimelineItem(e.at, "effect", f"Side effect: {chairside.side_effect_label(e.code)}", e.severity))
     return sorted(items, key=lambda i: i.at, reverse=True)
 
 
@@ -183,7 +184,7 @@ def clinic_day(day: date, now: datetime) -> dict[str, Any]:
         due = None
         if session and session.status in {"running", "paused", "observing"}:
             last = last_vitals.get(session.pk)
-            interval = rules.vitals_interval_min(dosing=session.status == "running")
+            interval = clinic.vitals_interval_min(dosing=session.status == "running")
             due = (last + timedelta(minutes=interval)) if last else now
         rows.append(
             {
@@ -224,7 +225,7 @@ def outcomes_summary() -> dict[str, Any]:
     statuses: Counter[str] = Counter()
     evaluated = 0
     for course in courses:
-        status = rules.response_status(course, scores_by_patient.get(course.patient_id, []))
+        status = response_status(course, scores_by_patient.get(course.patient_id, []))
         if status is not None and status.evaluable:
             evaluated += 1
             statuses[status.category] += 1
@@ -232,13 +233,13 @@ def outcomes_summary() -> dict[str, Any]:
     effects = Counter(SideEffect.objects.filter(amends__isnull=True).values_list("code", flat=True))
     return {
         "courses": len(courses),
-        "completed_series": sum(1 for c in courses if c.done >= rules.induction_count(c.protocol)),
+        "completed_series": sum(1 for c in courses if c.done >= protocols.induction_count(c.protocol)),
         "evaluated": evaluated,
         "response": statuses["response"] + statuses["remission"],
         "remission": statuses["remission"],
         "sessions": sessions,
         "effects": [
-            (rules.side_effect_label(code), n, round(100 * n / sessions, 1) if sessions else 0.0)
+            (chairside.side_effect_label(code), n, round(100 * n / sessions, 1) if sessions else 0.0)
             for code, n in effects.most_common()
         ],
         "by_status": Counter(c.status for c in courses),

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, can
-from ketamine_clinic.services import audit, rules
+from ketamine_clinic.services import audit, clinic
 from ketamine_clinic.services._common import check_day, move, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import Chair, EventType, InfusionSession, User, Visit
@@ -109,9 +109,6 @@ def _check_open(visit: Visit) -> None:
         )
 
 
-
-
-
 def _check_reason(reason: str) -> str:
     reason = reason.strip()
     if not 3 <= len(reason) <= 200:
@@ -131,7 +128,7 @@ def do_reschedule_visit(
     """Move a scheduled visit, keeping its length; refuses a busy chair or a too-close infusion
     (the clinic's ``min_hours_between_infusions`` unless ``min_gap`` is given) [S41]."""
     require(acting_user, Action.MANAGE_SCHEDULE, "Only the front desk reschedules visits.")
-    min_gap = min_gap or rules.min_gap_between_doses()
+    min_gap = min_gap or clinic.min_gap_between_doses()
     _check_open(visit)
     check_day(
         timezone.localdate(starts_at),

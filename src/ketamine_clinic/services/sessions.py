@@ -15,11 +15,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from ketamine_clinic.domain import chairside
+from ketamine_clinic.domain.chairside import ALWAYS_ALERT, SIDE_EFFECTS
 from ketamine_clinic.domain.policy import Action
-from ketamine_clinic.services import alerts, audit, ledger, rules
+from ketamine_clinic.domain.prediction import segments_from_events
+from ketamine_clinic.services import alerts, audit, clinic, discharge, intake, ledger, protocols, vitals
 from ketamine_clinic.services._common import move, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
-from ketamine_clinic.services.prediction import segments_from_events
+from ketamine_clinic.services.vitals import check_vitals
 from ketamine_clinic.storage.models import (
     EventType,
     InfusionSession,
@@ -49,62 +52,7 @@ __all__ = [
     "current_entries",
 ]
 
-#: The side effects the clinic's source lists [S23], the effects the esketamine label warns
-#: of (dissociation, sedation, respiratory depression, blood pressure, urinary symptoms)
-#: [S30][S32], and "other" with free text.
-SIDE_EFFECTS: tuple[tuple[str, str], ...] = (
-    ("drowsiness_dreamlike", "Drowsiness or dream-like state"),
-    ("visual_disturbance", "Double or distorted vision"),
-    ("confusion", "Confusion"),
-    ("jerky_muscles", "Jerky muscles"),
-    ("nausea_vomiting", "Nausea and vomiting"),
-    ("appetite_loss", "Loss of appetite"),
-    ("insomnia", "Insomnia"),
-    ("hypertension", "High blood pressure"),
-    ("dissociation", "Dissociation (feeling detached or unreal)"),
-    ("dizziness", "Dizziness"),
-    ("headache", "Headache"),
-    ("chest_pain", "Chest pain"),
-    ("excessive_sedation", "Excessive sedation or unresponsiveness"),
-    ("respiratory_depression", "Slow or shallow breathing"),
-    ("hallucinations_paranoia", "Hallucinations or paranoia"),
-    ("urinary", "Urinary or bladder symptoms"),
-    ("other", "Other (describe)"),
-)
-#: Effects that alert the prescriber even when not marked severe.
-ALWAYS_ALERT = {"chest_pain", "excessive_sedation", "respiratory_depression", "hallucinations_paranoia"}
 _SIDE_EFFECT_CODES = {code for code, _ in SIDE_EFFECTS}
-
-VITAL_RANGES: dict[str, tuple[int, int]] = {
-    "systolic_mmhg": (50, 260),
-    "diastolic_mmhg": (20, 180),
-    "heart_rate_bpm": (20, 220),
-    "spo2_percent": (50, 100),
-    "respiratory_rate": (4, 60),
-}
-
-
-def check_vitals(values: dict[str, Any]) -> dict[str, int | None]:
-    """Whole numbers within physiological ranges; respiratory rate may be absent."""
-    clean: dict[str, int | None] = {}
-    for name, (low, high) in VITAL_RANGES.items():
-        raw = values.get(name)
-        if raw in (None, "") and name == "respiratory_rate":
-            clean[name] = None
-            continue
-        if isinstance(raw, bool) or not isinstance(raw, int | Decimal | str):
-            raise InvalidInput(f"{name.replace('_', ' ')} must be from {low} to {high}", field=name)
-        try:
-            number = int(raw)
-        except (TypeError, ValueError):
-            raise InvalidInput(f"{name.replace('_', ' ')} must be from {low} to {high}", field=name) from None
-        if not low <= number <= high:
-            raise InvalidInput(f"{name.replace('_', ' ')} must be from {low} to {high}", field=name)
-        clean[name] = number
-    systolic, diastolic = clean["systolic_mmhg"], clean["diastolic_mmhg"]
-    if systolic is not None and diastolic is not None and diastolic >= systolic:
-        raise InvalidInput("diastolic pressure must be below systolic", field="diastolic_mmhg")
-    return clean
 
 
 def _lock(session: InfusionSession) -> None:
@@ -181,7 +129,7 @@ def dose_timing_problem(patient_id: int, visit: Visit, *, at: datetime, exclude_
             f"{_local(open_other.opened_at)}): discharge or close it first."
         )
     last = others.filter(started_at__isnull=False).order_by("-started_at").first()
-    gap = rules.min_gap_between_doses()
+    gap = clinic.min_gap_between_doses()
     if last is not None and last.started_at is not None and at < last.started_at + gap:
         return (
             f"The last dose was given {_local(last.started_at)}; the next may start from "
@@ -245,9 +193,9 @@ def do_complete_checklist(
     require(acting_user, Action.RECORD_VITALS, "Only the infusion team completes the checklist.")
     if session.status != "checklist":
         raise Conflict("The checklist is already complete.", field="checklist")
-    missing = [name for name, _ in rules.CHECKLIST if not items.get(name)]
+    missing = [name for name, _ in chairside.CHECKLIST if not items.get(name)]
     if missing:
-        labels = dict(rules.CHECKLIST)
+        labels = dict(chairside.CHECKLIST)
         raise InvalidInput(f"not confirmed: {labels[missing[0]]}", field=missing[0])
     clean = check_vitals(vitals)
     with transaction.atomic():
@@ -277,8 +225,8 @@ def _save_vitals(
     amends: VitalSign | None = None,
     reason: str = "",
 ) -> VitalSign:
-    baseline = rules.baseline_vitals(session.patient)
-    found = rules.vital_alerts(baseline, clean, pre_dose=pre_dose, esketamine=rules.is_esketamine(session))
+    baseline = intake.baseline_vitals(session.patient)
+    found = vitals.vital_alerts(baseline, clean, pre_dose=pre_dose, esketamine=protocols.is_esketamine(session))
     vital = VitalSign.objects.create(
         session=session,
         at=at,
@@ -487,7 +435,7 @@ def max_rate_ml_per_h(order: Order) -> tuple[Decimal, str]:
     """The fastest the pump may run for ``order``: the order's rate times the clinic's
     titration allowance [S12], never above the hourly hard limit in mg/kg/h at the order's
     weight [S44], whatever the allowance. Returns the limit and what sets it."""
-    r = rules.clinic_rules()
+    r = clinic.clinic_rules()
     allowance = order.rate_ml_per_h * Decimal(str(r.rate_allowance_factor))
     conc = order.concentration_mg_per_ml or Decimal("1")
     hourly = Decimal(str(r.max_rate_mg_per_kg_per_h)) * order.weight_kg / conc
@@ -605,7 +553,7 @@ def do_discharge(
     at: datetime,
     acting_user: User,
 ) -> InfusionSession:
-    """Discharge home when every rule says ready (``rules.discharge_verdict``): Aldrete and
+    """Discharge home when every rule says ready (``discharge.discharge_verdict``): Aldrete and
     PADSS with every item scored, a full set of vital signs after dosing near baseline,
     SpO2 on room air, for esketamine the 40-minute BP, dissociation resolved, an escort,
     after-care instructions given, the observation time, no open alert, and the
@@ -613,7 +561,7 @@ def do_discharge(
     require(acting_user, Action.DISCHARGE, "Your role may not discharge patients.")
     if session.status != "observing":
         raise Conflict("Stop the infusion before discharge.", field="status")
-    verdict = rules.discharge_verdict(
+    verdict = discharge.discharge_verdict(
         session,
         aldrete=aldrete,
         padss=padss,

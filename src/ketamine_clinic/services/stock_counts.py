@@ -18,8 +18,8 @@ from ketamine_clinic.domain.ledger import LedgerError
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import audit
 from ketamine_clinic.services._ledger_common import count_kinds, invalid, lock_lot, require_ledger, text, write_entry
+from ketamine_clinic.services.clinic import clinic_rules
 from ketamine_clinic.services.errors import Conflict, InvalidInput
-from ketamine_clinic.services.rules import clinic_rules
 from ketamine_clinic.storage.models import EventType, LedgerEntry, StockDiscrepancy, StockLot, User
 
 __all__ = ["do_record_counts", "do_resolve_discrepancy", "open_discrepancy_count"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils.safestring import SafeString
 
-from ketamine_clinic.services import rules
+from ketamine_clinic.services import measures
 from ketamine_clinic.storage.models import Assessment, Course
 from ketamine_clinic.web import charts
 
@@ -31,7 +31,7 @@ def score_chart(overview: Any) -> SafeString | None:
     for s in scores:
         by_code.setdefault(s.instrument, []).append((_days(s.at, origin), float(s.total)))
     series = [
-        charts.Series(rules.instrument_name(code), pts, _CSS[i % 3]) for i, (code, pts) in enumerate(by_code.items())
+        charts.Series(measures.instrument_name(code), pts, _CSS[i % 3]) for i, (code, pts) in enumerate(by_code.items())
     ]
     markers = []
     first = None  # the first ordered mg/kg: later changes are drawn as dose markers
@@ -48,7 +48,7 @@ def score_chart(overview: Any) -> SafeString | None:
     bands = []
     if "phq9" in by_code:
         bands = [charts.Band(0, 4.5, "remission (PHQ-9 < 5)", "band-ok")]
-    top = max(rules.instrument_max(code) for code in by_code)
+    top = max(measures.instrument_max(code) for code in by_code)
     return charts.line_chart(
         series,
         title="Scores over time, with infusions marked",

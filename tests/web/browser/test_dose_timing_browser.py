@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 import time_machine
 
+from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import clinic, courses, intake, orders, schedule, sessions
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
@@ -87,7 +88,7 @@ def test_a_second_infusion_on_the_same_day_is_refused_with_a_clear_message(page)
         session = sessions.do_open_session(first, at=first.starts_at, acting_user=staff["rn"])
         sessions.do_complete_checklist(
             session,
-            items={n: True for n, _ in sessions.rules.CHECKLIST},
+            items={n: True for n, _ in chairside.CHECKLIST},
             vitals=VITALS,
             at=first.starts_at,
             acting_user=staff["rn"],

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 
+from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import clinic, courses, intake, orders, schedule, sessions
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
@@ -75,7 +76,7 @@ def test_a_stop_level_bp_after_the_first_device_refuses_the_next(page) -> None: 
         session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=staff["rn"])
         sessions.do_complete_checklist(
             session,
-            items={n: True for n, _ in sessions.rules.CHECKLIST},
+            items={n: True for n, _ in chairside.CHECKLIST},
             vitals=VITALS,
             at=visit.starts_at,
             acting_user=staff["rn"],

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import clinic, courses, intake, ledger, measures, orders, schedule, sessions
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
@@ -73,7 +74,7 @@ def _clinic():  # type: ignore[no-untyped-def]
     orders.do_verify_order(order, at=START - timedelta(hours=20), acting_user=users["crna"])
     session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=users["rn"])
     sessions.do_complete_checklist(
-        session, items={n: True for n, _ in sessions.rules.CHECKLIST}, vitals=VITALS,
+        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS,
         at=visit.starts_at + timedelta(minutes=2), acting_user=users["rn"],
     )  # fmt: skip
     return lot, session

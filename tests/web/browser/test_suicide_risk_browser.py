@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.core import mail
 
+from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import clinic, courses, intake, orders, schedule, sessions
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.jobs import run_due_jobs
@@ -118,7 +119,7 @@ def test_a_patient_at_risk_reaches_the_prescriber_and_no_dose_is_given_until_ass
         session = sessions.do_open_session(visit, at=visit.starts_at - timedelta(minutes=10), acting_user=rn)
         sessions.do_complete_checklist(
             session,
-            items={n: True for n, _ in sessions.rules.CHECKLIST},
+            items={n: True for n, _ in chairside.CHECKLIST},
             vitals=VITALS,
             at=visit.starts_at - timedelta(minutes=8),
             acting_user=rn,

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ketamine_clinic.domain.escalation import DISPOSITIONS, RISK_LEVELS
 from ketamine_clinic.domain.policy import Action, can
-from ketamine_clinic.services import alerts, measures, rules
+from ketamine_clinic.services import alerts, measures
 from ketamine_clinic.services.access import access_alert_by_id, note_listed
 from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.storage.models import Alert, Assessment
@@ -54,7 +54,7 @@ def _post(request: HttpRequest, alert: Alert, forms: dict[str, Any]) -> HttpResp
             messages.success(request, "You have taken this alert. Record today's C-SSRS and your assessment.")
             return redirect("alert", alert.pk)
         if action == "cssrs":
-            meta = rules.instrument_form("cssrs_screen")
+            meta = measures.instrument_form("cssrs_screen")
             answers = [request.POST.get(item["name"]) for item in meta["items"]]
             parsed = [int(a) if a in {"0", "1"} else None for a in answers]
             measures.do_record_assessment(alert.patient, "cssrs_screen", parsed, at=now, acting_user=who)
@@ -113,7 +113,7 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
         "may_ack": can(who.role, Action.ACKNOWLEDGE_ALERT) and not urgent_suicide,
         "ack_form": forms.get("ack") or AcknowledgeForm(),
         "assess_form": forms.get("assess") or _assessment_form(request, alert, bound=False),
-        "cssrs": rules.instrument_form("cssrs_screen"),
+        "cssrs": measures.instrument_form("cssrs_screen"),
         "error": forms.get("error"),
         "record": getattr(alert, "assessment_record", None),
         "findings": [{**f, "at": datetime.fromisoformat(f["at"])} for f in alert.findings],

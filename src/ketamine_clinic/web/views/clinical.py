@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, actions_for
-from ketamine_clinic.services import courses, intake, orders, rules
+from ketamine_clinic.services import courses, dosing, intake, measures, orders, protocols
 from ketamine_clinic.services.access import (
     access_course_by_id,
     access_order_by_id,
@@ -39,7 +39,7 @@ def _fail(form: Any, exc: ServiceError) -> None:
 @requires(Action.EDIT_INTAKE)
 def intake_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access_patient_by_id(actor(request), patient_id, action=Action.EDIT_INTAKE)
-    form = IntakeForm(request.POST or None, questions=rules.contraindication_questions())
+    form = IntakeForm(request.POST or None, questions=intake.contraindication_questions())
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         trials = [
@@ -122,7 +122,7 @@ def intake_detail(request: HttpRequest, patient_id: int, intake_id: int) -> Http
             "form": form,
             "decisions": row.decisions.select_related("decided_by"),
             "diagnosis_labels": dict(DIAGNOSES),
-            "questions": dict(rules.contraindication_questions()),
+            "questions": dict(intake.contraindication_questions()),
         },
     )
 
@@ -132,7 +132,7 @@ def course_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access_patient_by_id(actor(request), patient_id, action=Action.PLAN_COURSE)
     form = CoursePlanForm(
         request.POST or None,
-        protocols=rules.protocol_choices(),
+        protocols=protocols.protocol_choices(),
         initial={"start_date": timezone.localdate()},
     )
     if request.method == "POST" and form.is_valid():
@@ -145,7 +145,7 @@ def course_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                 start_time=d["start_time"],
                 chair=d["chair"],
                 staff=d["staff"],
-                baseline_score=rules.latest_score(patient, "phq9"),
+                baseline_score=measures.latest_score(patient, "phq9"),
                 at=timezone.now(),
                 acting_user=actor(request),
             )
@@ -157,7 +157,7 @@ def course_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(
         request,
         "clinical/course_form.html",
-        {"patient": patient, "form": form, "protocols": rules.protocol_summaries()},
+        {"patient": patient, "form": form, "protocols": protocols.protocol_summaries()},
     )
 
 
@@ -180,13 +180,13 @@ def _nasal_order(request: HttpRequest, visit: Any) -> HttpResponse:
 def order_new(request: HttpRequest, visit_id: int) -> HttpResponse:
     visit = access_visit_by_id(actor(request), visit_id, action=Action.SIGN_ORDER)
     course = visit.course
-    if rules.is_nasal_protocol(course.protocol):
+    if protocols.is_nasal_protocol(course.protocol):
         return _nasal_order(request, visit)
-    suggestion = rules.titration_suggestion(visit)
+    suggestion = dosing.titration_suggestion(visit)
     initial = {
         "dose_mg_per_kg": suggestion.dose_mg_per_kg if suggestion else course.dose_mg_per_kg,
-        "duration_min": rules.default_duration_min(course.protocol),
-        "concentration_mg_per_ml": rules.default_concentration(),
+        "duration_min": dosing.default_duration_min(course.protocol),
+        "concentration_mg_per_ml": dosing.default_concentration(),
     }
     form = OrderForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -198,8 +198,8 @@ def order_new(request: HttpRequest, visit_id: int) -> HttpResponse:
             messages.success(request, "Order signed. It needs a second clinician's verification.")
             return redirect("patient-chart", patient_id=visit.patient_id)
     if request.htmx and "preview" in request.GET:  # type: ignore[attr-defined]
-        return render(request, "clinical/_dose_preview.html", {"preview": rules.preview_dose(visit, request.GET)})
-    preview = rules.preview_dose(visit, form.data if form.is_bound else initial)
+        return render(request, "clinical/_dose_preview.html", {"preview": dosing.preview_dose(visit, request.GET)})
+    preview = dosing.preview_dose(visit, form.data if form.is_bound else initial)
     return render(
         request,
         "clinical/order_form.html",
@@ -209,7 +209,7 @@ def order_new(request: HttpRequest, visit_id: int) -> HttpResponse:
             "form": form,
             "suggestion": suggestion,
             "preview": preview,
-            "limits": rules.dose_limit_summary(),
+            "limits": dosing.dose_limit_summary(),
         },
     )
 
@@ -231,7 +231,7 @@ def order_verify(request: HttpRequest, order_id: int) -> HttpResponse:
         {
             "order": order,
             "patient": order.patient,
-            "latest_intake": rules.latest_intake(order.patient),
+            "latest_intake": intake.latest_intake(order.patient),
             "recheck": orders.order_recheck_problem(order) if order.verified_at is None else None,
         },
     )
@@ -240,10 +240,10 @@ def order_verify(request: HttpRequest, order_id: int) -> HttpResponse:
 @requires(Action.VIEW_CHART)
 def induction_decision(request: HttpRequest, course_id: int) -> HttpResponse:
     course = access_course_by_id(actor(request), course_id)
-    suggestion = rules.evaluate_induction(course)
+    suggestion = courses.evaluate_induction(course)
     form = InductionDecisionForm(
         request.POST or None,
-        decisions=rules.induction_decision_choices(),
+        decisions=courses.induction_decision_choices(),
         initial={"decision": suggestion.decision, "next_visit_weeks": suggestion.interval_weeks},
     )
     if request.method == "POST":

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action
-from ketamine_clinic.services import measures, rules
+from ketamine_clinic.services import measures
 from ketamine_clinic.services.access import note_listed, patient_queryset_for
 from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.web.permissions import actor, requires
@@ -22,7 +22,7 @@ def questionnaire(request: HttpRequest, code: str) -> HttpResponse:
     if record is None:
         raise Http404("No record.")
     note_listed([record.pk])
-    meta = rules.instrument_form(code)
+    meta = measures.instrument_form(code)
     errors: dict[str, str] = {}
     if request.method == "POST":
         answers = [request.POST.get(item["name"]) for item in meta["items"]]

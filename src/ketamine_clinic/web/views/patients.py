@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, can
-from ketamine_clinic.services import measures, outcomes, rules
+from ketamine_clinic.services import courses, measures, outcomes
 from ketamine_clinic.services.access import access_patient_by_id, note_listed, patient_queryset_for
 from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.services.patients import do_create_patient
@@ -69,8 +69,8 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "score_chart": presenters.score_chart(overview),
             "may": {a.value: can(actor(request).role, a) for a in Action},
             "today_iso": timezone.localdate().isoformat(),
-            "rating_forms": [rules.instrument_form(c) for c in rules.CLINICIAN_RATINGS],
-            "decision_due": overview.course is not None and outcomes.decision_due(overview.course),
+            "rating_forms": [measures.instrument_form(c) for c in measures.CLINICIAN_RATINGS],
+            "decision_due": overview.course is not None and courses.decision_due(overview.course),
             "first_open_visit_id": next(
                 (v.pk for v in overview.visits if v.status == "scheduled" and v.pk not in overview.sessions), None
             ),
@@ -87,10 +87,10 @@ def record_rating(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access_patient_by_id(actor(request), patient_id, action=Action.RECORD_ASSESSMENT)
     if request.method == "POST":
         code = request.POST.get("instrument", "")
-        if code not in rules.CLINICIAN_RATINGS:
-            messages.error(request, f"instrument must be one of: {', '.join(rules.CLINICIAN_RATINGS)}")
+        if code not in measures.CLINICIAN_RATINGS:
+            messages.error(request, f"instrument must be one of: {', '.join(measures.CLINICIAN_RATINGS)}")
         else:
-            meta = rules.instrument_form(code)
+            meta = measures.instrument_form(code)
             raw = [request.POST.get(item["name"], "") for item in meta["items"]]
             answers = [int(a) if a.strip().lstrip("-").isdigit() else None for a in raw]
             try:

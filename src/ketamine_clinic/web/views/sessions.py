@@ -10,11 +10,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from ketamine_clinic.domain import chairside
 from ketamine_clinic.domain.policy import Action, can
-from ketamine_clinic.services import alerts, rules, schedule, sessions
+from ketamine_clinic.domain.prediction import predict, predict_nasal, segments_from_events
+from ketamine_clinic.services import alerts, clinic, measures, schedule, sessions
+from ketamine_clinic.services import discharge as discharge_rules
 from ketamine_clinic.services.access import access_session_by_id, access_visit_by_id
 from ketamine_clinic.services.errors import ServiceError
-from ketamine_clinic.services.prediction import predict, predict_nasal, segments_from_events
+from ketamine_clinic.services.intake import latest_intake
 from ketamine_clinic.storage.models import (
     Assessment,
     InfusionSession,
@@ -51,7 +54,7 @@ def open_session(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 def _chart(session: InfusionSession) -> dict[str, Any]:
     now = timezone.now()
-    intake = rules.latest_intake(session.patient)
+    intake = latest_intake(session.patient)
     weight = float(intake.weight_kg) if intake else float(session.order.weight_kg)
     birth, sex, on = session.patient.birth_date, session.patient.sex, now.date()
     events = sessions.current_entries(PumpEvent, session)
@@ -97,7 +100,7 @@ def _chart(session: InfusionSession) -> dict[str, Any]:
 
 def _discharge_scale(code: str) -> dict[str, Any]:
     """A discharge score's items as radio groups named ``<code>_<index>``; none pre-selected."""
-    form = rules.instrument_form(code)
+    form = measures.instrument_form(code)
     for index, item in enumerate(form["items"]):
         item["field"] = f"{code}_{index}"
     return form
@@ -108,7 +111,7 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
     vitals_all = list(VitalSign.objects.filter(session=session).order_by("at", "id"))
     amended = {v.amends_id for v in vitals_all if v.amends_id}
     last = max((v.at for v in vitals_all), default=None)
-    interval = rules.vitals_interval_min(dosing=session.status == "running")
+    interval = clinic.vitals_interval_min(dosing=session.status == "running")
     due_at = last + timedelta(minutes=interval) if last else None
     now = timezone.now()
     return {
@@ -128,7 +131,7 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "dose_block": alerts.dose_block_reason(session.patient, at=now)
         if session.status in {"ready", "running", "paused"}
         else None,
-        "checklist_items": rules.CHECKLIST,
+        "checklist_items": chairside.CHECKLIST,
         "due_at": due_at,
         "due_overdue": bool(due_at and now > due_at and session.status in {"running", "paused", "observing"}),
         "chart": _chart(session),
@@ -138,9 +141,9 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "note_form": forms.get("note_form") or NoteForm(),
         "ack_form": AcknowledgeForm(),
         "may": {a.value: can(user.role, a) for a in Action},
-        "effect_labels": dict(sessions.SIDE_EFFECTS),
-        "rating_forms": [rules.instrument_form(c) for c in rules.CLINICIAN_RATINGS],
-        "aldrete": rules.instrument_form("aldrete"),
+        "effect_labels": dict(chairside.SIDE_EFFECTS),
+        "rating_forms": [measures.instrument_form(c) for c in measures.CLINICIAN_RATINGS],
+        "aldrete": measures.instrument_form("aldrete"),
         "discharge_scales": [_discharge_scale("aldrete"), _discharge_scale("padss")],
         "posted": {},
         "vitals_interval": interval,
@@ -151,7 +154,7 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
             ).order_by("at")
         ),
         "observed_min": int((now - session.stopped_at).total_seconds() // 60) if session.stopped_at else 0,
-        "min_observation": rules.min_observation_min(session),
+        "min_observation": discharge_rules.min_observation_min(session),
         "devices_given": sum(1 for e in sessions.current_entries(PumpEvent, session) if e.kind == "device"),
     }
 
@@ -192,7 +195,7 @@ def record_vitals(request: HttpRequest, session_id: int) -> HttpResponse:
 def checklist(request: HttpRequest, session_id: int) -> HttpResponse:
     session = access_session_by_id(actor(request), session_id, action=Action.RECORD_VITALS)
     form = VitalsForm(request.POST)
-    items = {name: request.POST.get(name) == "on" for name, _ in rules.CHECKLIST}
+    items = {name: request.POST.get(name) == "on" for name, _ in chairside.CHECKLIST}
     return _post(
         request,
         session,
@@ -295,10 +298,10 @@ def assessment(request: HttpRequest, session_id: int) -> HttpResponse:
 
     session = access_session_by_id(actor(request), session_id, action=Action.RECORD_ASSESSMENT)
     code = request.POST.get("instrument", "cadss")
-    if code not in rules.CLINICIAN_RATINGS:
-        messages.error(request, f"instrument must be one of: {', '.join(rules.CLINICIAN_RATINGS)}")
+    if code not in measures.CLINICIAN_RATINGS:
+        messages.error(request, f"instrument must be one of: {', '.join(measures.CLINICIAN_RATINGS)}")
         return redirect("session", session_id=session.pk)
-    meta = rules.instrument_form(code)
+    meta = measures.instrument_form(code)
     answers = [request.POST.get(item["name"], "") for item in meta["items"]]
     parsed = [int(a) if a.strip().lstrip("-").isdigit() else None for a in answers]
     try:
@@ -321,6 +324,7 @@ def assessment(request: HttpRequest, session_id: int) -> HttpResponse:
 @requires(Action.DISCHARGE)
 def discharge(request: HttpRequest, session_id: int) -> HttpResponse:
     session = access_session_by_id(actor(request), session_id, action=Action.DISCHARGE)
+
     def scores(code: str) -> list[int | None]:
         raw = [request.POST.get(f"{code}_{i}", "") for i in range(5)]
         return [int(a) if a in {"0", "1", "2"} else None for a in raw]

@@ -1,0 +1,99 @@
+"""The protocols the clinic runs, and the calendar their visits are planned on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from typing import Any
+
+from ketamine_clinic.domain.protocols import PROTOCOLS, PlannedVisit, ProtocolError, plan_course
+from ketamine_clinic.services.clinic import clinic_rules
+from ketamine_clinic.services.errors import InvalidInput
+from ketamine_clinic.storage.models import InfusionSession
+
+__all__ = [
+    "CLINIC_CLOSES",
+    "CLINIC_DAYS",
+    "CLINIC_OPENS",
+    "VisitPlan",
+    "clinic_protocols",
+    "extension_offsets_days",
+    "induction_count",
+    "is_esketamine",
+    "is_nasal_protocol",
+    "next_clinic_day",
+    "plan_visits",
+    "protocol_choices",
+    "protocol_summaries",
+    "slot_minutes",
+]
+
+
+def is_esketamine(session: InfusionSession) -> bool:
+    return session.visit.course.protocol.startswith("esketamine")
+
+
+CLINIC_OPENS = time(8, 0)
+CLINIC_CLOSES = time(17, 0)
+CLINIC_DAYS = (0, 1, 2, 3, 4)
+
+
+@dataclass(frozen=True)
+class VisitPlan:
+    dose_mg_per_kg: float
+    visits: list[PlannedVisit]
+
+
+def clinic_protocols() -> list[Any]:
+    """Protocols the clinic workflow runs end to end: IV infusions and esketamine nasal spray."""
+    return list(PROTOCOLS.values())
+
+
+def is_nasal_protocol(protocol: str) -> bool:
+    return PROTOCOLS[protocol].route == "nasal"
+
+
+def protocol_choices() -> list[tuple[str, str]]:
+    return [(p.code, p.name) for p in clinic_protocols()]
+
+
+def protocol_summaries() -> list[dict[str, str]]:
+    return [{"name": p.name, "summary": p.summary, "sources": p.sources} for p in clinic_protocols()]
+
+
+def plan_visits(protocol: str, start: date) -> VisitPlan:
+    if protocol not in {p.code for p in clinic_protocols()}:
+        raise InvalidInput(
+            f"protocol must be one of: {', '.join(p.code for p in clinic_protocols())}", field="protocol"
+        )
+    try:
+        visits = plan_course(protocol, start, clinic_days=CLINIC_DAYS, rules=clinic_rules())
+    except ProtocolError as exc:
+        raise InvalidInput(str(exc), field="protocol") from None
+    p = PROTOCOLS[protocol]
+    if p.route == "nasal":
+        return VisitPlan(0.0, visits)  # dosed in 28 mg devices, not by weight
+    return VisitPlan(p.dose_mg_per_kg or clinic_rules().standard_dose_mg_per_kg, visits)
+
+
+def slot_minutes(protocol: str) -> int:
+    return PROTOCOLS[protocol].slot_minutes
+
+
+def induction_count(protocol: str) -> int:
+    return (
+        int(clinic_rules().induction_infusions)
+        if protocol == "iv_racemic_depression"
+        else PROTOCOLS[protocol].induction_visits
+    )
+
+
+def next_clinic_day(day: date) -> date:
+    while day.weekday() not in CLINIC_DAYS:
+        day += timedelta(days=1)
+    return day
+
+
+def extension_offsets_days() -> list[int]:
+    """Three more induction infusions, two to three days apart ([S12])."""
+    return [2, 4, 7]
