@@ -100,3 +100,28 @@ def test_the_settings_page_opens_without_errors(client, admin) -> None:
     client.force_login(admin)
     page = client.get("/admin-area/settings/").content.decode()
     assert "This field is required" not in page and 'value="15"' in page
+
+
+def test_the_clinic_phone_is_checked_and_shown_where_patients_need_it(client, admin, patient_user, patient) -> None:
+    client.force_login(admin)
+    bad = client.post(
+        "/admin-area/settings/", {"clinic_name": "X", "idle_timeout_minutes": "20", "clinic_phone": "call us"}
+    )
+    assert "clinic phone: 7 to 30 digits" in bad.content.decode()
+    client.post(
+        "/admin-area/settings/", {"clinic_name": "X", "idle_timeout_minutes": "20", "clinic_phone": "+1 555 010 0100"}
+    )
+    client.force_login(patient_user)
+    crisis = client.post("/me/questionnaires/phq9/", {"item_9": "2"}).content.decode()
+    assert 'href="tel:+1 555 010 0100"' in crisis
+
+
+def test_the_after_care_sheet_gives_the_clinic_phone(client, admin, nurse, running_session) -> None:
+    from ketamine_clinic.services import clinic
+
+    clinic.do_update_clinic_settings(
+        clinic_name="Riverside", idle_timeout_minutes=15, clinic_phone="(555) 010-0199", acting_user=admin
+    )
+    client.force_login(nurse)
+    page = client.get(f"/clinic/sessions/{running_session.pk}/aftercare/").content.decode()
+    assert 'href="tel:(555) 010-0199"' in page

@@ -65,6 +65,8 @@ PRESCRIBER_DECIDES: dict[str, str] = {
     "side_effect": "A severe side effect is reviewed by a prescriber.",
 }
 NOTE_LENGTH = (10, 2000)
+#: Severities whose alert also reaches the on-call prescriber away from the chair.
+CHAIRSIDE_NOTIFY = ("pause", "stop")
 
 
 def raise_alert(
@@ -91,6 +93,10 @@ def raise_alert(
         raised_at=at,
         findings=[{"at": at.isoformat(), "severity": severity, "message": message, "source": source}],
     )
+    if severity in CHAIRSIDE_NOTIFY and kind != SUICIDE_RISK:
+        from ketamine_clinic.services import notifications
+
+        notifications.schedule_for_chairside_alert(alert)
     audit.record(
         EventType.ALERT_RAISED,
         actor=actor,

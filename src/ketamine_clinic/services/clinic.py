@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from ketamine_clinic.storage.models import ClinicSettings, EventType, User
 
 __all__ = [
     "IDLE_TIMEOUT_RANGE",
+    "clinic_phone",
     "clinic_rules",
     "do_confirm_clinic_rules",
     "do_decide_rule_proposal",
@@ -46,6 +48,14 @@ def idle_timeout_minutes() -> int:
     return int(value) if value else int(settings.KC_IDLE_TIMEOUT_MINUTES)
 
 
+PHONE_PATTERN = re.compile(r"^\+?[0-9 ().-]{7,30}$")
+
+
+def clinic_phone() -> str:
+    """The clinic's phone number for patients ('' until the admin sets it)."""
+    return _row().clinic_phone
+
+
 def two_factor_required() -> bool:
     """The clinic setting: staff must use a TOTP second factor (default off)."""
     return bool(_row().require_two_factor)
@@ -57,6 +67,7 @@ def do_update_clinic_settings(
     idle_timeout_minutes: int,
     require_two_factor: bool | None = None,
     care_team_only: bool | None = None,
+    clinic_phone: str | None = None,
     acting_user: User | None,
 ) -> ClinicSettings:
     if acting_user is not None and not can(acting_user.role, Action.MANAGE_SETTINGS):
@@ -66,6 +77,11 @@ def do_update_clinic_settings(
         raise InvalidInput(f"idle timeout must be from {low} to {high} minutes", field="idle_timeout_minutes")
     if not clinic_name.strip() or len(clinic_name) > 120:
         raise InvalidInput("clinic name must be 1 to 120 characters", field="clinic_name")
+    if clinic_phone and not PHONE_PATTERN.match(clinic_phone.strip()):
+        raise InvalidInput(
+            "clinic phone: 7 to 30 digits, spaces, brackets, dots or dashes, optionally starting with +",
+            field="clinic_phone",
+        )
     with transaction.atomic():
         row = _row()
         old = {
@@ -73,6 +89,7 @@ def do_update_clinic_settings(
             "idle_timeout_minutes": row.idle_timeout_minutes,
             "require_two_factor": row.require_two_factor,
             "care_team_only": row.care_team_only,
+            "clinic_phone": row.clinic_phone,
         }
         row.clinic_name = clinic_name.strip()
         row.idle_timeout_minutes = idle_timeout_minutes
@@ -80,6 +97,8 @@ def do_update_clinic_settings(
             row.require_two_factor = require_two_factor
         if care_team_only is not None:
             row.care_team_only = care_team_only
+        if clinic_phone is not None:
+            row.clinic_phone = clinic_phone.strip()
         row.updated_at = timezone.now()
         row.save()
         audit.record(

@@ -8,6 +8,10 @@ it (so a job exists exactly when the alert does, and survives a restart):
   ``suicide_ack_deadline_min``): when no prescriber has taken or closed the alert by
   then, it goes to every active prescriber and the medical director.
 
+A pause- or stop-level alert at the chair (a vital sign, a severe side effect, the ordered
+dose reached) enqueues ``notify_chairside_alert``: the on-call prescriber hears of it even
+when away from the chair.
+
 Each message is a ``Notification`` row, unique per alert, kind and recipient; the row is
 locked while its e-mail is sent and marked sent in the same transaction, so two workers
 never send it twice. A failed send is retried with back-off (``MAX_ATTEMPTS``); the
@@ -40,6 +44,8 @@ __all__ = [
     "escalation_recipients",
     "notify_urgent_alert",
     "on_call_now",
+    "notify_chairside_alert",
+    "schedule_for_chairside_alert",
     "schedule_for_urgent_alert",
 ]
 
@@ -97,6 +103,11 @@ def schedule_for_urgent_alert(alert: Alert) -> None:
     escalate_alert.using(run_after=alert.ack_deadline_at).enqueue(alert.pk, 1)
 
 
+def schedule_for_chairside_alert(alert: Alert) -> None:
+    """Enqueue the on-call message for a pause or stop alert (caller's transaction)."""
+    notify_chairside_alert.enqueue(alert.pk, 1)
+
+
 def _link(alert: Alert) -> str:
     return f"{settings.KC_PUBLIC_URL}{reverse('alert', args=[alert.pk])}"
 
@@ -104,6 +115,14 @@ def _link(alert: Alert) -> str:
 def _message(alert: Alert, kind: str) -> tuple[str, str]:
     raised = timezone.localtime(alert.raised_at).strftime("%d %b %Y %H:%M")
     deadline = timezone.localtime(alert.ack_deadline_at).strftime("%H:%M") if alert.ack_deadline_at else "-"
+    if kind == "chairside":
+        subject = f"{alert.severity.upper()} alert #{alert.pk} at the chair: a prescriber's review is needed"
+        body = (
+            f"A {alert.severity}-level alert was raised at the chair {raised} during a treatment session. "
+            "Dosing is held until it is acknowledged.\n\n"
+            f"Open the alert (log in first): {_link(alert)}\n\nThis message holds no patient details by design.\n"
+        )
+        return subject, body
     if kind == "escalation":
         subject = f"OVERDUE urgent suicide-risk alert #{alert.pk}: no prescriber has taken it"
         lead = (
@@ -184,6 +203,20 @@ def notify_urgent_alert(alert_id: int, attempt: int = 1) -> int:
         return _send(alert, "urgent", on_call_now(timezone.now()), timezone.now())
     except Exception as exc:
         _retry(notify_urgent_alert, alert_id, attempt, exc)
+        raise  # pragma: no cover (``_retry`` raises)
+
+
+@task()
+def notify_chairside_alert(alert_id: int, attempt: int = 1) -> int:
+    """Tell the on-call prescriber(s) of a pause or stop alert at the chair; retried on failure.
+    Nothing is sent once the alert has been acknowledged."""
+    alert = Alert.objects.select_related("patient").get(pk=alert_id)
+    if alert.acknowledged_at is not None:
+        return 0
+    try:
+        return _send(alert, "chairside", on_call_now(timezone.now()), timezone.now())
+    except Exception as exc:
+        _retry(notify_chairside_alert, alert_id, attempt, exc)
         raise  # pragma: no cover (``_retry`` raises)
 
 

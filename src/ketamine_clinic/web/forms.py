@@ -42,6 +42,12 @@ class UserUpdateForm(forms.Form):
 
 class ClinicSettingsForm(forms.Form):
     clinic_name = forms.CharField(max_length=120)
+    clinic_phone = forms.CharField(
+        max_length=30,
+        required=False,
+        label="Clinic phone for patients",
+        help_text="Shown on the crisis, after-care and reminder pages (for example +1 555 010 0100).",
+    )
     idle_timeout_minutes = forms.IntegerField(
         min_value=IDLE_TIMEOUT_RANGE[0],
         max_value=IDLE_TIMEOUT_RANGE[1],

@@ -12,6 +12,8 @@ class ClinicSettings(models.Model):
     singleton = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     clinic_name = models.CharField(max_length=120, default="Ketamine Clinic")
     idle_timeout_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    #: The number patients call (crisis, after-care and reminder pages show it).
+    clinic_phone = models.CharField(max_length=30, blank=True, default="")
     rule_overrides = models.JSONField(
         default=dict, blank=True, help_text="clinical thresholds that differ from the cited defaults"
     )

@@ -136,7 +136,11 @@ class OnCallShift(models.Model):
 class Notification(models.Model):
     """One message about an alert to one person; unique so two workers never send it twice."""
 
-    KINDS = [("urgent", "urgent alert"), ("escalation", "escalation past the deadline")]
+    KINDS = [
+        ("urgent", "urgent alert"),
+        ("escalation", "escalation past the deadline"),
+        ("chairside", "pause or stop alert at the chair"),
+    ]
     alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="notifications")
     kind = models.CharField(max_length=20, choices=KINDS)
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -101,6 +101,7 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
     row = ClinicSettings.objects.filter(singleton=1).first() or ClinicSettings()
     initial = {
         "clinic_name": row.clinic_name,
+        "clinic_phone": row.clinic_phone,
         "idle_timeout_minutes": clinic.idle_timeout_minutes(),
         "require_two_factor": row.require_two_factor,
         "care_team_only": row.care_team_only,

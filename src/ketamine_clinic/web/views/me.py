@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action
-from ketamine_clinic.services import measures
+from ketamine_clinic.services import clinic, measures
 from ketamine_clinic.services.access import note_listed, patient_queryset_for
 from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.web.permissions import actor, requires
@@ -35,13 +35,19 @@ def questionnaire(request: HttpRequest, code: str) -> HttpResponse:
                 record, parsed, at=timezone.now(), acting_user=actor(request)
             ):
                 # item 9 is acted on even though the rest is incomplete
-                return render(request, "me/crisis.html", {"meta": meta, "urgent": True, "incomplete": True})
+                return render(
+                    request,
+                    "me/crisis.html",
+                    {"meta": meta, "urgent": True, "incomplete": True, "clinic_phone": clinic.clinic_phone()},
+                )
         else:
             findings = measures.suicide_risk_findings(row)
             if findings:
                 # Shown at once, not after a redirect: the answers are not watched in real time.
                 urgent = any(f.severity == "urgent" for f in findings)
-                return render(request, "me/crisis.html", {"meta": meta, "urgent": urgent})
+                return render(
+                    request, "me/crisis.html", {"meta": meta, "urgent": urgent, "clinic_phone": clinic.clinic_phone()}
+                )
             messages.success(request, "Thank you. Your answers are saved and your care team will see them.")
             return redirect("me-home")
     return render(request, "me/questionnaire.html", {"meta": meta, "errors": errors, "posted": request.POST})

@@ -356,7 +356,12 @@ def aftercare(request: HttpRequest, session_id: int) -> HttpResponse:
     return render(
         request,
         "sessions/aftercare.html",
-        {"session": session, "patient": session.patient, "esketamine": session.order.route == "nasal"},
+        {
+            "session": session,
+            "patient": session.patient,
+            "esketamine": session.order.route == "nasal",
+            "clinic_phone": clinic.clinic_phone(),
+        },
     )
 
 
