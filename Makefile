@@ -44,8 +44,8 @@ check: $(STAMP)
 pytest: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
-# The browser tests drive Debian's chromium: installed here when missing and we are root,
-# otherwise the exact command to run is printed.
+# The browser tests drive Debian's chromium and the PDF tests read text with pdftotext: each is
+# installed here when missing and we are root, otherwise the exact command to run is printed.
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -53,6 +53,14 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	  else \
 	    echo "The browser tests need Debian's chromium: run  sudo apt-get install chromium fonts-dejavu-core"; exit 1; \
+	  fi; \
+	fi
+	@if ! command -v pdftotext >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "== installing poppler-utils (pdftotext) for the PDF tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+	  else \
+	    echo "The PDF tests need pdftotext: run  sudo apt-get install poppler-utils"; exit 1; \
 	  fi; \
 	fi
 

@@ -88,6 +88,8 @@ MATRIX: dict[str, tuple[str, set[str]]] = {
     "session-ledger-draw": ("post", BEDSIDE),
     "session-ledger-waste": ("post", BEDSIDE),
     "admin-ledger-settings": ("get", {"admin"}),
+    "session-record-pdf": ("get", STAFF),
+    "progress-pdf": ("get", STAFF),
 }
 
 
@@ -197,6 +199,8 @@ def urls(course, verified_order, running_session, recorded_intake, nurse, person
         "session-ledger-draw": f"/clinic/sessions/{sid}/ledger/draw/",
         "session-ledger-waste": f"/clinic/sessions/{sid}/ledger/waste/",
         "admin-ledger-settings": "/admin-area/ledger/",
+        "session-record-pdf": f"/clinic/sessions/{sid}/record.pdf",
+        "progress-pdf": f"/clinic/patients/{pid}/progress.pdf",
     }
 
 

@@ -30,3 +30,11 @@ def csv_response(header: Sequence[str], rows: Iterable[Sequence[Any]], filename:
     for row in rows:
         writer.writerow(["" if v is None else v for v in row])
     return response
+
+
+def pdf_bytes(request: HttpRequest, template: str, context: dict[str, Any]) -> bytes:
+    """Render ``template`` to PDF bytes (the caller audits and sends them)."""
+    from weasyprint import HTML
+
+    html = render_to_string(template, context, request=request)
+    return bytes(HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf())

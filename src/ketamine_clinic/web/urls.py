@@ -8,6 +8,7 @@ from ketamine_clinic.web.views import (
     auth,
     clinical,
     desk,
+    documents,
     governance,
     home,
     ledger,
@@ -74,6 +75,9 @@ urlpatterns = [
     path("clinic/sessions/<int:session_id>/notes/<int:note_id>/amend/", sessions.amend_note, name="session-amend-note"),
     path("clinic/sessions/<int:session_id>/discharge/", sessions.discharge, name="session-discharge"),
     path("clinic/sessions/<int:session_id>/aftercare/", sessions.aftercare, name="session-aftercare"),
+    # printed records (docs/decisions/0020-pdf-documents.md)
+    path("clinic/sessions/<int:session_id>/record.pdf", documents.session_record, name="session-record-pdf"),
+    path("clinic/patients/<int:patient_id>/progress.pdf", documents.progress_report, name="progress-pdf"),
     path("clinic/alerts/", alerts.alert_list, name="alert-list"),
     path("clinic/alerts/<int:alert_id>/", alerts.alert_detail, name="alert"),
     # controlled-substance ledger

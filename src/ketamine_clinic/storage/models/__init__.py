@@ -20,6 +20,14 @@ from ketamine_clinic.storage.models.measures import (
     SuicideRiskAssessment,
 )
 from ketamine_clinic.storage.models.orders import Order
+from ketamine_clinic.storage.models.outreach import (
+    CheckIn,
+    OutreachMessage,
+    PatientLink,
+    PracticeSettings,
+    SmsOutbox,
+    VisitRequest,
+)
 from ketamine_clinic.storage.models.patients import CareTeamMember, Patient
 from ketamine_clinic.storage.models.sessions import (
     InfusionSession,
@@ -35,6 +43,7 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "CareTeamMember",
+    "CheckIn",
     "Chair",
     "ClinicSettings",
     "Course",
@@ -45,6 +54,10 @@ __all__ = [
     "InfusionSession",
     "Notification",
     "OnCallShift",
+    "OutreachMessage",
+    "PatientLink",
+    "PracticeSettings",
+    "SmsOutbox",
     "Intake",
     "LedgerEntry",
     "LedgerSettings",
@@ -59,5 +72,6 @@ __all__ = [
     "StorageLocation",
     "User",
     "Visit",
+    "VisitRequest",
     "VitalSign",
 ]

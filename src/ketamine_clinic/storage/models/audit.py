@@ -32,6 +32,7 @@ class EventType(models.IntegerChoices):
     PATIENT_CREATED = 201, "patient created"
     PATIENT_UPDATED = 202, "patient updated"
     CHART_VIEWED = 210, "chart viewed"
+    DOCUMENT_GENERATED = 211, "document generated (PDF or CSV)"
     INTAKE_RECORDED = 301, "intake recorded"
     ELIGIBILITY_DECIDED = 302, "eligibility decided"
     COURSE_PLANNED = 401, "course planned"
@@ -42,6 +43,7 @@ class EventType(models.IntegerChoices):
     CHAIR_CHANGED = 406, "chair changed"
     VISIT_MOVED_TO_TODAY = 407, "visit moved to today by a prescriber"
     COURSE_ENDED = 408, "course completed or cancelled"
+    VISIT_CHANGE_REQUESTED = 409, "patient asked to cancel or move a visit"
     ORDER_SIGNED = 501, "order signed"
     ORDER_VERIFIED = 502, "order verified"
     ORDER_CANCELLED = 503, "order cancelled"
@@ -63,6 +65,9 @@ class EventType(models.IntegerChoices):
     SUICIDE_RISK_ASSESSED = 707, "suicide-risk assessment recorded"
     NOTIFICATION_SENT = 708, "notification sent"
     ON_CALL_CHANGED = 709, "on-call rota changed"
+    OUTREACH_SENT = 710, "reminder or questionnaire link sent to a patient"
+    PATIENT_LINK_USED = 711, "questionnaire link used"
+    CHECK_IN_RECORDED = 712, "next-day check-in recorded"
     STOCK_RECEIVED = 801, "controlled substance received"
     STOCK_DRAWN = 802, "controlled substance drawn"
     STOCK_WASTED = 803, "controlled substance wasted"
@@ -78,6 +83,7 @@ class EventType(models.IntegerChoices):
     SETTINGS_PROPOSED = 902, "clinical thresholds proposed"
     SETTINGS_PROPOSAL_DECIDED = 903, "clinical threshold proposal decided"
     SETTINGS_CONFIRMED = 904, "clinical thresholds confirmed by the medical director"
+    PRACTICE_SETTINGS_CHANGED = 905, "practice identifiers or reminder times changed"
     PAGE_VIEWED = 950, "page with patient data viewed"
 
 
