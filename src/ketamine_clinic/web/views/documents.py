@@ -16,9 +16,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from ketamine_clinic.domain import billing
+from ketamine_clinic.domain import billing, chairside
 from ketamine_clinic.domain.policy import Action
-from ketamine_clinic.services import documents, rules
+from ketamine_clinic.services import clinic, documents, measures
 from ketamine_clinic.services.access import access_patient_by_id, access_session_by_id
 from ketamine_clinic.storage.models import (
     Alert,
@@ -96,14 +96,14 @@ def _send(
 
 def _scores(rows: list[Assessment]) -> list[Assessment]:
     for row in rows:
-        row.name = rules.instrument_name(row.instrument)  # type: ignore[attr-defined]
+        row.name = measures.instrument_name(row.instrument)  # type: ignore[attr-defined]
     return rows
 
 
 def _check_ins(visit_id: int) -> list[CheckIn]:
     rows = list(CheckIn.objects.filter(visit_id=visit_id).order_by("at"))
     for row in rows:
-        row.effect_labels = [rules.side_effect_label(code) for code in row.effects]  # type: ignore[attr-defined]
+        row.effect_labels = [chairside.side_effect_label(code) for code in row.effects]  # type: ignore[attr-defined]
     return rows
 
 
@@ -121,13 +121,13 @@ def session_record_context(session: InfusionSession) -> dict[str, Any]:
     )
     effects = list(SideEffect.objects.filter(session=session).select_related("recorded_by").order_by("at", "id"))
     for effect in effects:
-        effect.label = rules.side_effect_label(effect.code)  # type: ignore[attr-defined]
+        effect.label = chairside.side_effect_label(effect.code)  # type: ignore[attr-defined]
     day = timezone.localtime(visit.starts_at).date()
     pre = Assessment.objects.filter(patient=session.patient, session=None).filter(
         visit=visit
     ) | Assessment.objects.filter(patient=session.patient, session=None, visit=None, at__date=day)
     discharge = session.discharge or {}
-    labels = dict(rules.CHECKLIST)
+    labels = dict(chairside.CHECKLIST)
     return {
         "session": session,
         "visit": visit,
@@ -188,12 +188,12 @@ def progress_context(patient: Patient) -> dict[str, Any]:
     course = o.course
     now = timezone.now()
     visits = [v for v in o.visits if course is None or v.course_id == course.pk]
-    r = rules.clinic_rules()
+    r = clinic.clinic_rules()
     return {
         "patient": patient,
         "o": o,
         "protocol": PROTOCOLS.get(course.protocol) if course else None,
-        "baseline_name": rules.instrument_name(course.baseline_instrument) if course else "",
+        "baseline_name": measures.instrument_name(course.baseline_instrument) if course else "",
         "diagnoses": billing.diagnosis_codes(list(o.intake.diagnoses)) if o.intake else [],
         "score_chart": for_print(presenters.score_chart(o)),
         "scores": _scores(list(o.scores)),

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('storage', '0018_visit_chair_no_overlap_on_postgresql'),
+        ('storage', '0020_clinic_phone'),
     ]
 
     operations = [
