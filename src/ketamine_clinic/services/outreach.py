@@ -37,7 +37,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tasks import task
 
-from ketamine_clinic.services import alerts, audit, documents, measures, rules, sms
+from ketamine_clinic.domain.chairside import side_effect_label
+from ketamine_clinic.services import alerts, audit, documents, measures, sms
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotFound
 from ketamine_clinic.storage.models import (
     CheckIn,
@@ -349,10 +350,10 @@ def do_submit_questionnaires(link: PatientLink, answers: dict[str, list[int | No
         raise Conflict("Your record has no portal account: please ask the front desk.", field="link")
     for code in link.instruments:
         try:
-            rules.score(code, answers.get(code, []))
+            measures.score(code, answers.get(code, []))
         except ValueError as exc:
             raise InvalidInput(
-                f"{rules.instrument_name(code)}: {exc}", field=f"{code}-{rules.error_field(exc)}"
+                f"{measures.instrument_name(code)}: {exc}", field=f"{code}-{measures.error_field(exc)}"
             ) from None
     rows = []
     with transaction.atomic():
@@ -402,7 +403,7 @@ def do_record_check_in(link: PatientLink, *, mood: int | None, effects: list[str
             subject=row,
             new={"mood": mood, "effects": effects, "visit": link.visit_id},
         )
-        worrying = [rules.side_effect_label(e) for e in effects if e in CHECK_IN_ALERT_EFFECTS]
+        worrying = [side_effect_label(e) for e in effects if e in CHECK_IN_ALERT_EFFECTS]
         if worrying or mood == -2:
             reported = ", ".join(worrying + (["mood much worse"] if mood == -2 else []))
             alerts.raise_alert(

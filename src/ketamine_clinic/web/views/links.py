@@ -11,7 +11,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from ketamine_clinic.services import measures, outreach, rules
+from ketamine_clinic.domain.chairside import side_effect_label
+from ketamine_clinic.services import measures, outreach
 from ketamine_clinic.services.errors import Conflict, NotFound, ServiceError
 from ketamine_clinic.storage.models import CheckIn, PatientLink
 
@@ -20,7 +21,7 @@ def _forms(link: PatientLink) -> list[dict[str, Any]]:
     """Each instrument's items, their field names prefixed with the instrument's code."""
     forms = []
     for code in link.instruments:
-        meta = rules.instrument_form(code)
+        meta = measures.instrument_form(code)
         for item in meta["items"]:
             item["name"] = f"{code}-{item['name']}"
         forms.append(meta)
@@ -106,7 +107,7 @@ def _check_in(request: HttpRequest, link: PatientLink) -> HttpResponse:
         "links/check_in.html",
         {
             "moods": CheckIn.MOODS,
-            "effects": [(code, rules.side_effect_label(code)) for code in outreach.CHECK_IN_EFFECTS],
+            "effects": [(code, side_effect_label(code)) for code in outreach.CHECK_IN_EFFECTS],
             "error": error,
             "field": field,
             "posted_mood": request.POST.get("mood", ""),
