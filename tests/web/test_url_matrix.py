@@ -18,7 +18,7 @@ from tests.services.test_ledger import receive
 STAFF = {"prescriber", "crna", "rn"}
 BEDSIDE = {"crna", "rn"}
 EVERYONE = {r.value for r in ROLES}
-PUBLIC = {"login", "logout", "password-reset", "password-reset-confirm", "home"}
+PUBLIC = {"login", "logout", "password-reset", "password-reset-confirm", "home", "patient-link"}
 
 # url name -> (method, roles that may use it)
 MATRIX: dict[str, tuple[str, set[str]]] = {

@@ -139,7 +139,9 @@ def _supervise(commands: list[list[str]]) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     from ketamine_clinic.services.jobs import run_due_jobs, run_worker
+    from ketamine_clinic.services.outreach import ensure_outreach_sweep
 
+    ensure_outreach_sweep()  # reminders and questionnaire links (re-enqueues itself)
     if args.batch:
         print(f"Ran {run_due_jobs()} due job(s).")
         return 0

@@ -84,6 +84,9 @@ KC_AUDIT_DIR = Path("var/audit")
 KC_AUDIT_CHECKPOINT_EMAIL: str | None = None
 KC_DEMO = False
 KC_LOGIN_ADDRESS_LIMIT = 30
+# Text messages to patients: a class with send(to, body, *, at); the default keeps them in
+# the SmsOutbox table (services/sms.py), like the file e-mail backend keeps mail.
+KC_SMS_BACKEND = "ketamine_clinic.services.sms.OutboxBackend"
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.5
 

@@ -12,6 +12,7 @@ from ketamine_clinic.web.views import (
     governance,
     home,
     ledger,
+    links,
     me,
     oncall,
     patients,
@@ -105,6 +106,7 @@ urlpatterns = [
     path("desk/boosters/", desk.book_booster, name="desk-booster"),
     path("desk/visits/<int:visit_id>/", desk.visit_detail, name="desk-visit"),
     # patients
+    path("q/<str:token>/", links.patient_link, name="patient-link"),
     path("me/", home.me_home, name="me-home"),
     path("me/questionnaires/<str:code>/", me.questionnaire, name="me-questionnaire"),
     # administration
