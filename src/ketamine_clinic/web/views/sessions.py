@@ -108,7 +108,7 @@ def _discharge_scale(code: str) -> dict[str, Any]:
 
 def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> dict[str, Any]:
     user = actor(request)
-    vitals_all = list(VitalSign.objects.filter(session=session).order_by("at", "id"))
+    vitals_all = list(VitalSign.objects.filter(session=session).select_related("recorded_by").order_by("at", "id"))
     amended = {v.amends_id for v in vitals_all if v.amends_id}
     last = max((v.at for v in vitals_all), default=None)
     interval = clinic.vitals_interval_min(dosing=session.status == "running")
