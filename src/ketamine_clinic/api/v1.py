@@ -21,7 +21,7 @@ from ketamine_clinic.api.auth import BearerToken
 from ketamine_clinic.api.pagination import MAX_LIMIT, page
 from ketamine_clinic.api.problems import Problem, Throttled, problem, status_for
 from ketamine_clinic.domain.policy import Action, Role, can
-from ketamine_clinic.services import access, measures, rules, sessions
+from ketamine_clinic.services import access, courses, measures, sessions
 from ketamine_clinic.services.errors import NotAllowed, ServiceError
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import (
@@ -412,8 +412,8 @@ def outcomes(request: HttpRequest, patient_id: int) -> s.OutcomePublic:
     patient = access.access_patient_by_id(user, patient_id)
     course = patient.courses.order_by("-planned_at", "-id").first()
     scores = list(Assessment.objects.filter(patient=patient).order_by("at", "id"))
-    status = rules.response_status(course, scores) if course else None
-    latest = rules.latest_score(patient, "phq9")
+    status = courses.response_status(course, scores) if course else None
+    latest = measures.latest_score(patient, "phq9")
     return s.OutcomePublic(
         course_id=course.pk if course else None,
         protocol=course.protocol if course else None,
