@@ -62,6 +62,7 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "12",
         "A login ends after this many hours even with activity; the cookie ends with the browser.",
     ),
+    "KC_API_RATE_PER_MINUTE": ("120", "Requests one API token may make in a minute; more get 429 with Retry-After."),
 }
 
 
@@ -90,6 +91,7 @@ class Config:
     demo: bool = False
     login_address_limit: int = 30
     session_hours: int = 12
+    api_rate_per_minute: int = 120
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -170,6 +172,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         demo=_bool(env, "KC_DEMO", False),
         login_address_limit=_int(env, "KC_LOGIN_ADDRESS_LIMIT", 30, 5, 10_000),
         session_hours=_int(env, "KC_SESSION_HOURS", 12, 1, 24 * 7),
+        api_rate_per_minute=_int(env, "KC_API_RATE_PER_MINUTE", 120, 1, 100_000),
     )
 
 

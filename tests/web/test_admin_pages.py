@@ -125,3 +125,14 @@ def test_the_after_care_sheet_gives_the_clinic_phone(client, admin, nurse, runni
     client.force_login(nurse)
     page = client.get(f"/clinic/sessions/{running_session.pk}/aftercare/").content.decode()
     assert 'href="tel:(555) 010-0199"' in page
+
+
+def test_the_admin_lists_api_tokens_without_the_token_and_revokes_one(client, admin, nurse) -> None:  # type: ignore[no-untyped-def]
+    from ketamine_clinic.services.api_tokens import authenticate, do_create_token
+
+    row, token = do_create_token(nurse, days=10, name="registry feed", acting_user=None)
+    client.force_login(admin)
+    page = client.get("/admin-area/tokens/").content.decode()
+    assert row.prefix in page and "registry feed" in page and token not in page
+    client.post("/admin-area/tokens/", {"prefix": row.prefix})
+    assert authenticate(token) is None

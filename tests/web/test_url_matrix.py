@@ -90,6 +90,7 @@ MATRIX: dict[str, tuple[str, set[str]]] = {
     "admin-ledger-settings": ("get", {"admin"}),
     "session-record-pdf": ("get", STAFF),
     "progress-pdf": ("get", STAFF),
+    "admin-tokens": ("get", {"admin"}),
 }
 
 
@@ -201,6 +202,7 @@ def urls(course, verified_order, running_session, recorded_intake, nurse, person
         "admin-ledger-settings": "/admin-area/ledger/",
         "session-record-pdf": f"/clinic/sessions/{sid}/record.pdf",
         "progress-pdf": f"/clinic/patients/{pid}/progress.pdf",
+        "admin-tokens": "/admin-area/tokens/",
     }
 
 

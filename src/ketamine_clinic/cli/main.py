@@ -24,7 +24,7 @@ def _setup_django() -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ketamine_clinic.cli import admin, backup, ledger, pk
+    from ketamine_clinic.cli import admin, backup, ledger, pk, tokens
 
     parser = argparse.ArgumentParser(prog="kclinic", description="Ketamine Clinic: run the clinic's server and tools.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     ledger.register(sub)
     backup.register(sub)
     pk.register(sub)
+    tokens.register(sub)
     return parser
 
 

@@ -73,6 +73,7 @@ def apply(cfg: _config.Config, namespace: dict[str, object]) -> None:
         KC_LOGIN_ADDRESS_LIMIT=cfg.login_address_limit,
         # The cookie ends with the browser; the server also ends a login after this long.
         SESSION_COOKIE_AGE=cfg.session_hours * 3600,
+        KC_API_RATE_PER_MINUTE=cfg.api_rate_per_minute,
     )
 
 
@@ -87,6 +88,7 @@ KC_LOGIN_ADDRESS_LIMIT = 30
 # Text messages to patients: a class with send(to, body, *, at); the default keeps them in
 # the SmsOutbox table (services/sms.py), like the file e-mail backend keeps mail.
 KC_SMS_BACKEND = "ketamine_clinic.services.sms.OutboxBackend"
+KC_API_RATE_PER_MINUTE = 120
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.5
 

@@ -1,5 +1,5 @@
 from django.contrib.auth.views import LogoutView
-from django.urls import path
+from django.urls import include, path
 
 from ketamine_clinic.web.views import (
     account,
@@ -118,6 +118,9 @@ urlpatterns = [
     path("admin-area/audit/", admin.audit_log, name="admin-audit"),
     path("admin-area/jobs/", oncall.job_list, name="admin-jobs"),
     path("admin-area/chairs/", admin.chairs, name="admin-chairs"),
+    path("admin-area/tokens/", admin.api_tokens, name="admin-tokens"),
     path("on-call/", oncall.on_call, name="on-call"),
     path("clinic/settings/review/", governance.review, name="settings-review"),
+    # JSON API and FHIR (bearer tokens); a string, so web does not import api (layers)
+    path("", include("ketamine_clinic.api.urls")),
 ]

@@ -1,6 +1,7 @@
 """The clinic's tables, one module per noun. Only ``services`` writes clinical rows."""
 
 from ketamine_clinic.storage.models.accounts import User
+from ketamine_clinic.storage.models.api import ApiToken, ExportFile, ExportJob
 from ketamine_clinic.storage.models.audit import AuditChainHead, AuditEvent, EventType
 from ketamine_clinic.storage.models.clinic import ClinicSettings, FormToken
 from ketamine_clinic.storage.models.courses import Chair, Course, CourseDecision, Visit
@@ -39,6 +40,7 @@ from ketamine_clinic.storage.models.sessions import (
 
 __all__ = [
     "Alert",
+    "ApiToken",
     "Assessment",
     "AuditChainHead",
     "AuditEvent",
@@ -50,6 +52,8 @@ __all__ = [
     "CourseDecision",
     "EligibilityDecision",
     "EventType",
+    "ExportFile",
+    "ExportJob",
     "FormToken",
     "InfusionSession",
     "Notification",

@@ -29,10 +29,13 @@ class EventType(models.IntegerChoices):
     TWO_FACTOR_FAILED = 115, "two-factor code refused"
     TWO_FACTOR_REMOVED = 116, "two-factor device removed"
     CARE_TEAM_CHANGED = 117, "care team changed"
+    API_TOKEN_CREATED = 131, "API token created"
+    API_TOKEN_REVOKED = 132, "API token revoked"
     PATIENT_CREATED = 201, "patient created"
     PATIENT_UPDATED = 202, "patient updated"
     CHART_VIEWED = 210, "chart viewed"
     DOCUMENT_GENERATED = 211, "document generated (PDF or CSV)"
+    PATIENTS_IMPORTED = 231, "patients and prior scores imported"
     INTAKE_RECORDED = 301, "intake recorded"
     ELIGIBILITY_DECIDED = 302, "eligibility decided"
     COURSE_PLANNED = 401, "course planned"
@@ -85,6 +88,10 @@ class EventType(models.IntegerChoices):
     SETTINGS_CONFIRMED = 904, "clinical thresholds confirmed by the medical director"
     PRACTICE_SETTINGS_CHANGED = 905, "practice identifiers or reminder times changed"
     PAGE_VIEWED = 950, "page with patient data viewed"
+    BULK_EXPORT_REQUESTED = 961, "bulk FHIR export requested"
+    BULK_EXPORT_COMPLETED = 962, "bulk FHIR export written"
+    BULK_EXPORT_DOWNLOADED = 963, "bulk FHIR export file downloaded"
+    RESEARCH_EXPORT = 964, "de-identified research export downloaded"
 
 
 class AuditEvent(models.Model):

@@ -237,3 +237,22 @@ def chairs(request: HttpRequest) -> HttpResponse:
             messages.error(request, exc.message)
         return redirect("admin-chairs")
     return render(request, "admin/chairs.html", {"chairs": Chair.objects.order_by("name")})
+
+
+@requires(Action.MANAGE_USERS, phi=False)
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """API bearer tokens: who holds one, until when, last use; revoke one. Tokens are made
+    with ``kclinic token create`` and never shown here (only a digest is kept)."""
+    from ketamine_clinic.services import api_tokens as tokens
+
+    if request.method == "POST":
+        try:
+            row = tokens.do_revoke_token(request.POST.get("prefix", ""), acting_user=actor(request))
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Revoked token {row.prefix}… of {row.user.username}.")
+        return redirect("admin-tokens")
+    from django.utils import timezone
+
+    return render(request, "admin/tokens.html", {"tokens": tokens.tokens_for_admin(), "now": timezone.now()})
