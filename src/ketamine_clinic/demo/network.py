@@ -35,9 +35,9 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from ketamine_clinic.domain.chairside import CHECKLIST
 from ketamine_clinic.domain.instruments import score
 from ketamine_clinic.services import audit, schedule
-from ketamine_clinic.services.rules import CHECKLIST
 from ketamine_clinic.storage.models import (
     Alert,
     Assessment,
