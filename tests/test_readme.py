@@ -23,7 +23,7 @@ def test_every_file_the_readme_names_exists_in_a_clone() -> None:
 
 
 def test_the_readme_does_not_deny_the_demo_esketamine_patients() -> None:
-    from ketamine_clinic.services.demo import STAGES
+    from ketamine_clinic.demo import STAGES
 
     assert "esketamine" in " ".join(stage for stage, _ in STAGES)
     assert "demo esketamine patients" not in README.split("The demo clinic has")[0].split("Not yet:")[-1]

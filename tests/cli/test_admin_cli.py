@@ -5,8 +5,8 @@ import io
 import pytest
 
 from ketamine_clinic.cli.main import main
+from ketamine_clinic.demo import DEMO_STAFF, load_demo
 from ketamine_clinic.services import audit_checkpoints
-from ketamine_clinic.services.demo import DEMO_STAFF, load_demo
 from ketamine_clinic.storage.models import AuditChainHead, AuditEvent, Patient, User, VitalSign
 from tests.support.tamper import as_database_owner
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ketamine_clinic.cli.main import main
+from ketamine_clinic.demo import load_demo
 from ketamine_clinic.services import ledger
-from ketamine_clinic.services.demo import load_demo
 from ketamine_clinic.services.ledger_reports import reconcile
 from ketamine_clinic.storage.models import InfusionSession, LedgerEntry, StockDiscrepancy, StockLot
 

@@ -61,7 +61,7 @@ def test_a_new_password_meets_every_rule(client, nurse, settings, password, mess
 
 
 def test_the_demo_password_is_refused_outside_demo_mode(admin, nurse, settings) -> None:
-    from ketamine_clinic.services.demo import DEMO_PASSWORD
+    from ketamine_clinic.demo import DEMO_PASSWORD
 
     assert DEMO_PASSWORD == passwords.DEMO_PASSWORD
     settings.KC_DEMO = False

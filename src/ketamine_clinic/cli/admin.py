@@ -26,6 +26,14 @@ def register(sub: Any) -> None:
     worker.set_defaults(func=_worker, needs_django=True)
 
     demo = sub.add_parser("demo", help="load the demo clinic (once; again keeps the data)")
+    demo.add_argument(
+        "--patients",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also add a multi-year network of N patients in bulk, for the scale benchmarks (e.g. 10000)",
+    )
+    demo.add_argument("--years", type=int, default=3, help="years of network history (default 3)")
     demo.set_defaults(func=_demo, needs_django=True)
 
     user = sub.add_parser("user", help="manage users")
@@ -94,7 +102,7 @@ def _serve(args: argparse.Namespace) -> int:
     bind = args.bind or cfg.bind
     workers = args.workers or cfg.workers
     print(f"Ketamine Clinic is serving on http://{bind}/  (Ctrl-C stops it)", flush=True)
-    from ketamine_clinic.services.demo import demo_logins
+    from ketamine_clinic.demo import demo_logins
 
     logins = demo_logins()
     if logins:
@@ -153,12 +161,30 @@ def _demo(args: argparse.Namespace) -> int:
     from django.conf import settings
 
     from ketamine_clinic.cli.backup import secure_data_dir
-    from ketamine_clinic.services.demo import load_demo
+    from ketamine_clinic.demo import load_demo
 
     secure_data_dir(settings.CONFIG.data_dir)
     _call("migrate", "--noinput", "-v", "0")
     created = load_demo()
     print("Demo clinic loaded." if created else "Demo clinic already present; kept as it is.")
+    if not 0 <= args.patients <= 200_000:
+        print("--patients must be from 0 to 200000", file=sys.stderr)
+        return 2
+    if not 1 <= args.years <= 20:
+        print("--years must be from 1 to 20", file=sys.stderr)
+        return 2
+    if args.patients:
+        import time
+
+        from ketamine_clinic.demo.network import load_network
+
+        began = time.perf_counter()
+        report = load_network(args.patients, years=args.years)
+        print(
+            f"Network: {report.patients} new patients, {report.courses} courses, {report.visits} visits, "
+            f"{report.sessions} sessions, {report.vitals} vital signs, {report.assessments} assessments, "
+            f"{report.audit_rows} audit rows in {time.perf_counter() - began:.0f} s."
+        )
     return 0
 
 

@@ -7,6 +7,7 @@ one for rows and one for checkpoints, so a MAC of one kind never passes as the o
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 
@@ -16,10 +17,15 @@ __all__ = ["checkpoint_mac", "row_mac"]
 
 
 def _derived(purpose: bytes) -> bytes:
-    master = str(settings.KC_AUDIT_KEY).encode("utf-8")
+    return _derive(str(settings.KC_AUDIT_KEY), purpose)
+
+
+@functools.lru_cache(maxsize=8)
+def _derive(master: str, purpose: bytes) -> bytes:
+    """Cached by the key itself, so a changed setting (tests) derives afresh."""
     if not master:
         raise RuntimeError("KC_AUDIT_KEY is not configured")
-    return hmac.new(master, purpose, hashlib.sha256).digest()
+    return hmac.new(master.encode("utf-8"), purpose, hashlib.sha256).digest()
 
 
 def row_mac(row_hash: str) -> str:

@@ -52,7 +52,9 @@ __all__ = [
     "do_checkpoint",
     "record",
     "row_digest",
+    "seal_history",
     "subject_digest",
+    "values_digest",
     "verify_chain",
 ]
 
@@ -71,20 +73,48 @@ def _canonical_time(value: datetime) -> str:
 
 def row_digest(event: AuditEvent) -> str:
     """SHA-256 over the row's content and the previous row's hash."""
+    return _row_digest(
+        event.occurred_at,
+        int(event.event_type),
+        event.actor_id,
+        event.actor_label,
+        event.patient_id,
+        event.subject_type,
+        event.subject_id,
+        event.old_values,
+        event.new_values,
+        event.prev_hash,
+        event.subject_digest,
+    )
+
+
+def _row_digest(
+    occurred_at: datetime,
+    event_type: int,
+    actor_id: int | None,
+    actor_label: str,
+    patient_id: int | None,
+    subject_type: str,
+    subject_id: str,
+    old: Any,
+    new: Any,
+    prev: str,
+    digest: str,
+) -> str:
     payload = {
-        "occurred_at": _canonical_time(event.occurred_at),
-        "event_type": int(event.event_type),
-        "actor_id": event.actor_id,
-        "actor_label": event.actor_label,
-        "patient_id": event.patient_id,
-        "subject_type": event.subject_type,
-        "subject_id": event.subject_id,
-        "old": event.old_values,
-        "new": event.new_values,
-        "prev": event.prev_hash,
+        "occurred_at": _canonical_time(occurred_at),
+        "event_type": event_type,
+        "actor_id": actor_id,
+        "actor_label": actor_label,
+        "patient_id": patient_id,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "old": old,
+        "new": new,
+        "prev": prev,
     }
-    if event.subject_digest:  # rows written before digests existed keep their old hash
-        payload["subject_digest"] = event.subject_digest
+    if digest:  # rows written before digests existed keep their old hash
+        payload["subject_digest"] = digest
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -92,7 +122,8 @@ def row_digest(event: AuditEvent) -> str:
 def _canonical_field(field: models.Field[Any, Any], value: Any) -> Any:
     if value is None:
         return None
-    value = field.to_python(value)
+    if not _already_python(field, value):
+        value = field.to_python(value)
     if isinstance(value, Decimal):
         places = getattr(field, "decimal_places", None)
         if places is not None:
@@ -107,12 +138,35 @@ def _canonical_field(field: models.Field[Any, Any], value: Any) -> Any:
     return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
+def _already_python(field: models.Field[Any, Any], value: Any) -> bool:
+    """Whether ``to_python`` would return ``value`` unchanged (a loaded row's values, and the
+    bulk writer's): skipping it keeps digests of millions of rows fast."""
+    if isinstance(field, models.JSONField):
+        return True
+    if isinstance(field, models.DateTimeField):
+        return isinstance(value, datetime) and value.tzinfo is not None
+    if isinstance(field, models.DecimalField):
+        return isinstance(value, Decimal)
+    if isinstance(field, models.BooleanField):
+        return isinstance(value, bool)
+    if isinstance(field, models.IntegerField | models.ForeignKey):
+        return type(value) is int
+    if isinstance(field, models.CharField | models.TextField):
+        return isinstance(value, str)
+    return False
+
+
 def subject_digest(row: models.Model) -> str:
     """SHA-256 of a row's field values (primary key excluded), stable across a save and reload."""
-    values = {
-        f.attname: _canonical_field(f, getattr(row, f.attname)) for f in row._meta.concrete_fields if not f.primary_key
+    return values_digest(type(row), {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields})
+
+
+def values_digest(model: type[models.Model], values: dict[str, Any]) -> str:
+    """``subject_digest`` of a row given as ``{attname: value}`` (a row written in bulk)."""
+    canonical = {
+        f.attname: _canonical_field(f, values.get(f.attname)) for f in model._meta.concrete_fields if not f.primary_key
     }
-    blob = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+    blob = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -186,6 +240,44 @@ def record(
     lane, length, last = head.singleton, head.length, event.row_hash
     transaction.on_commit(lambda: audit_checkpoints.after_commit(lane, length, last))
     return event
+
+
+def seal_history(events: list[dict[str, Any]]) -> int:
+    """Chain events for rows written in bulk (the scale network of
+    ``ketamine_clinic.demo.network``), given as ``{attname: value}`` with JSON-ready
+    ``old_values``/``new_values``: in list order each gets lane 1, its previous link, hash
+    and MAC exactly as ``record`` gives them; ``occurred_at`` stays the time the caller set
+    (the history's clinical time). The lane's head is locked and moved past them; the caller
+    inserts the events in the same transaction (``transaction.atomic`` is required).
+    Returns how many were sealed."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.seal_history must run inside the transaction that inserts the events")
+    if not events:
+        return 0
+    head, _ = AuditChainHead.objects.select_for_update().get_or_create(singleton=1, defaults={"last_hash": GENESIS})
+    prev = head.last_hash
+    for e in events:
+        e["lane"], e["prev_hash"] = 1, prev
+        e["row_hash"] = prev = _row_digest(
+            e["occurred_at"],
+            int(e["event_type"]),
+            e["actor_id"],
+            e["actor_label"],
+            e["patient_id"],
+            e["subject_type"],
+            e["subject_id"],
+            e["old_values"],
+            e["new_values"],
+            prev,
+            e["subject_digest"],
+        )
+        e["mac"] = row_mac(prev)
+    head.last_hash = prev
+    head.length += len(events)
+    head.save(update_fields=["last_hash", "length"])
+    length = head.length
+    transaction.on_commit(lambda: audit_checkpoints.after_commit(1, length, prev))
+    return len(events)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ __all__ = [
     "user_for_reset_link",
 ]
 
-#: The public demo password (README, ``services.demo``): refused unless ``KC_DEMO=1``.
+#: The public demo password (README, ``ketamine_clinic.demo``): refused unless ``KC_DEMO=1``.
 DEMO_PASSWORD = "clinic-demo-2026"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ketamine_clinic.services.demo import DEMO_PASSWORD, DEMO_STAFF, load_demo
+from ketamine_clinic.demo import DEMO_PASSWORD, DEMO_STAFF, load_demo
 from tests.web.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser
