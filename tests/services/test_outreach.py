@@ -69,7 +69,7 @@ def test_a_reminder_goes_by_email_and_sms_at_each_lead_time_once(reachable) -> N
 def test_no_message_names_the_patient_or_the_treatment(reachable, patient) -> None:
     from ketamine_clinic.storage.models import PracticeSettings
 
-    PracticeSettings.objects.create(sender_name="Riverside Health", phone="555-0100")
+    PracticeSettings.objects.create(sender_name="Riverside Health")
     visit = _first_visit(reachable)
     with time_machine.travel(visit.starts_at - timedelta(hours=47), tick=False):
         outreach.sweep()

@@ -91,6 +91,12 @@ MATRIX: dict[str, tuple[str, set[str]]] = {
     "session-record-pdf": ("get", STAFF),
     "progress-pdf": ("get", STAFF),
     "admin-tokens": ("get", {"admin"}),
+    "me-appointments": ("get", {"patient"}),
+    "me-plan": ("get", {"patient"}),
+    "me-aftercare": ("get", {"patient"}),
+    "me-learn": ("get", {"patient"}),
+    "me-learn-page": ("get", {"patient"}),
+    "desk-requests": ("get", {"front_desk"}),
 }
 
 
@@ -203,6 +209,12 @@ def urls(course, verified_order, running_session, recorded_intake, nurse, person
         "session-record-pdf": f"/clinic/sessions/{sid}/record.pdf",
         "progress-pdf": f"/clinic/patients/{pid}/progress.pdf",
         "admin-tokens": "/admin-area/tokens/",
+        "me-appointments": "/me/appointments/",
+        "me-plan": "/me/plan/",
+        "me-aftercare": "/me/aftercare/",
+        "me-learn": "/me/learn/",
+        "me-learn-page": "/me/learn/side-effects/",
+        "desk-requests": "/desk/requests/",
     }
 
 

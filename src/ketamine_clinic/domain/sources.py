@@ -41,6 +41,9 @@ SOURCES: dict[str, str] = {
     "S54": "Review excerpt: MADRS remission <= 10 (<= 12 also used).",
     "S55": "CMS159 Depression Remission at Twelve Months: PHQ-9 < 5.",
     "S57": "Royal Prince Alfred Hospital ketamine clinic review: TRD definition.",
+    "S58": "Cotter S et al. Repeated or continuous medically supervised ketamine and hepatobiliary adverse events. "
+    "Drug Saf 2021.",
+    "S60": "Chang M, Juruena MF, Young AH. Ketamine cystitis following ketamine therapy for TRD. BMC Psychiatry 2024.",
     "S61": "Medizininformatik-Initiative PRO module: PHQ-9 items and LOINC codes.",
     "S61c": "Medizininformatik-Initiative PRO module: GAD-7 items and LOINC codes.",
     "S62": "HL7 US Core PHQ-9 panel example (44249-1).",

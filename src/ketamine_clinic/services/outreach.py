@@ -38,7 +38,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from ketamine_clinic.domain.chairside import side_effect_label
-from ketamine_clinic.services import alerts, audit, documents, measures, sms
+from ketamine_clinic.services import alerts, audit, clinic, documents, measures, sms
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotFound
 from ketamine_clinic.storage.models import (
     CheckIn,
@@ -115,7 +115,8 @@ def _link_url(token: str) -> str:
 
 def _text(kind: str, visit: Visit, url: str, expires_at: datetime | None, ps: PracticeSettings) -> tuple[str, str]:
     sender = documents.sender_name()
-    call = f" or call {ps.phone}" if ps.phone else ""
+    phone = clinic.clinic_phone()
+    call = f" or call {phone}" if phone else ""
     if kind == "reminder":
         return (
             f"{sender}: appointment reminder",

@@ -16,6 +16,7 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("On call", "on-call", Action.MANAGE_ON_CALL),
     ("Stock", "ledger-home", Action.VIEW_LEDGER),
     ("Front desk", "desk-home", Action.MANAGE_SCHEDULE),
+    ("Requests", "desk-requests", Action.MANAGE_SCHEDULE),
     ("My care", "me-home", Action.VIEW_OWN_RESULTS),
     ("Users", "admin-users", Action.MANAGE_USERS),
     ("Care teams", "admin-care-teams", Action.MANAGE_USERS),

@@ -8,6 +8,7 @@ from ketamine_clinic.web.views import (
     auth,
     clinical,
     desk,
+    desk_requests,
     documents,
     governance,
     home,
@@ -16,6 +17,7 @@ from ketamine_clinic.web.views import (
     me,
     oncall,
     patients,
+    portal,
     sessions,
 )
 
@@ -107,6 +109,12 @@ urlpatterns = [
     path("desk/visits/<int:visit_id>/", desk.visit_detail, name="desk-visit"),
     # patients
     path("q/<str:token>/", links.patient_link, name="patient-link"),
+    path("me/appointments/", portal.appointments, name="me-appointments"),
+    path("me/plan/", portal.plan, name="me-plan"),
+    path("me/aftercare/", portal.aftercare, name="me-aftercare"),
+    path("me/learn/", portal.learn, name="me-learn"),
+    path("me/learn/<slug:slug>/", portal.learn, name="me-learn-page"),
+    path("desk/requests/", desk_requests.requests, name="desk-requests"),
     path("me/", home.me_home, name="me-home"),
     path("me/questionnaires/<str:code>/", me.questionnaire, name="me-questionnaire"),
     # administration

@@ -19,7 +19,6 @@ class PracticeSettings(models.Model):
 
     singleton = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     address = models.CharField(max_length=200, blank=True)
-    phone = models.CharField(max_length=30, blank=True)
     npi = models.CharField("group NPI", max_length=10, blank=True)
     tax_id = models.CharField("tax identification number", max_length=12, blank=True)
     place_of_service = models.CharField(max_length=2, default="11")

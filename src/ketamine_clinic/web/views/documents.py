@@ -67,6 +67,7 @@ def _frame(request: HttpRequest, header_right: str) -> dict[str, Any]:
     return {
         "clinic_name": name,
         "practice": documents.practice_settings(),
+        "clinic_phone": clinic.clinic_phone(),
         "generated_by": by,
         "generated_at": at,
         "css": {

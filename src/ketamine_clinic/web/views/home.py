@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, Role
-from ketamine_clinic.services import measures, outcomes
+from ketamine_clinic.services import measures, outcomes, portal
 from ketamine_clinic.services.access import access_patient_by_id, note_listed, patient_queryset_for
 from ketamine_clinic.web import presenters
 from ketamine_clinic.web.permissions import actor, requires
@@ -68,6 +68,7 @@ def me_home(request: HttpRequest) -> HttpResponse:
             "o": overview,
             "upcoming": upcoming[:5],
             "score_chart": presenters.score_chart(overview) if overview else None,
+            "progress": portal.plain_progress(overview) if overview else None,
             "questionnaires": measures.patient_questionnaires(),
         },
     )
