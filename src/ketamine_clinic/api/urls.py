@@ -15,6 +15,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path
 
+from ketamine_clinic.api.fhir import views as fhir
 from ketamine_clinic.api.v1 import api
 from ketamine_clinic.services import access
 from ketamine_clinic.storage.models import User
@@ -48,6 +49,18 @@ def _wrap(patterns: list[URLPattern | URLResolver], prefix: str) -> list[URLPatt
 
 _v1_patterns, _app, _namespace = api.urls
 
+_fhir_patterns: list[URLPattern | URLResolver] = [
+    path("metadata", fhir.capability, name="metadata"),
+    path("$export", fhir.export_kickoff, name="export"),
+    path("Patient/$export", fhir.export_kickoff, {"level": "patient"}, name="patient-export"),
+    path("$export-status/<int:job_id>", fhir.export_status, name="export-status"),
+    path("$export-file/<int:job_id>/<str:kind>.ndjson", fhir.export_file, name="export-file"),
+    path("Patient/<int:patient_id>/$everything", fhir.everything, name="everything"),
+    path("<str:kind>/<str:rid>", fhir.read, name="read"),
+    path("<str:kind>", fhir.search, name="search"),
+]
+
 urlpatterns = [
     path("api/v1/", include((_wrap(list(_v1_patterns), "/api/v1/"), _app), namespace=_namespace)),
+    path("fhir/r4/", include((_wrap(_fhir_patterns, "/fhir/r4/"), "fhir"), namespace="fhir")),
 ]

@@ -56,6 +56,7 @@ SOURCES: dict[str, str] = {
     "S69": "CADSS: Bremner JD et al. J Trauma Stress 1998; BPRS positive subscale in ketamine studies.",
     "S70": "PHQ-9 item 9: any answer other than 'not at all' needs a suicide-risk assessment. Crit Care Nurse 2020.",
     "S70b": "Talati SK, Sharma M. 2019: MADRS response >= 50 %.",
+    "S72": "FHIR R4 vital-signs profile and result value set: LOINC codes with UCUM units (clinical reference 3.4).",
     "S73": "ICD-10-CM code pages (F32.x, F33.x, F43.1x) as listed in the clinical reference, section 3.3.",
     "S73b": "No specific ICD-10-CM code for treatment-resistant depression; code the MDD episode (secondary).",
     "S75": "openFDA NDC records for ketamine injection (0409-2051, 25021-684, 42023-113 ...): DEA Schedule III.",
