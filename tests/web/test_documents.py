@@ -153,3 +153,83 @@ def test_the_progress_report_shows_scores_doses_response_decision_and_plan(
     ):
         assert expected in text, expected
     assert text.count("PHQ-9") >= 7  # the baseline and one score per infusion
+
+
+def test_the_superbill_lists_the_clinics_codes_identifiers_and_diagnoses(
+    client, course, prescriber, crna, nurse, patient, admin
+) -> None:
+    from ketamine_clinic.services import documents
+
+    documents.do_update_practice_settings(
+        {
+            "address": "1 Main St, Springfield",
+            "npi": "1234567893",
+            "tax_id": "12-3456789",
+            "place_of_service": "11",
+            "sender_name": "",
+            "prescriber_npis": {str(prescriber.pk): "1987654321"},
+            "reminder_hours_before": [48, 2],
+            "previsit_hours_before": 48,
+            "checkin_hour_next_day": 10,
+            "checkin_valid_hours": 48,
+            "email_enabled": True,
+            "sms_enabled": True,
+        },
+        acting_user=admin,
+    )
+    visit = course.visits.order_by("starts_at").first()
+    _complete(visit, prescriber, crna, nurse, patient, 12)
+    text = _get_pdf(client, nurse, f"/clinic/visits/{visit.pk}/superbill.pdf")
+    for expected in (
+        "Superbill",
+        "1 Main St, Springfield",
+        "1234567893",
+        "123456789",
+        "1987654321",
+        "F33.2",
+        "96365",
+        "99213",
+        "J3490",
+        "UNCONFIRMED",
+        "2026-11-02",
+    ):
+        assert expected in text, expected
+    assert "96366" not in text  # a 40-minute infusion has no additional hour
+
+
+def test_a_superbill_before_any_infusion_says_there_is_nothing_to_bill(client, course, nurse) -> None:
+    client.force_login(nurse)
+    page = client.get(f"/clinic/visits/{course.visits.first().pk}/superbill.pdf")
+    assert page.status_code == 422 and b"nothing to bill" in page.content
+
+
+def test_practice_identifiers_are_checked_before_anything_is_saved(admin) -> None:
+    from ketamine_clinic.services import documents
+    from ketamine_clinic.services.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="npi must be 10 digits") as error:
+        documents.do_update_practice_settings(
+            {"npi": "12345", "reminder_hours_before": [48], "previsit_hours_before": 48,
+             "checkin_hour_next_day": 10, "checkin_valid_hours": 48},
+            acting_user=admin,
+        )  # fmt: skip
+    assert error.value.field == "npi"
+    assert documents.practice_settings().pk is None or documents.practice_settings().npi == ""
+
+
+def test_the_after_care_sheet_prints(client, running_session, nurse) -> None:
+    text = _get_pdf(client, nurse, f"/clinic/sessions/{running_session.pk}/aftercare.pdf")
+    assert "After your ketamine infusion" in text and "Do not drive" in text and "988" in text
+
+
+def test_billing_adds_an_hour_from_91_minutes_and_codes_esketamine_by_dose() -> None:
+    from ketamine_clinic.domain.billing import visit_lines
+
+    def codes(**kw):  # type: ignore[no-untyped-def]
+        return [(line.code, line.units) for line in visit_lines(**kw)]
+
+    assert ("96366", 1) not in codes(route="iv", infusion_min=90, dose_mg=35)
+    assert ("96366", 1) in codes(route="iv", infusion_min=91, dose_mg=35)
+    assert ("96366", 2) in codes(route="iv", infusion_min=151, dose_mg=35)
+    assert codes(route="nasal", infusion_min=0, dose_mg=56) == [("G2082", 1), ("S0013", 56)]
+    assert codes(route="nasal", infusion_min=0, dose_mg=84) == [("G2083", 1), ("S0013", 84)]

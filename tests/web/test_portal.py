@@ -90,3 +90,22 @@ def test_every_explanation_page_opens_and_quotes_the_clinics_settings(client, pa
                    "Bladder", "Liver", "Psychosis"):  # fmt: skip
         assert effect in effects, effect
     assert client.get("/me/learn/no-such-page/").status_code == 404
+
+
+def test_the_admin_sets_identifiers_and_reminder_times_and_a_bad_npi_is_named(client, admin, prescriber) -> None:
+    from ketamine_clinic.services import documents
+
+    client.force_login(admin)
+    form = {
+        "address": "1 Main St", "npi": "1234567893", "tax_id": "123456789", "place_of_service": "11",
+        "sender_name": "Riverside Health", "reminder_hours_before": "72, 3", "previsit_hours_before": "24",
+        "checkin_hour_next_day": "9", "checkin_valid_hours": "24", "email_enabled": "on",
+        f"npi_{prescriber.pk}": "1987654321",
+    }  # fmt: skip
+    assert client.post("/admin-area/practice/", form).status_code == 302
+    row = documents.practice_settings()
+    assert (row.reminder_hours_before, row.previsit_hours_before, row.sms_enabled) == ([72, 3], 24, False)
+    assert row.prescriber_npis == {str(prescriber.pk): "1987654321"}
+    bad = client.post("/admin-area/practice/", {**form, "npi": "12"})
+    assert bad.status_code == 422 and b"npi must be 10 digits" in bad.content
+    assert documents.practice_settings().npi == "1234567893"

@@ -22,6 +22,7 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("Care teams", "admin-care-teams", Action.MANAGE_USERS),
     ("Settings", "admin-settings", Action.MANAGE_SETTINGS),
     ("Ledger settings", "admin-ledger-settings", Action.MANAGE_SETTINGS),
+    ("Practice", "admin-practice", Action.MANAGE_SETTINGS),
     ("Audit trail", "admin-audit", Action.VIEW_AUDIT),
     ("Chairs", "admin-chairs", Action.MANAGE_SETTINGS),
     ("Jobs", "admin-jobs", Action.MANAGE_SETTINGS),

@@ -18,6 +18,7 @@ from ketamine_clinic.web.views import (
     oncall,
     patients,
     portal,
+    practice,
     sessions,
 )
 
@@ -81,6 +82,8 @@ urlpatterns = [
     # printed records (docs/decisions/0020-pdf-documents.md)
     path("clinic/sessions/<int:session_id>/record.pdf", documents.session_record, name="session-record-pdf"),
     path("clinic/patients/<int:patient_id>/progress.pdf", documents.progress_report, name="progress-pdf"),
+    path("clinic/visits/<int:visit_id>/superbill.pdf", documents.superbill, name="superbill-pdf"),
+    path("clinic/sessions/<int:session_id>/aftercare.pdf", documents.aftercare_pdf, name="aftercare-pdf"),
     path("clinic/alerts/", alerts.alert_list, name="alert-list"),
     path("clinic/alerts/<int:alert_id>/", alerts.alert_detail, name="alert"),
     # controlled-substance ledger
@@ -102,6 +105,7 @@ urlpatterns = [
     path("clinic/sessions/<int:session_id>/ledger/draw/", ledger.session_draw, name="session-ledger-draw"),
     path("clinic/sessions/<int:session_id>/ledger/waste/", ledger.session_waste, name="session-ledger-waste"),
     path("admin-area/ledger/", ledger.settings_page, name="admin-ledger-settings"),
+    path("admin-area/practice/", practice.practice, name="admin-practice"),
     # front desk
     path("desk/", desk.calendar, name="desk-home"),
     path("desk/patients/new/", patients.patient_new, name="patient-new"),

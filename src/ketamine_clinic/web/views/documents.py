@@ -13,13 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from ketamine_clinic.domain import billing, chairside
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import clinic, documents, measures
-from ketamine_clinic.services.access import access_patient_by_id, access_session_by_id
+from ketamine_clinic.services.access import access_patient_by_id, access_session_by_id, access_visit_by_id
 from ketamine_clinic.storage.models import (
     Alert,
     Assessment,
@@ -222,4 +223,82 @@ def progress_report(request: HttpRequest, patient_id: int) -> HttpResponse:
         patient=patient,
         subject=patient,
         name=f"progress-{patient.mrn}.pdf",
+    )
+
+
+def _infusion_minutes(session: InfusionSession | None) -> int:
+    if session is None or session.started_at is None:
+        return 0
+    end = session.stopped_at or session.discharged_at or session.started_at
+    return max(0, round((end - session.started_at).total_seconds() / 60))
+
+
+def superbill_context(visit: Any) -> dict[str, Any]:
+    """One visit's codes for the patient's insurer: date and place of service, the
+    clinic's and the prescriber's identifiers, diagnoses [S73][S73b] and procedures."""
+    session = InfusionSession.objects.filter(visit=visit).select_related("order__signed_by").first()
+    order = session.order if session else visit.orders.filter(cancelled_reason="").first()
+    given = float(session.administered_mg) if session and session.administered_mg is not None else None
+    dose = given if given is not None else float(order.dose_mg) if order else 0.0
+    intake = visit.patient.intakes.order_by("-recorded_at", "-id").first()
+    minutes = _infusion_minutes(session)
+    return {
+        "visit": visit,
+        "patient": visit.patient,
+        "session": session,
+        "order": order,
+        "prescriber": order.signed_by if order else None,
+        "prescriber_npi": documents.prescriber_npi(order.signed_by if order else None),
+        "diagnoses": [
+            (chr(ord("A") + i), code, text)
+            for i, (code, text) in enumerate(billing.diagnosis_codes(list(intake.diagnoses)) if intake else [])
+        ],
+        "lines": billing.visit_lines(route=order.route, infusion_min=minutes, dose_mg=dose) if order else [],
+        "infusion_min": minutes,
+        "dose_mg": dose,
+        "unconfirmed": billing.UNCONFIRMED,
+    }
+
+
+@requires(Action.VIEW_CHART)
+def superbill(request: HttpRequest, visit_id: int) -> HttpResponse:
+    visit = access_visit_by_id(actor(request), visit_id)
+    context = superbill_context(visit)
+    if context["session"] is None:
+        return render(
+            request,
+            "documents/not_yet.html",
+            {"message": "No infusion is recorded for this visit yet, so there is nothing to bill.", "visit": visit},
+            status=422,
+        )
+    context = {**_frame(request, f"{visit.patient.full_name} · MRN {visit.patient.mrn}"), **context}
+    return _send(
+        request,
+        "documents/pdf/superbill.html",
+        context,
+        kind="superbill",
+        patient=visit.patient,
+        subject=visit,
+        name=f"superbill-visit-{visit.pk}.pdf",
+    )
+
+
+@requires(Action.VIEW_CHART)
+def aftercare_pdf(request: HttpRequest, session_id: int) -> HttpResponse:
+    """The after-care sheet the patient takes home [S50][S49][S30]."""
+    session = access_session_by_id(actor(request), session_id)
+    context = {
+        **_frame(request, session.patient.full_name),
+        "session": session,
+        "patient": session.patient,
+        "esketamine": session.order.route == "nasal",
+    }
+    return _send(
+        request,
+        "documents/pdf/aftercare.html",
+        context,
+        kind="aftercare",
+        patient=session.patient,
+        subject=session,
+        name=f"aftercare-{session.pk}.pdf",
     )
