@@ -34,6 +34,10 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "sqlite in KC_DATA_DIR",
         "postgres://user:password@host:port/name to use PostgreSQL.",
     ),
+    "KC_REPLICA_DATABASE_URL": (
+        "(none)",
+        "postgres://… of a read replica; reports and exports read from it (docs/deploy.md).",
+    ),
     "KC_ALLOWED_HOSTS": ("127.0.0.1,localhost", "Comma-separated host names served."),
     "KC_HTTPS": (
         "1",
@@ -92,6 +96,7 @@ class Config:
     login_address_limit: int = 30
     session_hours: int = 12
     api_rate_per_minute: int = 120
+    replica_database_url: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -173,7 +178,16 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         login_address_limit=_int(env, "KC_LOGIN_ADDRESS_LIMIT", 30, 5, 10_000),
         session_hours=_int(env, "KC_SESSION_HOURS", 12, 1, 24 * 7),
         api_rate_per_minute=_int(env, "KC_API_RATE_PER_MINUTE", 120, 1, 100_000),
+        replica_database_url=_replica(_get(env, "KC_REPLICA_DATABASE_URL"), _get(env, "KC_DATABASE_URL")),
     )
+
+
+def _replica(raw: str | None, primary: str | None) -> str | None:
+    if raw is None:
+        return None
+    if primary is None:
+        raise ConfigError("KC_REPLICA_DATABASE_URL needs KC_DATABASE_URL (a replica of PostgreSQL)")
+    return raw
 
 
 def _public_url(raw: str | None, bind: str) -> str:

@@ -136,3 +136,41 @@ def test_the_admin_lists_api_tokens_without_the_token_and_revokes_one(client, ad
     assert row.prefix in page and "registry feed" in page and token not in page
     client.post("/admin-area/tokens/", {"prefix": row.prefix})
     assert authenticate(token) is None
+
+
+def _ids_on(html: str) -> list[int]:
+    import re
+
+    return [int(m) for m in re.findall(r"<tr><td>(\d+)</td>", html)]
+
+
+def test_the_audit_trail_pages_by_id_both_ways_without_counting(client, admin, django_assert_max_num_queries) -> None:
+    from django.db import transaction
+
+    from ketamine_clinic.services import audit
+
+    with transaction.atomic():
+        for n in range(120):
+            audit.record(EventType.SETTINGS_CHANGED, actor=admin, new={"n": n})
+    client.force_login(admin)
+    everything = list(AuditEvent.objects.order_by("-id").values_list("id", flat=True))
+    seen, url, pages = [], "/admin-area/audit/", []
+    while url:
+        html = client.get(url).content.decode()
+        pages.append(html)
+        seen += _ids_on(html)
+        older = [m for m in html.split('href="') if m.startswith("?before=")]
+        url = "/admin-area/audit/" + older[0].split('"')[0].replace("&amp;", "&") if older else ""
+    assert seen == everything  # every event once, newest first
+    assert all(len(_ids_on(p)) == 50 for p in pages[:-1])
+    back = [m for m in pages[1].split('href="') if m.startswith("?after=")][0].split('"')[0]
+    assert _ids_on(client.get("/admin-area/audit/" + back).content.decode()) == _ids_on(pages[0])[:50]
+    assert "Page 1 of" not in pages[0]
+    with django_assert_max_num_queries(30):
+        client.get(f"/admin-area/audit/?before={everything[60]}")
+
+
+def test_the_admin_home_counts_audit_events_from_the_chain_heads(client, admin) -> None:
+    client.force_login(admin)
+    html = client.get("/admin-area/").content.decode()
+    assert f'<span class="tile-num">{AuditEvent.objects.count()}</span>' in html

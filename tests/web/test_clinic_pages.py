@@ -263,6 +263,23 @@ def test_the_front_desk_books_a_booster_at_least_two_weeks_after_the_last_infusi
     assert booster.starts_at.date() >= last.starts_at.date() + timedelta(weeks=3)
 
 
+def test_the_week_page_lists_for_a_booster_only_the_patients_with_nothing_booked_ahead(
+    client, front_desk, course
+) -> None:
+    from ketamine_clinic.storage.models import Course
+
+    Course.objects.filter(pk=course.pk).update(status="maintenance")
+    option = f'<option value="{course.pk}">'
+    first, last = course.visits.order_by("starts_at")[0], course.visits.order_by("-starts_at")[0]
+    with time_machine.travel(first.starts_at - timedelta(days=1), tick=False):  # visits still ahead
+        client.force_login(front_desk)
+        assert option not in client.get("/desk/").content.decode()
+        assert option in client.get("/desk/boosters/").content.decode()  # the full list
+    with time_machine.travel(last.starts_at + timedelta(days=1), tick=False):  # nothing ahead
+        client.force_login(front_desk)
+        assert option in client.get("/desk/").content.decode()
+
+
 def test_an_esketamine_visit_gets_a_nasal_order_and_a_device_session(
     client, prescriber, crna, nurse, recorded_intake, patient, chairs
 ) -> None:

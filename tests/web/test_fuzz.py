@@ -109,6 +109,8 @@ def test_no_query_parameter_is_a_server_error(client, personas, site, value) -> 
         ("prescriber", "/clinic/patients/?q={v}&page={v}"),
         ("front_desk", "/desk/?week={v}"),
         ("admin", "/admin-area/audit/?since={v}&until={v}&user={v}&patient={v}&event_type={v}&page={v}"),
+        ("admin", "/admin-area/audit/?before={v}"),
+        ("admin", "/admin-area/audit/?after={v}"),
         ("prescriber", "/clinic/alerts/?next={v}"),
         ("rn", "/clinic/ledger/reports/dispensing/?since={v}&until={v}&mrn={v}&lot={v}"),
     ):

@@ -3,13 +3,16 @@ outcomes. Queries are bounded: a fixed number per page, never one per row."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Count, Max, Prefetch, Q
 from django.utils import timezone
+from django_tasks import task
 
 from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import alerts, clinic, measures, protocols
@@ -21,12 +24,22 @@ from ketamine_clinic.storage.models import (
     InfusionSession,
     Order,
     Patient,
+    ReadModel,
     SideEffect,
     Visit,
     VitalSign,
 )
+from ketamine_clinic.storage.routers import reporting
 
-__all__ = ["TimelineItem", "clinic_day", "outcomes_summary", "patient_overview"]
+__all__ = [
+    "SUMMARY_REFRESH_AFTER",
+    "TimelineItem",
+    "clinic_day",
+    "dashboard_summary",
+    "outcomes_summary",
+    "patient_overview",
+    "refresh_outcomes_summary",
+]
 
 
 @dataclass(frozen=True)
@@ -151,14 +164,20 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def _open_session_visits() -> list[int]:
+    """Visits whose session is still open (index ``kc_session_open``): read apart so the
+    day's query is two index scans, not a scan of every visit joined to its session."""
+    return list(
+        InfusionSession.objects.filter(status__in=InfusionSession.OPEN_STATUSES).values_list("visit_id", flat=True)
+    )
+
+
 def clinic_day(day: date, now: datetime) -> dict[str, Any]:
     """Today's chairs and sessions, vitals due, open alerts and decisions due."""
     start, end = _day_bounds(day)
     # today's visits, and any visit whose session is still open wherever it was opened from
     visits = list(
-        Visit.objects.filter(
-            Q(starts_at__gte=start, starts_at__lt=end) | Q(session__status__in=InfusionSession.OPEN_STATUSES)
-        )
+        Visit.objects.filter(Q(starts_at__gte=start, starts_at__lt=end) | Q(pk__in=_open_session_visits()))
         .exclude(status="cancelled")
         .select_related("patient", "chair", "course")
         .prefetch_related(
@@ -212,8 +231,43 @@ def clinic_day(day: date, now: datetime) -> dict[str, Any]:
     return {"rows": rows, "alerts": open_alerts, "decisions_due": due_courses}
 
 
+SUMMARY_KEY = "outcomes-summary"
+#: A dashboard older than this queues a refresh on the task worker (and still shows at once).
+SUMMARY_REFRESH_AFTER = timedelta(seconds=60)
+
+
+def dashboard_summary(now: datetime) -> tuple[dict[str, Any], datetime]:
+    """The outcomes summary as last computed by the task worker, and when. The first view
+    of a new clinic computes it inline; a summary older than ``SUMMARY_REFRESH_AFTER`` queues
+    one refresh (a conditional update, so a page viewed by sixteen people queues one job)."""
+    row = ReadModel.objects.filter(key=SUMMARY_KEY).first()
+    if row is None or row.computed_at is None:
+        return refresh_outcomes_summary.call(), now
+    stale = now - SUMMARY_REFRESH_AFTER
+    if row.computed_at < stale and (row.refresh_queued_at is None or row.refresh_queued_at < stale):
+        queued = ReadModel.objects.filter(key=SUMMARY_KEY, computed_at=row.computed_at).filter(
+            Q(refresh_queued_at__isnull=True) | Q(refresh_queued_at__lt=stale)
+        )
+        if queued.update(refresh_queued_at=now):
+            transaction.on_commit(refresh_outcomes_summary.enqueue)
+    return row.data, row.computed_at
+
+
+@task()
+def refresh_outcomes_summary() -> dict[str, Any]:
+    """Compute the outcomes summary (on the reporting replica when one is configured) and
+    store it for the dashboard; returns it as stored (JSON)."""
+    with reporting():
+        summary: dict[str, Any] = json.loads(json.dumps(outcomes_summary(), default=str))
+    ReadModel.objects.update_or_create(
+        key=SUMMARY_KEY, defaults={"data": summary, "computed_at": timezone.now(), "refresh_queued_at": None}
+    )
+    return summary
+
+
 def outcomes_summary() -> dict[str, Any]:
-    """Response and remission rates, six-infusion completion and side-effect frequencies."""
+    """Response and remission rates, six-infusion completion and side-effect frequencies,
+    computed from all of history (the worker's job: pages read ``dashboard_summary``)."""
     courses = list(
         Course.objects.select_related("patient").annotate(
             done=Count("visits", filter=Q(visits__status="done", visits__phase="induction"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace as _replace
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -38,6 +39,18 @@ def database_from(cfg: _config.Config) -> dict[str, object]:
     }
 
 
+def databases_from(cfg: _config.Config) -> dict[str, dict[str, object]]:
+    """``default`` (the primary) and, with ``KC_REPLICA_DATABASE_URL``, a read-only ``replica``
+    that reports and exports read from (``storage.routers``)."""
+    found = {"default": database_from(cfg)}
+    if cfg.replica_database_url:
+        found["replica"] = {
+            **database_from(_replace(cfg, database_url=cfg.replica_database_url)),
+            "TEST": {"MIRROR": "default"},
+        }
+    return found
+
+
 def apply(cfg: _config.Config, namespace: dict[str, object]) -> None:
     """Fill a settings namespace from ``cfg`` (shared by the production and test modules)."""
     https = cfg.https
@@ -45,7 +58,7 @@ def apply(cfg: _config.Config, namespace: dict[str, object]) -> None:
         DEBUG=cfg.debug,
         SECRET_KEY=cfg.secret_key,
         ALLOWED_HOSTS=list(cfg.allowed_hosts) + (["testserver"] if cfg.debug else []),
-        DATABASES={"default": database_from(cfg)},
+        DATABASES=databases_from(cfg),
         SESSION_COOKIE_SECURE=https,
         CSRF_COOKIE_SECURE=https,
         SECURE_SSL_REDIRECT=https,
@@ -133,6 +146,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_USER_MODEL = "storage.User"
+DATABASE_ROUTERS = ["ketamine_clinic.storage.routers.ReplicaRouter"]
 # Background jobs (notifications, deadlines) in the clinic's own database: they survive a
 # restart, and a job is claimed with SELECT ... FOR UPDATE SKIP LOCKED, so two workers
 # never run the same one (docs/decisions/0014-suicide-risk-pathway-and-background-jobs.md).

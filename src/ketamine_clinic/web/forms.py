@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from ketamine_clinic.domain.policy import ROLES
 from ketamine_clinic.services.clinic import IDLE_TIMEOUT_RANGE
-from ketamine_clinic.storage.models import Chair, Course, EventType, User
+from ketamine_clinic.storage.models import Chair, Course, EventType, User, Visit
 from ketamine_clinic.web.context import ROLE_LABELS
 
 ROLE_CHOICES = [(r.value, ROLE_LABELS[r.value]) for r in ROLES]
@@ -346,6 +348,15 @@ class BoosterForm(forms.Form):
         empty_label="Choose a patient",
     )
     day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Day")
+
+    def __init__(self, *args: Any, due_only: bool = False, **kwargs: Any) -> None:
+        """``due_only``: list only the maintenance patients with no visit booked ahead (the
+        week page's short list; a network has thousands in maintenance)."""
+        super().__init__(*args, **kwargs)
+        if due_only:
+            field = self.fields["course"]
+            ahead = Visit.objects.filter(course=OuterRef("pk"), status="scheduled", starts_at__gte=timezone.now())
+            field.queryset = field.queryset.exclude(Exists(ahead))  # type: ignore[attr-defined]
 
 
 class NasalOrderForm(forms.Form):

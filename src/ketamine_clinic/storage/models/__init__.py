@@ -30,6 +30,7 @@ from ketamine_clinic.storage.models.outreach import (
     VisitRequest,
 )
 from ketamine_clinic.storage.models.patients import CareTeamMember, Patient
+from ketamine_clinic.storage.models.read_models import ReadModel
 from ketamine_clinic.storage.models.sessions import (
     InfusionSession,
     PumpEvent,
@@ -68,6 +69,7 @@ __all__ = [
     "Order",
     "Patient",
     "PumpEvent",
+    "ReadModel",
     "SessionNote",
     "SideEffect",
     "SuicideRiskAssessment",

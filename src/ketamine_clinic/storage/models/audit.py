@@ -115,6 +115,12 @@ class AuditEvent(models.Model):
     class Meta:
         db_table = "kc_audit_event"
         ordering = ["id"]
+        # the audit trail pages newest first by id, filtered by patient, user or event type
+        indexes = [
+            models.Index(fields=["patient", "-id"], name="kc_audit_patient_id"),
+            models.Index(fields=["actor", "-id"], name="kc_audit_actor_id"),
+            models.Index(fields=["event_type", "-id"], name="kc_audit_type_id"),
+        ]
 
 
 class AuditChainHead(models.Model):

@@ -41,6 +41,7 @@ class Course(models.Model):
     class Meta:
         db_table = "kc_course"
         ordering = ["-planned_at", "-id"]
+        indexes = [models.Index(fields=["status"], name="kc_course_status")]
         constraints = [
             models.UniqueConstraint(
                 fields=["patient"],

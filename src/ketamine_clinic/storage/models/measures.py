@@ -55,6 +55,10 @@ class Alert(models.Model):
     class Meta:
         db_table = "kc_alert"
         ordering = ["-raised_at", "-id"]
+        # the Today dashboard and the alerts page read the open ones only
+        indexes = [
+            models.Index(fields=["-raised_at"], condition=models.Q(acknowledged_at__isnull=True), name="kc_alert_open")
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["patient"],

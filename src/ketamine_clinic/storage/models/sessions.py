@@ -37,6 +37,14 @@ class InfusionSession(models.Model):
 
     class Meta:
         db_table = "kc_infusion_session"
+        # the Today dashboard finds the sessions still open wherever they were opened from
+        indexes = [
+            models.Index(
+                fields=["status"],
+                condition=models.Q(status__in=["checklist", "ready", "running", "paused", "observing"]),
+                name="kc_session_open",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["patient"],

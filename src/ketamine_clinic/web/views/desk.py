@@ -48,7 +48,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
         .order_by("starts_at")
     )
     chairs = list(Chair.objects.filter(active=True).order_by("name"))
-    booster_form = BoosterForm()
+    booster_form = BoosterForm(due_only=True)
     note_listed(v.patient_id for v in visits)
     note_listed(_booster_patients(booster_form))
     grid: dict[tuple[int, date], list[Visit]] = {}

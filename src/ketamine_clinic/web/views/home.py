@@ -33,7 +33,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def clinic_home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     day = outcomes.clinic_day(timezone.localdate(), now)
-    summary = outcomes.outcomes_summary()
+    summary, summary_at = outcomes.dashboard_summary(now)
     note_listed(
         [r["visit"].patient_id for r in day["rows"]]
         + [a.patient_id for a in day["alerts"]]
@@ -45,6 +45,7 @@ def clinic_home(request: HttpRequest) -> HttpResponse:
         {
             **day,
             "summary": summary,
+            "summary_at": summary_at,
             "now": now,
             "charts": presenters.dashboard_charts(summary),
         },
