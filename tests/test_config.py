@@ -84,3 +84,17 @@ def test_the_audit_key_can_come_from_a_file(tmp_path: Path) -> None:
     key = tmp_path / "audit_key"
     key.write_text(AUDIT + "\n")
     assert load({"KC_SECRET_KEY": GOOD, "KC_AUDIT_KEY_FILE": str(key)}).audit_key == AUDIT
+
+
+def test_mail_comes_from_the_clinic_not_webmaster_at_localhost() -> None:
+    assert "webmaster" not in load(BASE).email_from
+    named = load({**BASE, "KC_EMAIL_FROM": "Riverside Clinic <care@riverside.example>"})
+    assert named.email_from == "Riverside Clinic <care@riverside.example>"
+    with pytest.raises(ConfigError, match="KC_EMAIL_FROM"):
+        load({**BASE, "KC_EMAIL_FROM": "the clinic"})
+
+
+def test_outgoing_mail_uses_the_configured_sender(settings) -> None:
+    from django.conf import settings as live
+
+    assert "webmaster" not in live.DEFAULT_FROM_EMAIL and "@" in live.DEFAULT_FROM_EMAIL

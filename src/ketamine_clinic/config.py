@@ -88,6 +88,7 @@ class Config:
     bind: str
     workers: int
     email_host: str | None
+    email_from: str = "Ketamine Clinic <no-reply@localhost>"
     time_zone: str = "UTC"
     public_url: str = "http://127.0.0.1:8000"
     audit_key: str = PLACEHOLDER_AUDIT_KEY
@@ -170,6 +171,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         bind=_get(env, "KC_BIND") or "127.0.0.1:8000",
         workers=_int(env, "KC_WORKERS", 2, 1, 64),
         email_host=_get(env, "KC_EMAIL_HOST"),
+        email_from=_email_from(_get(env, "KC_EMAIL_FROM")),
         time_zone=_time_zone(_get(env, "KC_TIME_ZONE") or "UTC"),
         public_url=_public_url(_get(env, "KC_PUBLIC_URL"), _get(env, "KC_BIND") or "127.0.0.1:8000"),
         audit_key=audit_key,
@@ -180,6 +182,16 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         api_rate_per_minute=_int(env, "KC_API_RATE_PER_MINUTE", 120, 1, 100_000),
         replica_database_url=_replica(_get(env, "KC_REPLICA_DATABASE_URL"), _get(env, "KC_DATABASE_URL")),
     )
+
+
+def _email_from(raw: str | None) -> str:
+    """The sender of every message: an address, optionally with a display name."""
+    if raw is None:
+        return "Ketamine Clinic <no-reply@localhost>"
+    address = raw.rsplit("<", 1)[-1].rstrip(">").strip()
+    if "@" not in address or " " in address:
+        raise ConfigError("KC_EMAIL_FROM must be an e-mail address, e.g. 'Riverside Clinic <care@riverside.example>'")
+    return raw.strip()
 
 
 def _replica(raw: str | None, primary: str | None) -> str | None:

@@ -75,6 +75,8 @@ def apply(cfg: _config.Config, namespace: dict[str, object]) -> None:
             else "django.core.mail.backends.filebased.EmailBackend"
         ),
         EMAIL_HOST=cfg.email_host or "localhost",
+        DEFAULT_FROM_EMAIL=cfg.email_from,
+        SERVER_EMAIL=cfg.email_from,
         EMAIL_FILE_PATH=str(cfg.data_dir / "outbox"),
         STATIC_ROOT=cfg.data_dir / "static",
         TIME_ZONE=cfg.time_zone,
