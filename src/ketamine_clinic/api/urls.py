@@ -61,6 +61,7 @@ _fhir_patterns: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    path("api/v1/research/deidentified.csv", fhir.research_csv, name="research-csv"),
     path("api/v1/", include((_wrap(list(_v1_patterns), "/api/v1/"), _app), namespace=_namespace)),
     path("fhir/r4/", include((_wrap(_fhir_patterns, "/fhir/r4/"), "fhir"), namespace="fhir")),
 ]

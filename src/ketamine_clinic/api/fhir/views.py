@@ -242,3 +242,29 @@ def export_file(request: HttpRequest, user: User, job_id: int, kind: str) -> Htt
     job = bulk.job_for(user, job_id)
     body = bulk.do_download(job, kind, acting_user=user)
     return HttpResponse(body, content_type="application/fhir+ndjson")
+
+
+@csrf_exempt
+def research_csv(request: HttpRequest) -> HttpResponse:
+    """``/api/v1/research/deidentified.csv``: the Safe Harbor research export (prescribers);
+    errors as problem details like the rest of ``/api/v1/``."""
+    from ketamine_clinic.api.problems import problem, status_for
+    from ketamine_clinic.services.research import do_research_export
+
+    if request.method != "GET":
+        return problem(405, "method_not_allowed", "GET this address.")
+    try:
+        user = bearer_user(request)
+    except Throttled as exc:
+        return problem(429, "rate_limited", str(exc), headers={"Retry-After": str(exc.retry_after)})
+    if user is None:
+        return problem(
+            401, "unauthenticated", "Send Authorization: Bearer <token>.", headers={"WWW-Authenticate": "Bearer"}
+        )
+    try:
+        body = do_research_export(user)
+    except ServiceError as exc:
+        return problem(status_for(exc.code), exc.code, exc.message, field=exc.field)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="deidentified.csv"'
+    return response
