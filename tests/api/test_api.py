@@ -35,6 +35,8 @@ MATRIX: list[tuple[str, str, set[str]]] = [
     ("get", "/api/v1/alerts", STAFF),
     ("get", "/api/v1/patients/{pid}/alerts", STAFF),
     ("get", "/api/v1/patients/{pid}/outcomes", STAFF | {"patient"}),
+    ("post", "/api/v1/imports/csv", {"prescriber", "rn"}),
+    ("post", "/api/v1/imports/fhir", {"prescriber", "rn"}),
 ]
 
 BODIES = {
@@ -47,6 +49,12 @@ BODIES = {
         "respiratory_rate": 14,
     },
     "/api/v1/patients/{pid}/assessments": {"instrument": "gad7", "answers": [1, 1, 1, 0, 0, 0, 0]},
+    "/api/v1/imports/csv": {
+        "csv": "mrn,given_name,family_name,birth_date,sex,instrument,total,at\n"
+        "X-1,Ann,Lee,1970-01-01,female,phq9,12,2025-01-05\n",
+        "dry_run": True,
+    },
+    "/api/v1/imports/fhir": {"bundle": {"resourceType": "Bundle", "type": "collection", "entry": []}, "dry_run": True},
 }
 
 

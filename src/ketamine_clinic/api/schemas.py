@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field, StringConstraints
@@ -15,6 +15,10 @@ __all__ = [
     "AlertPublic",
     "AssessmentCreate",
     "AssessmentPublic",
+    "BundleImport",
+    "CsvImport",
+    "ImportProblem",
+    "ImportReportPublic",
     "CoursePublic",
     "IntakePublic",
     "MePublic",
@@ -189,6 +193,34 @@ class AlertPublic(Schema):
     message: str
     raised_at: datetime
     acknowledged_at: datetime | None
+
+
+class CsvImport(_Strict):
+    csv: str = Field(
+        max_length=2_000_000,
+        description="columns: mrn, given_name, family_name, birth_date, sex, instrument, total, at (one score per row)",
+    )
+    dry_run: bool = Field(description="true: check every row and import nothing")
+
+
+class BundleImport(_Strict):
+    bundle: dict[str, Any] = Field(description="a FHIR Bundle with Patient and score Observation entries")
+    dry_run: bool = Field(description="true: check every entry and import nothing")
+
+
+class ImportProblem(Schema):
+    where: str
+    field: str
+    message: str
+
+
+class ImportReportPublic(Schema):
+    dry_run: bool
+    imported: bool
+    patients_created: int
+    patients_matched: int
+    scores: int
+    problems: list[ImportProblem]
 
 
 class OutcomePublic(Schema):

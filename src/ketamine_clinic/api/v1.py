@@ -18,10 +18,11 @@ from ninja.responses import Status
 
 from ketamine_clinic.api import schemas as s
 from ketamine_clinic.api.auth import BearerToken
+from ketamine_clinic.api.fhir.importing import parse_bundle
 from ketamine_clinic.api.pagination import MAX_LIMIT, page
 from ketamine_clinic.api.problems import Problem, Throttled, problem, status_for
 from ketamine_clinic.domain.policy import Action, Role, can
-from ketamine_clinic.services import access, courses, measures, sessions
+from ketamine_clinic.services import access, courses, importer, measures, sessions
 from ketamine_clinic.services.errors import NotAllowed, ServiceError
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import (
@@ -424,6 +425,49 @@ def outcomes(request: HttpRequest, patient_id: int) -> s.OutcomePublic:
         drop_pct=status.drop_pct if status else None,
         explanation=status.explanation if status else None,
     )
+
+
+def _report(report: Any) -> s.ImportReportPublic | HttpResponse:
+    if report.problems and not report.dry_run:
+        errors = [{"field": f"{p.where}: {p.field}", "message": p.message} for p in report.problems]
+        first = report.problems[0]
+        return problem(
+            422,
+            "invalid_input",
+            f"{len(report.problems)} problem(s); nothing was imported. First: {first.where}: {first.message}",
+            field=first.field,
+            errors=errors,
+        )
+    return s.ImportReportPublic(
+        dry_run=report.dry_run,
+        imported=report.imported,
+        patients_created=report.patients_created,
+        patients_matched=report.patients_matched,
+        scores=report.scores,
+        problems=[s.ImportProblem(where=p.where, field=p.field, message=p.message) for p in report.problems],
+    )
+
+
+@router.post(
+    "/imports/csv",
+    response={200: s.ImportReportPublic, **WRITE_ERRORS},
+    summary="Import patients and prior scores from a CSV; a dry run lists every problem row",
+)
+def import_csv(request: HttpRequest, payload: s.CsvImport) -> Any:
+    user = _actor(request)
+    patients, problems = importer.parse_csv(payload.csv)
+    return _report(importer.do_import(patients, problems, dry_run=payload.dry_run, source="csv", acting_user=user))
+
+
+@router.post(
+    "/imports/fhir",
+    response={200: s.ImportReportPublic, **WRITE_ERRORS},
+    summary="Import patients and prior scores from a FHIR Bundle; a dry run lists every problem entry",
+)
+def import_bundle(request: HttpRequest, payload: s.BundleImport) -> Any:
+    user = _actor(request)
+    patients, problems = parse_bundle(payload.bundle)
+    return _report(importer.do_import(patients, problems, dry_run=payload.dry_run, source="fhir", acting_user=user))
 
 
 api.add_router("/", router)
