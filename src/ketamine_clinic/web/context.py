@@ -26,6 +26,7 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("Audit trail", "admin-audit", Action.VIEW_AUDIT),
     ("Chairs", "admin-chairs", Action.MANAGE_SETTINGS),
     ("Jobs", "admin-jobs", Action.MANAGE_SETTINGS),
+    ("API tokens", "admin-tokens", Action.MANAGE_USERS),
 )
 
 ROLE_LABELS = {
