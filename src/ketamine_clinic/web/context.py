@@ -13,6 +13,7 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("Today", "clinic-home", Action.VIEW_CHART),
     ("Patients", "patient-list", Action.VIEW_CHART),
     ("Alerts", "alert-list", Action.VIEW_CHART),
+    ("Reports", "reports-outcomes", Action.VIEW_DASHBOARD),
     ("On call", "on-call", Action.MANAGE_ON_CALL),
     ("Stock", "ledger-home", Action.VIEW_LEDGER),
     ("Front desk", "desk-home", Action.MANAGE_SCHEDULE),

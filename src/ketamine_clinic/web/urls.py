@@ -19,6 +19,7 @@ from ketamine_clinic.web.views import (
     patients,
     portal,
     practice,
+    reports,
     sessions,
 )
 
@@ -84,6 +85,10 @@ urlpatterns = [
     path("clinic/patients/<int:patient_id>/progress.pdf", documents.progress_report, name="progress-pdf"),
     path("clinic/visits/<int:visit_id>/superbill.pdf", documents.superbill, name="superbill-pdf"),
     path("clinic/sessions/<int:session_id>/aftercare.pdf", documents.aftercare_pdf, name="aftercare-pdf"),
+    path("clinic/reports/", reports.outcomes, name="reports-outcomes"),
+    path("clinic/reports/outcomes.csv", reports.outcomes, {"fmt": "csv"}, name="reports-outcomes-csv"),
+    path("clinic/reports/outcomes.pdf", reports.outcomes, {"fmt": "pdf"}, name="reports-outcomes-pdf"),
+    path("clinic/reports/recall/", reports.recall, name="reports-recall"),
     path("clinic/alerts/", alerts.alert_list, name="alert-list"),
     path("clinic/alerts/<int:alert_id>/", alerts.alert_detail, name="alert"),
     # controlled-substance ledger
