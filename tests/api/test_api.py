@@ -238,3 +238,13 @@ def test_a_nul_in_a_query_parameter_is_a_problem_not_a_page(as_user, prescriber)
     assert response.json()["field"] == "cursor"
     fhir = as_user(prescriber).get("/fhir/r4/Observation?code=%00")
     assert fhir.status_code == 400 and fhir.json()["issue"][0]["expression"] == ["code"]
+
+
+def test_the_committed_schema_is_the_served_one(client) -> None:  # type: ignore[no-untyped-def]
+    """docs/openapi.json is the contract clients read; regenerate it with the command in
+    docs/api.md when the API changes on purpose."""
+    import json
+    from pathlib import Path
+
+    committed = json.loads((Path(__file__).parents[2] / "docs" / "openapi.json").read_text(encoding="utf-8"))
+    assert client.get("/api/v1/openapi.json").json() == committed
