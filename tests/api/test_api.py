@@ -230,3 +230,21 @@ def test_the_schema_is_served_at_openapi_json(client) -> None:  # type: ignore[n
     assert schema["openapi"].startswith("3.")
     problem = schema["paths"]["/api/v1/patients"]["get"]["responses"]["404"]["content"]
     assert list(problem) == ["application/problem+json"]
+
+
+def test_a_nul_in_a_query_parameter_is_a_problem_not_a_page(as_user, prescriber) -> None:  # type: ignore[no-untyped-def]
+    response = as_user(prescriber).get("/api/v1/alerts?cursor=%00abc")
+    assert response.status_code == 422 and response["Content-Type"] == "application/problem+json"
+    assert response.json()["field"] == "cursor"
+    fhir = as_user(prescriber).get("/fhir/r4/Observation?code=%00")
+    assert fhir.status_code == 400 and fhir.json()["issue"][0]["expression"] == ["code"]
+
+
+def test_the_committed_schema_is_the_served_one(client) -> None:  # type: ignore[no-untyped-def]
+    """docs/openapi.json is the contract clients read; regenerate it with the command in
+    docs/api.md when the API changes on purpose."""
+    import json
+    from pathlib import Path
+
+    committed = json.loads((Path(__file__).parents[2] / "docs" / "openapi.json").read_text(encoding="utf-8"))
+    assert client.get("/api/v1/openapi.json").json() == committed

@@ -158,9 +158,32 @@ class RefuseNulMiddleware:
         for source in sources:
             for name, values in source.lists():
                 if "\x00" in name or any("\x00" in v for v in values):
+                    if request.path.startswith(("/api/", "/fhir/")):
+                        return _nul_for_machines(request.path, name.replace("\x00", "") or "parameter")
                     field = escape(name.replace("\x00", ""))
                     return HttpResponseBadRequest(
                         f"<p>{field or 'A field'}: contains a character that is not allowed (NUL). "
                         "Go back and type the value again.</p>"
                     )
         return self.get_response(request)
+
+
+def _nul_for_machines(path: str, field: str) -> HttpResponse:
+    """The JSON API's problem details (422) or FHIR's OperationOutcome (400) for a NUL."""
+    import json
+
+    message = f"{field}: contains a character that is not allowed (NUL)"
+    if path.startswith("/fhir/"):
+        issue = {"severity": "error", "code": "invalid", "diagnostics": message, "expression": [field]}
+        body = {"resourceType": "OperationOutcome", "issue": [issue]}
+        return HttpResponse(json.dumps(body), status=400, content_type="application/fhir+json")
+    problem = {
+        "type": "about:blank",
+        "title": "A field is missing or out of its allowed range.",
+        "status": 422,
+        "detail": message,
+        "code": "invalid_input",
+        "field": field,
+        "errors": [{"field": field, "message": message}],
+    }
+    return HttpResponse(json.dumps(problem), status=422, content_type="application/problem+json")
