@@ -1,0 +1,312 @@
+"""Mixed read/write load against a real server (gunicorn via ``kclinic serve``): N staff
+clicking without pause through the clinic, whole-request time measured at the client.
+
+Each virtual user is a CRNA with one patient in the chair (a running infusion, set up
+through the services). One round of a user: the Today dashboard, the patient's chart, the
+session page (the one-time form token comes from it), then one write chosen in turn:
+vital signs, a pump event (pause, then resume) or a CADSS rating. Users run for
+``BENCH_SECONDS`` at each level of ``BENCH_USERS`` (default 1,2,4,8,16). Logins (Argon2)
+are timed apart: all users log in at once before the rounds.
+
+Prints, for each number of users: requests, errors, p50/p95/p99 of the whole request and
+throughput, then the throughput-versus-users curve; exits non-zero when any request
+failed or the p95 at the largest level is over 200 ms.
+
+Usage (see ``benchmarks/web/run_load``): ``bench_load.py --port 8181`` with the same
+``KC_*`` environment as the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import statistics
+import sys
+import threading
+import time
+import urllib.parse
+from datetime import date, timedelta
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ketamine_clinic.web.settings")
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from ketamine_clinic.domain import chairside  # noqa: E402
+from ketamine_clinic.services import courses, intake, measures, orders, schedule, sessions  # noqa: E402
+from ketamine_clinic.services.accounts import do_create_user  # noqa: E402
+from ketamine_clinic.services.patients import do_create_patient  # noqa: E402
+from ketamine_clinic.storage.models import Chair, InfusionSession, Patient, User  # noqa: E402
+
+BUDGET_MS = 200.0
+PASSWORD = "load-bench-password-2026"
+VITALS = {"systolic_mmhg": 122, "diastolic_mmhg": 76, "heart_rate_bpm": 72, "spo2_percent": 98, "respiratory_rate": 14}
+
+
+def _staff(role: str) -> User:
+    user = User.objects.filter(role=role, is_active=True).order_by("id").first()
+    assert user is not None, f"the load needs a {role}: load the demo clinic first"
+    return user
+
+
+def setup(users: int) -> list[tuple[str, int, int]]:
+    """(username, patient id, session id) per virtual user: a CRNA and a running infusion."""
+    prescriber, rn = _staff("prescriber"), _staff("rn")
+    now = timezone.now()
+    out = []
+    for n in range(users):
+        name = f"load.crna{n:02d}"
+        user = User.objects.filter(username=name).first() or do_create_user(
+            name, "crna", PASSWORD, credentials="CRNA", acting_user=None
+        )
+        mrn = f"LOAD-{n:02d}"
+        patient = Patient.objects.filter(mrn=mrn).first()
+        session = InfusionSession.objects.filter(patient=patient, status__in=("running", "paused")).first()
+        if session is None:
+            session = _running_session(n, patient, mrn, prescriber, rn, user, now)
+        out.append((name, session.patient_id, session.pk))
+    return out
+
+
+def _running_session(n, patient, mrn, prescriber, rn, crna, now):  # type: ignore[no-untyped-def]
+    if patient is None:
+        patient = do_create_patient(
+            mrn=mrn,
+            given_name="Load",
+            family_name=f"Patient{n:02d}",
+            birth_date=date(1970 + n, 1, 1),
+            sex="female",
+            at=now - timedelta(days=30),
+            acting_user=None,
+        )
+    row = intake.do_record_intake(
+        patient,
+        diagnoses=["trd"],
+        failed_trials=[{"drug": d, "weeks": 8, "adequate": True} for d in ("sertraline", "bupropion")],
+        contraindications={},
+        weight_kg="70.0",
+        height_cm="170",
+        vitals=VITALS,
+        pregnant=False,
+        consent_given=True,
+        at=now - timedelta(days=7),
+        acting_user=rn,
+    )
+    intake.do_decide_eligibility(row, decision="eligible", note="", at=now - timedelta(days=6), acting_user=prescriber)
+    measures.do_record_assessment(patient, "phq9", [2] * 8 + [0], at=now - timedelta(days=6), acting_user=rn)
+    chair_name = f"Load {n:02d}"
+    chair = Chair.objects.filter(name=chair_name).first() or schedule.do_create_chair(chair_name, acting_user=None)
+    local = timezone.localtime(now - timedelta(minutes=10))
+    course = courses.do_plan_course(
+        patient,
+        protocol="iv_racemic_depression",
+        start_date=local.date(),
+        start_time=local.time().replace(second=0, microsecond=0),
+        chair=chair,
+        baseline_score=16,
+        at=now - timedelta(days=5),
+        acting_user=prescriber,
+    )
+    visit = course.visits.order_by("starts_at").first()
+    order = orders.do_sign_order(
+        visit,
+        dose_mg_per_kg=0.5,
+        duration_min=40,
+        concentration_mg_per_ml=1,
+        at=now - timedelta(days=1),
+        acting_user=prescriber,
+    )
+    orders.do_verify_order(order, at=now - timedelta(hours=20), acting_user=rn)
+    session = sessions.do_open_session(visit, at=now - timedelta(minutes=9), acting_user=rn)
+    items = {k: True for k, _ in chairside.CHECKLIST}
+    sessions.do_complete_checklist(session, items=items, vitals=VITALS, at=now - timedelta(minutes=8), acting_user=rn)
+    sessions.do_record_pump_event(
+        session, "start", rate_ml_per_h=order.rate_ml_per_h, at=now - timedelta(minutes=7), acting_user=crna
+    )
+    return session
+
+
+class Browser:
+    """One staff member's browser: keep-alive connection, cookies, CSRF and form tokens."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, form: dict[str, object] | None = None) -> tuple[int, str]:
+        headers = {"Host": "127.0.0.1", "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Referer"] = f"http://127.0.0.1:{self.port}{path}"
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+        except (http.client.HTTPException, OSError):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            raise
+        text = response.read().decode("utf-8", "replace")
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name] = rest.split(";", 1)[0]
+        return response.status, text
+
+
+def _tokens(html: str) -> dict[str, str]:
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    once = re.search(r'name="form_token" value="([^"]*)"', html)
+    return {"csrfmiddlewaretoken": csrf.group(1) if csrf else "", "form_token": once.group(1) if once else ""}
+
+
+def login(browser: Browser, username: str) -> float:
+    _status, page = browser.request("GET", "/login/")
+    start = time.perf_counter()
+    status, _ = browser.request("POST", "/login/", {**_tokens(page), "username": username, "password": PASSWORD})
+    elapsed = (time.perf_counter() - start) * 1000
+    assert status == 302, f"login of {username} failed ({status})"
+    return elapsed
+
+
+class Result:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.times: dict[str, list[float]] = {}
+        self.errors: list[str] = []
+
+    def add(self, op: str, ms: float, ok: bool, detail: str = "") -> None:
+        with self.lock:
+            self.times.setdefault(op, []).append(ms)
+            if not ok:
+                self.errors.append(f"{op}: {detail}")
+
+
+CADSS = {f"item_{i}": 0 for i in range(1, 24)}
+
+
+def user_loop(browser: Browser, patient_id: int, session_id: int, until: float, result: Result, n: int) -> None:
+    step = n
+    paused = False
+    while time.perf_counter() < until:
+        for op, path in (
+            ("GET dashboard", "/clinic/"),
+            ("GET chart", f"/clinic/patients/{patient_id}/"),
+            ("GET session", f"/clinic/sessions/{session_id}/"),
+        ):
+            start = time.perf_counter()
+            try:
+                status, page = browser.request("GET", path)
+            except (OSError, http.client.HTTPException) as exc:
+                result.add(op, (time.perf_counter() - start) * 1000, False, repr(exc))
+                continue
+            result.add(op, (time.perf_counter() - start) * 1000, status == 200, str(status))
+        tokens = _tokens(page)
+        kind = step % 3
+        step += 1
+        if kind == 0:
+            op, path, form = "POST vitals", f"/clinic/sessions/{session_id}/vitals/", {**VITALS}
+        elif kind == 1:
+            pump = {"kind": "resume", "rate_ml_per_h": "52.5"} if paused else {"kind": "pause", "rate_ml_per_h": ""}
+            op, path, form = f"POST pump {pump['kind']}", f"/clinic/sessions/{session_id}/pump/", pump
+            paused = not paused
+        else:
+            form = {"instrument": "cadss", **CADSS}
+            op, path = "POST CADSS", f"/clinic/sessions/{session_id}/assessment/"
+        start = time.perf_counter()
+        try:
+            status, text = browser.request("POST", path, {**tokens, **form})
+        except (OSError, http.client.HTTPException) as exc:
+            result.add(op, (time.perf_counter() - start) * 1000, False, repr(exc))
+            continue
+        result.add(op, (time.perf_counter() - start) * 1000, status == 302, f"{status} {_first_error(text)}")
+
+
+def _first_error(text: str) -> str:
+    found = re.search(r'class="(?:errorlist|alert alert-error)[^"]*"[^>]*>(.{0,160})', text, re.S)
+    return re.sub(r"<[^>]+>", " ", found.group(1)).strip() if found else ""
+
+
+def run_level(port: int, people: list[tuple[str, int, int]], seconds: float) -> tuple[Result, float, list[float]]:
+    browsers = [Browser(port) for _ in people]
+    logins: list[float] = []
+    barrier = threading.Barrier(len(people))
+
+    def log_in(i: int) -> None:
+        barrier.wait()
+        logins.append(login(browsers[i], people[i][0]))
+
+    threads = [threading.Thread(target=log_in, args=(i,)) for i in range(len(people))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    result = Result()
+    until = time.perf_counter() + seconds
+    began = time.perf_counter()
+    threads = [
+        threading.Thread(target=user_loop, args=(b, p[1], p[2], until, result, i))
+        for i, (b, p) in enumerate(zip(browsers, people, strict=True))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return result, time.perf_counter() - began, logins
+
+
+def _pct(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) >= 2 else (values[0] if values else 0.0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--setup-only", action="store_true")
+    args = parser.parse_args()
+    levels = [int(x) for x in os.environ.get("BENCH_USERS", "1,2,4,8,16").split(",")]
+    seconds = float(os.environ.get("BENCH_SECONDS", "20"))
+    people = setup(max(levels))
+    connection.close()
+    if args.setup_only:
+        return 0
+    print(f"database: {connection.vendor}; {seconds:.0f} s per level; users {levels}")
+    header = f"{'users':>5} {'requests':>9} {'errors':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7}"
+    header += f" {'login p50':>10} {'login max':>10}"
+    print(header)
+    # warm every gunicorn worker (imports, templates, the PK engine) before anything is timed
+    run_level(args.port, people, min(seconds, 10))
+    worst_p95, failed, curve = 0.0, 0, []
+    detail: dict[str, list[float]] = {}
+    for users in levels:
+        result, wall, logins = run_level(args.port, people[:users], seconds)
+        every = [t for ts in result.times.values() for t in ts]
+        p95 = _pct(every, 95)
+        curve.append((users, len(every) / wall, p95))
+        failed += len(result.errors)
+        print(
+            f"{users:>5} {len(every):>9} {len(result.errors):>7} {statistics.median(every):>8.1f} {p95:>8.1f} "
+            f"{_pct(every, 99):>8.1f} {len(every) / wall:>7.1f} {statistics.median(logins):>10.0f} {max(logins):>10.0f}"
+        )
+        for error in result.errors[:3]:
+            print(f"      error: {error}")
+        if users == max(levels):
+            worst_p95, detail = p95, result.times
+    print(f"\nat {max(levels)} users, by request:")
+    for op, ts in sorted(detail.items()):
+        print(f"  {op:<20} n={len(ts):>5}  p50 {statistics.median(ts):>7.1f}  p95 {_pct(ts, 95):>7.1f} ms")
+    print("\nthroughput versus users (requests/s):  " + "  ".join(f"{u}: {r:.0f}" for u, r, _ in curve))
+    ok = failed == 0 and worst_p95 < BUDGET_MS
+    print(("PASS" if ok else "FAIL") + f": {failed} failed requests; p95 at {max(levels)} users {worst_p95:.0f} ms")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
