@@ -18,6 +18,7 @@ EXPECTED: dict[str, set[str]] = {
         "decide_eligibility",
         "plan_course",
         "sign_order",
+        "verify_order",
         "titrate_dose",
         "record_assessment",
         "record_side_effects",
@@ -87,9 +88,11 @@ def test_the_table_names_every_role_and_only_known_actions() -> None:
     assert set().union(*EXPECTED.values()) <= {a.value for a in ACTIONS}
 
 
-def test_only_prescribers_sign_orders_and_never_verify_them() -> None:
+def test_only_prescribers_sign_orders_and_only_clinicians_may_ever_verify() -> None:
+    """The matrix is the scope-of-practice ceiling; the clinic's ``verifier_roles`` setting
+    narrows it and the service refuses the signer (tests/services/test_front_desk.py)."""
     assert [r for r in ROLES if can(r, "sign_order")] == ["prescriber"]
-    assert not can("prescriber", "verify_order")
+    assert {r.value for r in ROLES if can(r, "verify_order")} == {"prescriber", "crna", "rn"}
 
 
 def test_front_desk_and_patients_cannot_see_a_chart() -> None:

@@ -23,7 +23,7 @@ ALLOWED = {
         ("decision_due", "completed"), ("decision_due", "cancelled"),
         ("maintenance", "maintenance"), ("maintenance", "completed"), ("maintenance", "cancelled"),
     },
-    "visit": {("scheduled", "done"), ("scheduled", "cancelled")},
+    "visit": {("scheduled", "done"), ("scheduled", "cancelled"), ("scheduled", "no_show")},
     "alert": {("open", "acknowledged"), ("open", "closed")},
 }  # fmt: skip
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from ketamine_clinic.services import protocols
+from ketamine_clinic.services import clinic, protocols
 from ketamine_clinic.services.errors import InvalidInput
 
 
@@ -14,7 +14,7 @@ def test_an_iv_induction_is_six_visits_on_clinic_days_at_most_three_a_week(db) -
     plan = protocols.plan_visits("iv_racemic_depression", date(2026, 11, 7))  # a Saturday
     days = [v.date for v in plan.visits]
     assert len(days) == 6 and days[0] == date(2026, 11, 9)  # the next Monday
-    assert all(d.weekday() in protocols.CLINIC_DAYS for d in days)
+    assert all(d.weekday() in clinic.clinic_hours().days for d in days)
     weeks = [d.isocalendar()[1] for d in days]
     assert max(weeks.count(w) for w in set(weeks)) <= 3
     assert plan.dose_mg_per_kg == 0.5
@@ -31,7 +31,7 @@ def test_an_unknown_protocol_is_refused_naming_the_choices(db) -> None:
     assert exc.value.field == "protocol" and "iv_racemic_depression" in exc.value.message
 
 
-def test_the_next_clinic_day_skips_the_weekend() -> None:
+def test_the_next_clinic_day_skips_the_weekend(db) -> None:  # the clinic's days are a setting
     assert protocols.next_clinic_day(date(2026, 11, 8)) == date(2026, 11, 9)
     assert protocols.next_clinic_day(date(2026, 11, 10)) == date(2026, 11, 10)
 

@@ -29,7 +29,11 @@ def test_moving_a_visit_too_close_to_the_next_is_refused(course, front_desk) -> 
     first, second = list(course.visits.order_by("starts_at"))[:2]
     with pytest.raises(Conflict):
         schedule.do_reschedule_visit(
-            first, second.starts_at - timedelta(hours=2), reason="Patient asked for later", acting_user=front_desk
+            first,
+            second.starts_at - timedelta(hours=1),  # 08:00, inside the clinic's hours
+            reason="Patient asked for later",
+            at=course.planned_at,
+            acting_user=front_desk,
         )
 
 

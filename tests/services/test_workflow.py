@@ -126,11 +126,16 @@ def test_rescheduling_onto_a_busy_chair_or_too_close_is_refused(course, front_de
     first, second = list(course.visits.order_by("starts_at"))[:2]
     with pytest.raises(Conflict, match="at least 40 hours apart"):
         schedule.do_reschedule_visit(
-            second, first.starts_at + timedelta(hours=24), reason="patient asked", acting_user=front_desk
+            second, first.starts_at + timedelta(hours=24), reason="patient asked", at=MONDAY, acting_user=front_desk
         )
     last = course.visits.order_by("-starts_at").first()
+    assert last.starts_at.weekday() == 4  # a Friday: the next day the clinic is closed
+    with pytest.raises(InvalidInput, match="closed on Saturdays"):
+        schedule.do_reschedule_visit(
+            last, last.starts_at + timedelta(days=1), reason="patient asked", at=MONDAY, acting_user=front_desk
+        )
     moved = schedule.do_reschedule_visit(
-        last, last.starts_at + timedelta(days=1), reason="patient asked", acting_user=front_desk
+        last, last.starts_at + timedelta(days=3), reason="patient asked", at=MONDAY, acting_user=front_desk
     )
     assert Visit.objects.get(pk=last.pk).starts_at == moved.starts_at
     schedule.do_cancel_visit(moved, reason="flu", acting_user=front_desk)

@@ -154,7 +154,9 @@ def test_vitals_posted_from_the_session_page_are_recorded_and_alerted(client, nu
     )
 
 
-@pytest.mark.parametrize(("url_name", "limit"), [("clinic", 40), ("chart", 30), ("session", 40)])
+# patient pages: + 3 for the patient banner (intake weight, course with its visit counts, open
+# alerts) and + 1 for the clinic's verifying roles, whatever the amount of data
+@pytest.mark.parametrize(("url_name", "limit"), [("clinic", 40), ("chart", 34), ("session", 44)])
 def test_main_pages_run_a_bounded_number_of_queries(
     client, prescriber, course, running_session, nurse, django_assert_max_num_queries, url_name, limit
 ) -> None:

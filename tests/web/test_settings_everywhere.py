@@ -50,7 +50,11 @@ def test_the_minimum_interval_setting_reaches_rescheduling(course, front_desk, a
     clinic.do_update_clinic_rules({"min_hours_between_infusions": 96}, acting_user=None)
     with pytest.raises(Conflict, match="at least 96 hours apart"):
         schedule.do_reschedule_visit(
-            second, first.starts_at + timedelta(hours=72), reason="Patient asked", acting_user=front_desk
+            second,
+            first.starts_at + timedelta(hours=72),
+            reason="Patient asked",
+            at=course.planned_at,
+            acting_user=front_desk,
         )
 
 

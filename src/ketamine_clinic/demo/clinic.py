@@ -441,6 +441,7 @@ def _advance(
             start_date=timezone.localdate(start),
             start_time=time(9 + rng.randint(0, 3), 0),
             baseline_score=baseline,
+            accept_other_times=True,  # a busy demo day: the nearest free time
             at=start - timedelta(days=1),
             acting_user=prescriber,
         )
@@ -455,6 +456,7 @@ def _advance(
         start_date=start_day,
         start_time=start_time,
         baseline_score=baseline,
+        accept_other_times=True,  # a busy demo day: the nearest free time
         at=start - timedelta(days=1),
         acting_user=prescriber,
     )

@@ -8,9 +8,11 @@ Scope-of-practice reasoning (see ``docs/decisions/0003-role-matrix.md``):
 * Prescribers (psychiatrists and psychiatric APRNs) decide eligibility, plan courses,
   sign orders and confirm the end-of-induction decision [S1][S21]. Only a prescriber
   closes an urgent suicide-risk alert, with a structured assessment [S65].
-* A signed order is verified by a second clinician before the infusion starts; the
-  clinic's default lets a CRNA or an RN verify, and never the prescriber who signed it
-  (the second-person rule is enforced in services, not here) [S20][S21].
+* A signed order is verified by a second clinician before the infusion starts. Within
+  scope of practice a prescriber (physician, APRN), a CRNA or an RN may verify; the clinic
+  narrows this (setting ``verifier_roles``, default CRNA and RN, so a physician-run clinic
+  can let its physicians verify), and never the clinician who signed it (both enforced in
+  ``services.orders``, not here) [S20][S21].
 * CRNAs run the infusion and may titrate within the order; RNs monitor, record vitals
   and side effects, and discharge. Both may acknowledge a notify-level alert with a note,
   as may a prescriber; front desk and patients may not. Urgent suicide-risk alerts are
@@ -126,6 +128,7 @@ _MATRIX: dict[Role, frozenset[Action]] = {
         Action.DECIDE_ELIGIBILITY,
         Action.PLAN_COURSE,
         Action.SIGN_ORDER,
+        Action.VERIFY_ORDER,
         Action.TITRATE_DOSE,
         Action.RECORD_ASSESSMENT,
         Action.RECORD_SIDE_EFFECTS,

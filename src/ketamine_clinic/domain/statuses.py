@@ -6,7 +6,7 @@ A chair-side session goes checklist -> ready -> running <-> paused -> observing 
 discharged; nasal devices go ready/running -> observing; any open session may be closed
 without discharge (not while the pump runs). A course goes induction -> decision due ->
 maintenance or referred (or back to induction when extended) and ends completed or
-cancelled. A visit is scheduled until done or cancelled. An alert is open until
+cancelled. A visit is scheduled until done, cancelled or marked a no-show. An alert is open until
 acknowledged or closed.
 """
 
@@ -42,7 +42,7 @@ _COURSE = {
     "completed": set(),
     "cancelled": set(),
 }
-_VISIT = {"scheduled": {"done", "cancelled"}, "done": set(), "cancelled": set()}
+_VISIT = {"scheduled": {"done", "cancelled", "no_show"}, "done": set(), "cancelled": set(), "no_show": set()}
 _ALERT = {"open": {"acknowledged", "closed"}, "acknowledged": set(), "closed": set()}
 
 #: kind -> status -> the statuses it may move to.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
@@ -18,7 +20,10 @@ __all__ = [
     "do_set_active",
     "do_record_session_event",
     "do_set_password",
+    "do_unlock_account",
     "do_update_user",
+    "is_locked_out",
+    "locked_user_ids",
 ]
 
 
@@ -185,3 +190,49 @@ def do_record_session_event(
         new["address"] = address
     with transaction.atomic():
         audit.record(event_type, actor=user, subject=user, new=new)
+
+
+def _lock_key(user: User) -> str:
+    from ketamine_clinic.services.passwords import login_key
+
+    return login_key(user.username)
+
+
+def is_locked_out(user: User) -> bool:
+    """Whether failed logins have locked ``user``'s account (django-axes, by account;
+    docs/decisions/0004-lockout-by-account.md)."""
+    from axes.models import AccessAttempt
+    from django.conf import settings
+    from django.utils import timezone
+
+    since = timezone.now() - timedelta(hours=float(settings.AXES_COOLOFF_TIME))
+    return bool(
+        AccessAttempt.objects.filter(
+            username=_lock_key(user), attempt_time__gte=since, failures_since_start__gte=settings.AXES_FAILURE_LIMIT
+        ).exists()
+    )
+
+
+def locked_user_ids() -> set[int]:
+    """The ids of the accounts locked by failed logins now."""
+    from axes.models import AccessAttempt
+    from django.conf import settings
+    from django.utils import timezone
+
+    since = timezone.now() - timedelta(hours=float(settings.AXES_COOLOFF_TIME))
+    keys = AccessAttempt.objects.filter(
+        attempt_time__gte=since, failures_since_start__gte=settings.AXES_FAILURE_LIMIT, username__startswith="user-"
+    ).values_list("username", flat=True)
+    return {int(k.removeprefix("user-")) for k in keys if k.removeprefix("user-").isdigit()}
+
+
+def do_unlock_account(user: User, *, acting_user: User | None) -> int:
+    """An administrator clears the failed logins that locked ``user`` out (after checking
+    who asked); returns how many lock records were removed. Audited."""
+    from axes.models import AccessAttempt
+
+    _require_admin(acting_user)
+    with transaction.atomic():
+        removed, _ = AccessAttempt.objects.filter(username=_lock_key(user)).delete()
+        audit.record(EventType.ACCOUNT_UNLOCKED, actor=acting_user, subject=user, new={"lock_records_removed": removed})
+    return int(removed)

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import timedelta
+from datetime import date, timedelta
+from datetime import time as clock_time
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ketamine_clinic.domain.hours import ClinicHours, HoursError
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.domain.settings import ClinicRules
 from ketamine_clinic.services import audit
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
-from ketamine_clinic.storage.models import ClinicSettings, EventType, User
+from ketamine_clinic.storage.models import Chair, ClinicSettings, EventType, User
 
 __all__ = [
     "IDLE_TIMEOUT_RANGE",
     "clinic_phone",
+    "VERIFIER_ROLE_CHOICES",
+    "chair_window",
+    "clinic_hours",
     "clinic_rules",
+    "closure_reasons",
+    "do_update_clinic_hours",
+    "do_update_verifier_roles",
     "do_confirm_clinic_rules",
     "do_decide_rule_proposal",
     "do_propose_clinic_rules",
@@ -32,6 +41,7 @@ __all__ = [
     "rule_overrides",
     "rules_unconfirmed",
     "two_factor_required",
+    "verifier_roles",
     "vitals_interval_min",
 ]
 
@@ -277,3 +287,103 @@ def vitals_interval_min(*, dosing: bool = False) -> int:
     """Minutes between readings: the dosing interval while the dose runs, else after it [S6][S7]."""
     r = clinic_rules()
     return int(r.vitals_every_dosing_min if dosing else r.vitals_every_min)
+
+
+def clinic_hours() -> ClinicHours:
+    """The clinic's booking calendar (admin setting): hours, open weekdays, closure dates.
+    Course planning, boosters, rescheduling and the calendar all read it here [S1]."""
+    row = _row()
+    return ClinicHours(
+        opens=row.opens_at,
+        closes=row.closes_at,
+        days=frozenset(int(d) for d in row.open_days),
+        closures=frozenset(date.fromisoformat(c["date"]) for c in row.closures or []),
+    )
+
+
+def closure_reasons() -> dict[date, str]:
+    return {date.fromisoformat(c["date"]): c.get("reason", "") for c in _row().closures or []}
+
+
+def chair_window(chair: Chair) -> tuple[clock_time, clock_time]:
+    """The hours ``chair`` can be booked: its own, inside the clinic's."""
+    return clinic_hours().chair_window(chair.opens_at, chair.closes_at)
+
+
+def do_update_clinic_hours(
+    *,
+    opens: clock_time,
+    closes: clock_time,
+    days: set[int],
+    closures: dict[date, str],
+    acting_user: User | None,
+) -> ClinicSettings:
+    """An administrator sets when visits are booked. Visits already booked are not moved
+    (the calendar shows those that now fall outside the hours); nothing is saved when the
+    hours cannot be (closing before opening, no open day) [S1]."""
+    if acting_user is not None and not can(acting_user.role, Action.MANAGE_SETTINGS):
+        raise NotAllowed("Only an administrator may change the clinic's hours.")
+    try:
+        ClinicHours(opens=opens, closes=closes, days=frozenset(days), closures=frozenset(closures))
+    except HoursError as exc:
+        raise InvalidInput(str(exc), field=exc.field) from None
+    for day, reason in closures.items():
+        if len(reason) > 80:
+            raise InvalidInput(
+                f"the reason for closing on {day.isoformat()} must be at most 80 characters", field="closures"
+            )
+    with transaction.atomic():
+        row = ClinicSettings.objects.select_for_update().filter(singleton=1).first() or _row()
+        old: dict[str, Any] = {"opens": f"{row.opens_at:%H:%M}", "closes": f"{row.closes_at:%H:%M}"}
+        old.update(days=row.open_days, closures=list(row.closures or []))
+        row.opens_at, row.closes_at = opens, closes
+        row.open_days = "".join(str(d) for d in sorted(days))
+        row.closures = [{"date": d.isoformat(), "reason": r.strip()} for d, r in sorted(closures.items())]
+        row.updated_at = timezone.now()
+        row.save()
+        audit.record(
+            EventType.CLINIC_HOURS_CHANGED,
+            actor=acting_user,
+            subject=row,
+            old=old,
+            new={
+                "opens": f"{opens:%H:%M}",
+                "closes": f"{closes:%H:%M}",
+                "days": row.open_days,
+                "closures": row.closures,
+            },
+        )
+    return row
+
+
+#: Roles that may ever verify an order, within scope of practice: prescribers (physicians,
+#: APRNs), CRNAs and RNs [S1]. The clinic chooses among them; the signer never verifies.
+VERIFIER_ROLE_CHOICES = (("prescriber", "Prescribers (physicians, APRNs)"), ("crna", "CRNAs"), ("rn", "RNs"))
+
+
+def verifier_roles() -> frozenset[str]:
+    """The roles this clinic lets verify another clinician's order (admin setting)."""
+    return frozenset(r for r in (_row().verifier_roles or "").split(",") if r)
+
+
+def do_update_verifier_roles(roles: set[str], *, acting_user: User | None) -> ClinicSettings:
+    """Choose which roles verify orders; at least one, each within scope of practice."""
+    if acting_user is not None and not can(acting_user.role, Action.MANAGE_SETTINGS):
+        raise NotAllowed("Only an administrator may change who verifies orders.")
+    allowed = {code for code, _ in VERIFIER_ROLE_CHOICES}
+    if not roles or not roles <= allowed:
+        raise InvalidInput("verifying roles must be one or more of: prescriber, crna, rn", field="verifier_roles")
+    with transaction.atomic():
+        row = ClinicSettings.objects.select_for_update().filter(singleton=1).first() or _row()
+        old = {"verifier_roles": row.verifier_roles}
+        row.verifier_roles = ",".join(sorted(roles))
+        row.updated_at = timezone.now()
+        row.save()
+        audit.record(
+            EventType.SETTINGS_CHANGED,
+            actor=acting_user,
+            subject=row,
+            old=old,
+            new={"verifier_roles": row.verifier_roles},
+        )
+    return row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,11 +12,12 @@ from django.utils import timezone
 
 from ketamine_clinic.domain.course import DECISIONS, InductionDecision, ResponseStatus, evaluate_response
 from ketamine_clinic.domain.course import evaluate_induction as domain_evaluate_induction
+from ketamine_clinic.domain.hours import booking_problem
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import audit, clinic, protocols
 from ketamine_clinic.services._common import check_day, move, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
-from ketamine_clinic.services.schedule import find_free_chair
+from ketamine_clinic.services.schedule import chair_is_free
 from ketamine_clinic.storage.models import (
     Assessment,
     Chair,
@@ -30,6 +32,8 @@ from ketamine_clinic.storage.models import (
 
 __all__ = [
     "INDUCTION_DECISIONS",
+    "BookingDeviations",
+    "Placement",
     "course_scores",
     "decision_due",
     "do_book_maintenance_visit",
@@ -39,6 +43,7 @@ __all__ = [
     "done_induction_visits",
     "evaluate_induction",
     "induction_decision_choices",
+    "plan_placements",
     "response_status",
 ]
 
@@ -50,19 +55,119 @@ def _eligible(patient: Patient) -> bool:
     return latest is not None and latest.decision == "eligible"
 
 
-def _place(day: date, start: time, minutes: int, chair: Chair | None, close: time) -> tuple[datetime, Chair]:
-    """The first half-hour slot from ``start`` on ``day`` with a free chair, else the first
-    from the clinic's opening time."""
+@dataclass(frozen=True)
+class Placement:
+    """Where one visit went, and how it differs from what was asked (``""`` when it is
+    exactly the requested day, time and chair)."""
+
+    number: int
+    phase: str
+    starts_at: datetime
+    chair: Chair
+    deviation: str = ""
+    #: the day or time differs from the request (another chair alone is said, not asked about)
+    moved: bool = False
+
+
+class BookingDeviations(Conflict):
+    """Some visits could not be booked as asked; nothing was saved. ``placements`` lists
+    every visit as it would be booked, each deviation said in words."""
+
+    def __init__(self, placements: list[Placement], requested: time) -> None:
+        moved = [p for p in placements if p.moved]
+        super().__init__(
+            f"Nothing booked: {len(moved)} of {len(placements)} visits cannot be at {requested:%H:%M} as asked. "
+            "Review the times below and book them, or choose another time.",
+            field="start_time",
+        )
+        self.placements = placements
+
+
+def _chairs(preferred: Chair | None) -> list[Chair]:
+    chairs = list(Chair.objects.filter(active=True).order_by("name"))
+    if preferred is not None:  # the row as stored now, not the caller's copy
+        chairs = sorted(chairs, key=lambda c: c.pk != preferred.pk)
+    return chairs
+
+
+def _free_chair(starts: datetime, ends: datetime, chairs: list[Chair], now: datetime) -> Chair | None:
+    hours = clinic.clinic_hours()
+    for chair in chairs:
+        window = clinic.chair_window(chair)
+        if booking_problem(hours, starts, ends, now=now, window=window) is None and chair_is_free(chair, starts, ends):
+            return chair
+    return None
+
+
+def _place(
+    day: date, start: time, minutes: int, preferred: Chair | None, *, now: datetime
+) -> tuple[datetime, Chair, str]:
+    """The requested time on ``day`` on the preferred (else any) free chair; when none is
+    free, the nearest free slot that day within the clinic's and the chair's hours, never in
+    the past, with the reason in words. ``Conflict`` when the day has no free slot."""
     tz = timezone.get_current_timezone()
-    last = datetime.combine(day, close, tzinfo=tz)
-    for begin in (start, protocols.CLINIC_OPENS):
-        at = datetime.combine(day, begin, tzinfo=tz)
-        while at + timedelta(minutes=minutes) <= last:
-            found = find_free_chair(at, at + timedelta(minutes=minutes), preferred=chair)
-            if found is not None:
-                return at, found
-            at += SLOT_STEP
-    raise Conflict(f"No chair is free on {day:%A %d %B} before {close:%H:%M}.", field="start_date")
+    hours = clinic.clinic_hours()
+    length = timedelta(minutes=minutes)
+    chairs = _chairs(preferred)
+    asked = datetime.combine(day, start, tzinfo=tz)
+    found = _free_chair(asked, asked + length, chairs, now)
+    if found is not None:
+        other = preferred is not None and found.pk != preferred.pk
+        return asked, found, (f"on {found.name} ({preferred.name} is taken)" if other and preferred else "")
+    why = booking_problem(hours, asked, asked + length, now=now) or f"no chair is free at {start:%H:%M}"
+    opening = datetime.combine(day, hours.opens, tzinfo=tz)
+    slots = []
+    at = opening
+    while at + length <= datetime.combine(day, hours.closes, tzinfo=tz):
+        slots.append(at)
+        at += SLOT_STEP
+    for slot in sorted(slots, key=lambda t: (abs((t - asked).total_seconds()), t)):
+        found = _free_chair(slot, slot + length, chairs, now)
+        if found is not None:
+            return slot, found, f"at {slot:%H:%M} instead of {start:%H:%M} ({why})"
+    raise Conflict(
+        f"No chair is free on {day:%A %d %B} between {hours.opens:%H:%M} and {hours.closes:%H:%M} "
+        f"for a {minutes}-minute visit ({why}).",
+        field="start_date",
+    )
+
+
+def _check_start(start_date: date, start_time: time, minutes: int, at: datetime) -> None:
+    """The requested time must fit the clinic's hours and not be in the past."""
+    hours = clinic.clinic_hours()
+    tz = timezone.get_current_timezone()
+    latest = (datetime.combine(start_date, hours.closes) - timedelta(minutes=minutes)).time()
+    if not hours.opens <= start_time <= latest:
+        raise InvalidInput(
+            f"start time must be from {hours.opens:%H:%M} to {latest:%H:%M}: the clinic is open "
+            f"{hours.opens:%H:%M}–{hours.closes:%H:%M} and a visit lasts {minutes} min",
+            field="start_time",
+        )
+    if datetime.combine(start_date, start_time, tzinfo=tz) < at:
+        raise InvalidInput(
+            f"start date and time are in the past (now {timezone.localtime(at):%d %B %H:%M}); choose a later time",
+            field="start_time",
+        )
+
+
+def plan_placements(
+    protocol: str, *, start_date: date, start_time: time, chair: Chair | None, at: datetime
+) -> list[Placement]:
+    """Every visit of a course as it would be booked now, each deviation from the requested
+    day, time and chair said in words. Saves nothing; ``do_plan_course`` books the same."""
+    minutes = protocols.slot_minutes(protocol)
+    _check_start(start_date, start_time, minutes, at)
+    plan = protocols.plan_visits(protocol, start_date)
+    out = []
+    for visit in plan.visits:
+        starts, placed, deviation = _place(visit.date, start_time, minutes, chair, now=at)
+        if visit.number == 1 and visit.date != start_date:
+            asked = datetime.combine(start_date, start_time, tzinfo=timezone.get_current_timezone())
+            why = booking_problem(clinic.clinic_hours(), asked, asked, now=at) or "the protocol's spacing"
+            deviation = "; ".join(x for x in (f"on {visit.date:%A %d %B} ({why})", deviation) if x)
+        moved = timezone.localtime(starts).time() != start_time or visit.number == 1 and visit.date != start_date
+        out.append(Placement(visit.number, visit.phase, starts, placed, deviation, moved))
+    return out
 
 
 def do_plan_course(
@@ -74,11 +179,16 @@ def do_plan_course(
     chair: Chair | None = None,
     staff: User | None = None,
     baseline_score: int | None = None,
+    accept_other_times: bool = False,
     at: datetime,
     acting_user: User,
 ) -> Course:
-    """Plan a course: the protocol's visits on clinic days with minimum spacing, each on a
-    free chair. Needs an "eligible" decision. Nothing is saved if any visit cannot be placed."""
+    """Plan a course: the protocol's visits on open clinic days with minimum spacing, each
+    at the requested time on a free chair within the clinic's (and chair's) hours, never in
+    the past. When a visit cannot be at the requested time, ``BookingDeviations`` lists
+    every visit as it would be booked and nothing is saved, unless ``accept_other_times``
+    (the prescriber has seen them); the audit row records each deviation. Needs an
+    "eligible" decision. Nothing is saved if any visit cannot be placed."""
     require(acting_user, Action.PLAN_COURSE, "Only a prescriber plans a course.")
     if not _eligible(patient):
         raise Conflict("The patient has no eligibility decision of 'eligible'.", field="patient")
@@ -90,10 +200,10 @@ def do_plan_course(
         Patient.objects.select_for_update().filter(pk=patient.pk).first()
         if Course.objects.filter(patient=patient, status__in=Course.ACTIVE).exists():
             raise Conflict("The patient already has an active course.", field="protocol")
-        if chair is not None:
-            Chair.objects.select_for_update().filter(pk=chair.pk).first()
-        else:
-            list(Chair.objects.select_for_update().filter(active=True))  # serialise bookings
+        list(Chair.objects.select_for_update().filter(active=True))  # serialise bookings
+        placements = plan_placements(protocol, start_date=start_date, start_time=start_time, chair=chair, at=at)
+        if any(p.moved for p in placements) and not accept_other_times:
+            raise BookingDeviations(placements, start_time)
         course = Course.objects.create(
             patient=patient,
             protocol=protocol,
@@ -102,16 +212,15 @@ def do_plan_course(
             planned_by=acting_user,
             planned_at=at,
         )
-        for visit in plan.visits:
-            starts, placed = _place(visit.date, start_time, minutes, chair, protocols.CLINIC_CLOSES)
+        for p in placements:
             Visit.objects.create(
                 course=course,
                 patient=patient,
-                number=visit.number,
-                phase=visit.phase,
-                starts_at=starts,
-                ends_at=starts + timedelta(minutes=minutes),
-                chair=placed,
+                number=p.number,
+                phase=p.phase,
+                starts_at=p.starts_at,
+                ends_at=p.starts_at + timedelta(minutes=minutes),
+                chair=p.chair,
                 staff=staff,
             )
         audit.record(
@@ -120,7 +229,12 @@ def do_plan_course(
             patient=patient,
             subject=course,
             at=at,
-            new={"protocol": protocol, "visits": [v.date.isoformat() for v in plan.visits]},
+            new={
+                "protocol": protocol,
+                "requested": f"{start_date.isoformat()} {start_time:%H:%M}",
+                "visits": [timezone.localtime(p.starts_at).isoformat(timespec="minutes") for p in placements],
+                "deviations": [f"#{p.number} {p.deviation}" for p in placements if p.deviation],
+            },
         )
     return course
 
@@ -201,9 +315,10 @@ def do_decide_induction(
 
 
 def _book(course: Course, phase: str, day: date, acting_user: User, at: datetime) -> Visit:
-    day = protocols.next_clinic_day(day)
+    """A visit on ``day`` (or the next open day), at the first free time from opening."""
+    day = protocols.next_clinic_day(max(day, timezone.localdate(at)))
     minutes = protocols.slot_minutes(course.protocol)
-    starts, chair = _place(day, time(9, 0), minutes, None, protocols.CLINIC_CLOSES)
+    starts, chair, _ = _place(day, clinic.clinic_hours().opens, minutes, None, now=at)
     number = (course.visits.order_by("-number").values_list("number", flat=True).first() or 0) + 1
     visit = Visit.objects.create(
         course=course,
@@ -230,6 +345,13 @@ def do_book_maintenance_visit(course: Course, *, day: date, acting_user: User, a
     if course.status != "maintenance":
         raise Conflict("Maintenance visits are booked for courses in maintenance.", field="course")
     check_day(day, earliest=timezone.localdate(at), field="day")
+    hours = clinic.clinic_hours()
+    if not hours.is_open_on(day):
+        raise InvalidInput(
+            f"day must be a day the clinic is open: {day:%A %d %B} is closed; the next open day is "
+            f"{hours.next_open_day(day):%A %d %B}",
+            field="day",
+        )
     weeks = int(clinic.clinic_rules().maintenance_min_weeks)
     last = course.visits.exclude(status="cancelled").order_by("-starts_at").first()
     if last is not None and day < timezone.localtime(last.starts_at).date() + timedelta(weeks=weeks):

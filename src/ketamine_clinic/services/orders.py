@@ -13,14 +13,16 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from ketamine_clinic.domain.policy import Action
+from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import audit, clinic, dosing, protocols
 from ketamine_clinic.services._common import require
-from ketamine_clinic.services.errors import Conflict, InvalidInput
+from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.services.intake import latest_intake
 from ketamine_clinic.storage.models import EventType, Order, User, Visit
 
 __all__ = [
+    "may_verify",
+    "verifier_names",
     "do_cancel_order",
     "do_sign_nasal_order",
     "do_sign_order",
@@ -179,10 +181,23 @@ def order_recheck_problem(order: Order) -> str | None:
     return None
 
 
+def verifier_names() -> str:
+    """The clinic's verifying roles in words, e.g. "CRNAs and RNs"."""
+    names = [label for code, label in clinic.VERIFIER_ROLE_CHOICES if code in clinic.verifier_roles()]
+    return " and ".join(n.split(" (")[0] for n in names) or "nobody"
+
+
+def may_verify(user: User) -> bool:
+    """Whether ``user`` may verify orders here: the role's scope and the clinic's setting."""
+    return user.is_active and can(user.role, Action.VERIFY_ORDER) and user.role in clinic.verifier_roles()
+
+
 def do_verify_order(order: Order, *, at: datetime, acting_user: User) -> Order:
     """The second clinician's check: not the signer, only once, and only while the dose
     still fits the latest weight and the current hard limits (``order_recheck_problem``)."""
     require(acting_user, Action.VERIFY_ORDER, "Your role may not verify orders.")
+    if acting_user.role not in clinic.verifier_roles():
+        raise NotAllowed(f"This clinic lets {verifier_names()} verify orders (an administrator's setting).")
     if order.signed_by_id == acting_user.pk:
         raise Conflict("The clinician who signed an order cannot verify it.", field="verified_by")
     if order.cancelled_reason:

@@ -36,6 +36,7 @@ __all__ = [
     "do_request_password_reset",
     "do_reset_password",
     "login_key",
+    "reset_link",
     "user_for_reset_link",
 ]
 
@@ -71,6 +72,11 @@ def do_change_own_password(user: User, current: str, new: str) -> User:
         user.save(update_fields=["password"])
         audit.record(EventType.PASSWORD_CHANGED, actor=user, subject=user)
     return user
+
+
+def reset_link(user: User, base_url: str) -> str:
+    """A single-use link to choose a password (also the portal invitation's link)."""
+    return _link(user, base_url)
 
 
 def _link(user: User, base_url: str) -> str:

@@ -11,7 +11,7 @@ from ketamine_clinic.services import audit
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import ClinicSettings, EventType, Patient, User
 
-__all__ = ["do_create_patient", "do_create_patient_login", "next_mrn"]
+__all__ = ["do_create_patient", "do_create_patient_login", "do_invite_to_portal", "do_update_patient", "next_mrn"]
 
 _SEXES = ("female", "male", "other")
 
@@ -118,5 +118,110 @@ def do_create_patient_login(patient: Patient, *, username: str, password: str, a
         patient.save(update_fields=["user"])
         audit.record(
             EventType.PATIENT_UPDATED, actor=acting_user, patient=patient, subject=patient, new={"login": username}
+        )
+    return user
+
+
+def do_update_patient(
+    patient: Patient,
+    *,
+    given_name: str,
+    family_name: str,
+    birth_date: date,
+    sex: str,
+    phone: str,
+    email: str,
+    at: datetime,
+    acting_user: User,
+) -> Patient:
+    """The front desk (or intake staff) corrects demographics; the audit row keeps the old
+    and the new values of what changed. The MRN never changes."""
+    if not (can(acting_user.role, Action.MANAGE_SCHEDULE) or can(acting_user.role, Action.EDIT_INTAKE)):
+        raise NotAllowed("Your role may not edit demographics.")
+    _check(given_name, family_name, birth_date, sex, at)
+    if len(phone) > 30:
+        raise InvalidInput("phone must be at most 30 characters", field="phone")
+    new = {
+        "given_name": given_name.strip(),
+        "family_name": family_name.strip(),
+        "birth_date": birth_date,
+        "sex": sex,
+        "phone": phone.strip(),
+        "email": email.strip(),
+    }
+    with transaction.atomic():
+        locked = Patient.objects.select_for_update().get(pk=patient.pk)
+        changed = {k: v for k, v in new.items() if getattr(locked, k) != v}
+        if not changed:
+            return locked
+        old = {k: str(getattr(locked, k)) for k in changed}
+        for key, value in changed.items():
+            setattr(locked, key, value)
+        locked.save(update_fields=list(changed))
+        audit.record(
+            EventType.PATIENT_UPDATED,
+            actor=acting_user,
+            patient=locked,
+            subject=locked,
+            old=old,
+            new={k: str(v) for k, v in changed.items()},
+            at=at,
+        )
+    return locked
+
+
+def do_invite_to_portal(patient: Patient, *, username: str, base_url: str, at: datetime, acting_user: User) -> User:
+    """The front desk invites a registered patient to the portal: a patient login without a
+    password is made and linked, and the patient's e-mail on file gets a single-use link to
+    choose one. The message names no patient, diagnosis or visit (no PHI in e-mail)."""
+    import secrets
+    from functools import partial
+
+    from django.core.mail import send_mail
+
+    from ketamine_clinic.services.accounts import do_create_user
+    from ketamine_clinic.services.passwords import reset_link
+
+    if not can(acting_user.role, Action.MANAGE_SCHEDULE):
+        raise NotAllowed("Only the front desk invites patients to the portal.")
+    if not patient.email:
+        raise InvalidInput("the patient has no e-mail address on file; add one first", field="email")
+    with transaction.atomic():
+        locked = Patient.objects.select_for_update().get(pk=patient.pk)
+        if locked.user_id is not None:
+            raise Conflict("This patient already has a portal login.", field="username")
+        user = do_create_user(
+            username,
+            "patient",
+            secrets.token_urlsafe(24),  # replaced at once by an unusable password
+            first_name=locked.given_name,
+            last_name=locked.family_name,
+            email=locked.email,
+            acting_user=None,
+        )
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        locked.user = user
+        locked.save(update_fields=["user"])
+        audit.record(
+            EventType.PORTAL_INVITED,
+            actor=acting_user,
+            patient=locked,
+            subject=user,
+            new={"username": user.username},
+            at=at,
+        )
+        clinic_name = (ClinicSettings.objects.filter(singleton=1).first() or ClinicSettings()).clinic_name
+        transaction.on_commit(
+            partial(
+                send_mail,
+                f"Your {clinic_name} patient portal",
+                f"You are invited to the {clinic_name} patient portal.\n\n"
+                f"Your user name: {user.username}\n"
+                f"Open this link to choose your password (it works once):\n{reset_link(user, base_url)}\n\n"
+                "If you did not expect this message, ignore it or call the clinic.",
+                None,
+                [locked.email],
+            )
         )
     return user

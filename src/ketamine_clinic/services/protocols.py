@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date
 from typing import Any
 
 from ketamine_clinic.domain.protocols import PROTOCOLS, PlannedVisit, ProtocolError, plan_course
-from ketamine_clinic.services.clinic import clinic_rules
+from ketamine_clinic.services.clinic import clinic_hours, clinic_rules
 from ketamine_clinic.services.errors import InvalidInput
 from ketamine_clinic.storage.models import InfusionSession
 
 __all__ = [
-    "CLINIC_CLOSES",
-    "CLINIC_DAYS",
-    "CLINIC_OPENS",
     "VisitPlan",
     "clinic_protocols",
     "extension_offsets_days",
@@ -31,11 +28,6 @@ __all__ = [
 
 def is_esketamine(session: InfusionSession) -> bool:
     return session.visit.course.protocol.startswith("esketamine")
-
-
-CLINIC_OPENS = time(8, 0)
-CLINIC_CLOSES = time(17, 0)
-CLINIC_DAYS = (0, 1, 2, 3, 4)
 
 
 @dataclass(frozen=True)
@@ -67,7 +59,8 @@ def plan_visits(protocol: str, start: date) -> VisitPlan:
             f"protocol must be one of: {', '.join(p.code for p in clinic_protocols())}", field="protocol"
         )
     try:
-        visits = plan_course(protocol, start, clinic_days=CLINIC_DAYS, rules=clinic_rules())
+        hours = clinic_hours()
+        visits = plan_course(protocol, start, clinic_days=hours.days, closed=hours.closures, rules=clinic_rules())
     except ProtocolError as exc:
         raise InvalidInput(str(exc), field="protocol") from None
     p = PROTOCOLS[protocol]
@@ -89,9 +82,8 @@ def induction_count(protocol: str) -> int:
 
 
 def next_clinic_day(day: date) -> date:
-    while day.weekday() not in CLINIC_DAYS:
-        day += timedelta(days=1)
-    return day
+    """``day`` or the next day the clinic is open (its weekdays, not a closure date)."""
+    return clinic_hours().next_open_day(day)
 
 
 def extension_offsets_days() -> list[int]:

@@ -7,20 +7,26 @@ infusions closer than the protocol's minimum spacing.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
+from ketamine_clinic.domain.hours import HoursError, booking_problem
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import audit, clinic
 from ketamine_clinic.services._common import check_day, move, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
-from ketamine_clinic.storage.models import Chair, EventType, InfusionSession, User, Visit
+from ketamine_clinic.storage.models import Chair, EventType, InfusionSession, Patient, User, Visit, WaitlistEntry
 
 __all__ = [
     "chair_is_free",
+    "do_add_to_waitlist",
     "do_cancel_visit",
+    "do_check_in_visit",
+    "do_mark_no_show",
+    "do_resolve_waitlist_entry",
+    "do_set_chair_hours",
     "do_create_chair",
     "do_set_chair_active",
     "do_move_visit_to_today",
@@ -64,6 +70,33 @@ def do_set_chair_active(chair: Chair, active: bool, *, acting_user: User | None)
         locked.active = active
         locked.save(update_fields=["active"])
         audit.record(EventType.CHAIR_CHANGED, actor=acting_user, subject=locked, new={"active": active})
+    return locked
+
+
+def do_set_chair_hours(chair: Chair, opens: time | None, closes: time | None, *, acting_user: User | None) -> Chair:
+    """A chair's own hours inside the clinic's (both blank: the clinic's hours). Visits
+    already booked are not moved."""
+    _require_chairs(acting_user)
+    if (opens is None) != (closes is None):
+        raise InvalidInput("give both the chair's opening and closing time, or neither", field="chair_hours")
+    try:
+        clinic.clinic_hours().chair_window(opens, closes)
+    except HoursError as exc:
+        raise InvalidInput(str(exc), field="chair_hours") from None
+    if opens is not None and closes is not None and not opens < closes:
+        raise InvalidInput("the chair's closing time must be after its opening time", field="chair_hours")
+    with transaction.atomic():
+        locked = Chair.objects.select_for_update().get(pk=chair.pk)
+        old = {"opens": str(locked.opens_at or ""), "closes": str(locked.closes_at or "")}
+        locked.opens_at, locked.closes_at = opens, closes
+        locked.save(update_fields=["opens_at", "closes_at"])
+        audit.record(
+            EventType.CHAIR_CHANGED,
+            actor=acting_user,
+            subject=locked,
+            old=old,
+            new={"opens": str(opens or ""), "closes": str(closes or "")},
+        )
     return locked
 
 
@@ -123,10 +156,13 @@ def do_reschedule_visit(
     reason: str,
     chair: Chair | None = None,
     min_gap: timedelta | None = None,
+    at: datetime | None = None,
     acting_user: User,
 ) -> Visit:
     """Move a scheduled visit, keeping its length; refuses a busy chair or a too-close infusion
-    (the clinic's ``min_hours_between_infusions`` unless ``min_gap`` is given) [S41]."""
+    (the clinic's ``min_hours_between_infusions`` unless ``min_gap`` is given) [S41], a time
+    in the past (before ``at``, default now), outside the clinic's or the chair's hours, or on
+    a closed day."""
     require(acting_user, Action.MANAGE_SCHEDULE, "Only the front desk reschedules visits.")
     min_gap = min_gap or clinic.min_gap_between_doses()
     _check_open(visit)
@@ -139,6 +175,16 @@ def do_reschedule_visit(
     reason = _check_reason(reason)
     ends_at = starts_at + (visit.ends_at - visit.starts_at)
     chair = chair or visit.chair
+    problem = booking_problem(
+        clinic.clinic_hours(),
+        timezone.localtime(starts_at),
+        timezone.localtime(ends_at),
+        now=at or timezone.now(),
+        window=clinic.chair_window(chair),
+        chair_name=chair.name,
+    )
+    if problem:
+        raise InvalidInput(f"Not moved: {problem}.", field="starts_at")
     with transaction.atomic():
         Chair.objects.select_for_update().filter(pk=chair.pk).first()  # serialise bookings
         if not chair_is_free(chair, starts_at, ends_at, ignore=visit.pk):
@@ -231,3 +277,96 @@ def do_cancel_visit(visit: Visit, *, reason: str, acting_user: User) -> Visit:
             new={"reason": reason},
         )
     return visit
+
+
+def do_check_in_visit(visit: Visit, *, at: datetime, acting_user: User) -> Visit:
+    """The front desk marks the patient arrived for today's visit (once)."""
+    require(acting_user, Action.MANAGE_SCHEDULE, "Only the front desk checks patients in.")
+    with transaction.atomic():
+        locked = Visit.objects.select_for_update().get(pk=visit.pk)
+        if locked.status != "scheduled":
+            raise Conflict(f"This visit is {locked.get_status_display()}; it cannot be checked in.", field="visit")
+        if timezone.localdate(locked.starts_at) != timezone.localdate(at):
+            raise Conflict(
+                f"This visit is booked for {timezone.localtime(locked.starts_at):%A %d %B}; "
+                "patients are checked in on the day of their visit.",
+                field="visit",
+            )
+        if locked.arrived_at is not None:
+            raise Conflict(f"Already checked in at {timezone.localtime(locked.arrived_at):%H:%M}.", field="visit")
+        locked.arrived_at, locked.arrived_by = at, acting_user
+        locked.save(update_fields=["arrived_at", "arrived_by"])
+        audit.record(
+            EventType.VISIT_ARRIVED,
+            actor=acting_user,
+            patient=locked.patient,
+            subject=locked,
+            new={"arrived_at": at.isoformat()},
+            at=at,
+        )
+    return locked
+
+
+def do_mark_no_show(visit: Visit, *, at: datetime, acting_user: User) -> Visit:
+    """A booked visit whose time has come and whose patient has not arrived becomes a
+    no-show (the chair is freed; the course's other visits stay booked)."""
+    require(acting_user, Action.MANAGE_SCHEDULE, "Only the front desk marks a no-show.")
+    with transaction.atomic():
+        locked = Visit.objects.select_for_update().get(pk=visit.pk)
+        _check_open(locked)
+        if locked.arrived_at is not None:
+            raise Conflict("The patient has checked in; this visit is not a no-show.", field="visit")
+        if locked.starts_at > at:
+            raise Conflict(
+                f"This visit starts at {timezone.localtime(locked.starts_at):%A %d %B %H:%M}; "
+                "a no-show is marked once its time has come.",
+                field="visit",
+            )
+        locked.status = move("visit", locked.status, "no_show")
+        locked.save(update_fields=["status"])
+        audit.record(EventType.VISIT_NO_SHOW, actor=acting_user, patient=locked.patient, subject=locked, new={}, at=at)
+    return locked
+
+
+def do_add_to_waitlist(patient: Patient, *, wanted: str, at: datetime, acting_user: User) -> WaitlistEntry:
+    """Put a patient on the waiting list for a sooner or a first slot, saying what they want."""
+    require(acting_user, Action.MANAGE_SCHEDULE, "Only the front desk keeps the waiting list.")
+    wanted = wanted.strip()
+    if not 3 <= len(wanted) <= 200:
+        raise InvalidInput("what the patient waits for must be 3 to 200 characters", field="wanted")
+    with transaction.atomic():
+        if WaitlistEntry.objects.filter(patient=patient, status="waiting").exists():
+            raise Conflict("This patient is already on the waiting list.", field="patient")
+        entry = WaitlistEntry.objects.create(patient=patient, wanted=wanted, added_by=acting_user, added_at=at)
+        audit.record(
+            EventType.WAITLIST_CHANGED,
+            actor=acting_user,
+            patient=patient,
+            subject=entry,
+            new={"status": "waiting", "wanted": wanted},
+            at=at,
+        )
+    return entry
+
+
+def do_resolve_waitlist_entry(entry: WaitlistEntry, *, status: str, at: datetime, acting_user: User) -> WaitlistEntry:
+    """Take a patient off the waiting list: ``booked`` (a slot was found) or ``removed``."""
+    require(acting_user, Action.MANAGE_SCHEDULE, "Only the front desk keeps the waiting list.")
+    if status not in {"booked", "removed"}:
+        raise InvalidInput("status must be booked or removed", field="status")
+    with transaction.atomic():
+        locked = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
+        if locked.status != "waiting":
+            raise Conflict(f"This entry is already {locked.status}.", field="status")
+        locked.status, locked.resolved_at = status, at
+        locked.save(update_fields=["status", "resolved_at"])
+        audit.record(
+            EventType.WAITLIST_CHANGED,
+            actor=acting_user,
+            patient=locked.patient,
+            subject=locked,
+            old={"status": "waiting"},
+            new={"status": status},
+            at=at,
+        )
+    return locked

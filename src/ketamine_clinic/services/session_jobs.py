@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from ketamine_clinic.services import alerts, protocols
+from ketamine_clinic.services import alerts, clinic
 from ketamine_clinic.storage.models import Alert, InfusionSession
 
 __all__ = [
@@ -28,9 +28,8 @@ def end_of_clinic_day(opened_at: datetime) -> datetime:
     """The clinic's closing time on the day ``opened_at`` falls on (clinic time zone); a
     session opened after closing is checked an hour after it opened."""
     local = timezone.localtime(opened_at)
-    closes = local.replace(
-        hour=protocols.CLINIC_CLOSES.hour, minute=protocols.CLINIC_CLOSES.minute, second=0, microsecond=0
-    )
+    closing = clinic.clinic_hours().closes
+    closes = local.replace(hour=closing.hour, minute=closing.minute, second=0, microsecond=0)
     return closes if closes > local else local + timedelta(hours=1)
 
 

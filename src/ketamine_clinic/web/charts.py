@@ -6,13 +6,13 @@ Colours come from attributes so the stylesheet can restyle them by class.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
-__all__ = ["Band", "Marker", "Series", "bar_chart", "line_chart"]
+__all__ = ["Band", "Marker", "Series", "bar_chart", "day_ticks", "line_chart"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class Marker:
     x: float
     label: str
     css: str = "marker"
+    #: a few characters drawn at the top of the line ("#3"); the full label is its tooltip
+    short: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,20 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
         if value >= low - 1e-9:
             ticks.append(round(value, 6))
         value += step
+    return ticks
+
+
+def day_ticks(lo: float, hi: float, label: Callable[[float], str], most: int = 7) -> dict[float, str]:
+    """Ticks on a day axis at whole-day steps (1, 2, 3, 7, 14, 28 … days) with at most
+    ``most`` ticks, each labelled by ``label(day)`` (a date)."""
+    span = max(hi - lo, 1.0)
+    step = next((d for d in (1, 2, 3, 7, 14, 28, 56, 91, 182, 364) if span / d <= most - 1), 728)
+    first = -(-lo // step) * step
+    ticks: dict[float, str] = {}
+    day = first
+    while day <= hi + 1e-9:
+        ticks[day] = label(day)
+        day += step
     return ticks
 
 
@@ -132,6 +148,11 @@ def line_chart(
             f'<line class="{marker.css}" x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + ph}">'
             f"<title>{escape(marker.label)}</title></line>"
         )
+        if marker.short:
+            out.append(
+                f'<text class="marker-label" x="{x:.1f}" y="{top - 4}" text-anchor="middle">'
+                f"{escape(marker.short)}<title>{escape(marker.label)}</title></text>"
+            )
     for index, s in enumerate(series):
         if not s.points:
             continue

@@ -8,10 +8,13 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from ketamine_clinic.domain.policy import Action, can
+from ketamine_clinic.web.labels import ROLE_LABELS
 
 _NAV: tuple[tuple[str, str, Action], ...] = (
+    ("My tasks", "tasks", Action.VIEW_DEMOGRAPHICS),
     ("Today", "clinic-home", Action.VIEW_CHART),
     ("Patients", "patient-list", Action.VIEW_CHART),
+    ("Week", "clinic-week", Action.VIEW_CHART),
     ("Alerts", "alert-list", Action.VIEW_CHART),
     ("Reports", "reports-outcomes", Action.VIEW_DASHBOARD),
     ("On call", "on-call", Action.MANAGE_ON_CALL),
@@ -26,19 +29,10 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("Practice", "admin-practice", Action.MANAGE_SETTINGS),
     ("Audit trail", "admin-audit", Action.VIEW_AUDIT),
     ("Chairs", "admin-chairs", Action.MANAGE_SETTINGS),
+    ("Hours", "admin-hours", Action.MANAGE_SETTINGS),
     ("Jobs", "admin-jobs", Action.MANAGE_SETTINGS),
     ("API tokens", "admin-tokens", Action.MANAGE_USERS),
 )
-
-ROLE_LABELS = {
-    "admin": "Administrator",
-    "prescriber": "Prescriber",
-    "crna": "CRNA",
-    "rn": "RN",
-    "front_desk": "Front desk",
-    "patient": "Patient",
-    "auditor": "Auditor",
-}
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -62,6 +56,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "role_label": ROLE_LABELS.get(role, role),
         "rules_unconfirmed": role != "patient" and rules_unconfirmed(),
         "is_medical_director": is_medical_director(user),
+        "can_search": bool(role) and role != "patient" and can(role, Action.VIEW_DEMOGRAPHICS),
+        "can_chart": bool(role) and can(role, Action.VIEW_CHART),
     }
 
 

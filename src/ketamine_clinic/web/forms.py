@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from django import forms
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from ketamine_clinic.domain.hours import DAY_NAMES
 from ketamine_clinic.domain.policy import ROLES
 from ketamine_clinic.services.clinic import IDLE_TIMEOUT_RANGE
 from ketamine_clinic.storage.models import Chair, Course, EventType, User, Visit
-from ketamine_clinic.web.context import ROLE_LABELS
+from ketamine_clinic.web.labels import ROLE_LABELS
 
 ROLE_CHOICES = [(r.value, ROLE_LABELS[r.value]) for r in ROLES]
 
@@ -68,6 +70,35 @@ class ClinicSettingsForm(forms.Form):
     )
 
 
+class ClinicHoursForm(forms.Form):
+    opens = forms.TimeField(label="Opens at", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    closes = forms.TimeField(label="Closes at", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    days = forms.TypedMultipleChoiceField(
+        label="Open days",
+        coerce=int,
+        choices=list(enumerate(DAY_NAMES)),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    closures = forms.CharField(
+        label="Closure dates",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One per line: the date (YYYY-MM-DD), then an optional reason, e.g. “2026-12-25 Christmas Day”.",
+    )
+
+    def clean_closures(self) -> dict[date, str]:
+        out: dict[date, str] = {}
+        for n, line in enumerate(self.cleaned_data["closures"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            raw, _, reason = line.strip().partition(" ")
+            try:
+                out[date.fromisoformat(raw)] = reason.strip()
+            except ValueError:
+                raise forms.ValidationError(f"line {n}: “{raw}” is not a date written YYYY-MM-DD") from None
+        return out
+
+
 class CareTeamForm(forms.Form):
     mrn = forms.CharField(label="Patient MRN", max_length=20)
     username = forms.CharField(label="Clinician's user name", max_length=150)
@@ -95,6 +126,16 @@ class RescheduleVisitForm(forms.Form):
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 900}))
     chair = forms.ModelChoiceField(queryset=Chair.objects.filter(active=True).order_by("name"))
     reason = forms.CharField(min_length=3, max_length=200, help_text="Why the visit moves (3–200 characters).")
+
+
+class WaitlistForm(forms.Form):
+    mrn = forms.CharField(label="Patient MRN", max_length=20)
+    wanted = forms.CharField(
+        label="Waiting for",
+        min_length=3,
+        max_length=200,
+        help_text="e.g. “a sooner first infusion, mornings” (3–200 characters).",
+    )
 
 
 class CancelVisitForm(forms.Form):
@@ -242,13 +283,25 @@ class IntakeForm(forms.Form):
             self.fields[name] = forms.BooleanField(required=False, label=text)
             self.question_names.append(name)
         for i in range(self.TRIAL_ROWS):
+            # the trials table shows its labels as column heads; each input still names itself
             self.fields[f"trial_{i}_drug"] = forms.CharField(
-                required=False, max_length=60, label=f"Antidepressant {i + 1}"
+                required=False,
+                max_length=60,
+                label=f"Antidepressant {i + 1}",
+                widget=forms.TextInput(attrs={"aria-label": f"Antidepressant {i + 1}: medication"}),
             )
             self.fields[f"trial_{i}_weeks"] = forms.IntegerField(
-                required=False, min_value=0, max_value=520, label="Weeks at dose"
+                required=False,
+                min_value=0,
+                max_value=520,
+                label="Weeks at dose",
+                widget=forms.NumberInput(attrs={"aria-label": f"Antidepressant {i + 1}: weeks at dose"}),
             )
-            self.fields[f"trial_{i}_adequate"] = forms.BooleanField(required=False, label="Adequate dose and duration")
+            self.fields[f"trial_{i}_adequate"] = forms.BooleanField(
+                required=False,
+                label="Adequate dose and duration",
+                widget=forms.CheckboxInput(attrs={"aria-label": f"Antidepressant {i + 1}: adequate dose and duration"}),
+            )
 
     def trial_rows(self):  # type: ignore[no-untyped-def]
         return [
@@ -287,6 +340,11 @@ class CoursePlanForm(forms.Form):
         required=False,
         label="Infusion clinician",
         help_text="The CRNA or RN who runs the infusions (can be changed per visit by the front desk).",
+    )
+    accept_other_times = forms.BooleanField(
+        required=False,
+        label="Book the nearest free times when the asked time is taken",
+        help_text="Left unticked, nothing is booked unless every visit fits the asked time; the changes are listed.",
     )
 
     def __init__(self, *args: Any, protocols: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
@@ -327,6 +385,15 @@ class PatientForm(forms.Form):
         label="This is a different person from the record with the same name and birth date",
         widget=forms.HiddenInput,
     )
+
+
+class PatientEditForm(forms.Form):
+    given_name = forms.CharField(max_length=80)
+    family_name = forms.CharField(max_length=80)
+    birth_date = forms.DateField(label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}))
+    sex = forms.ChoiceField(choices=[("female", "Female"), ("male", "Male"), ("other", "Other")])
+    phone = forms.CharField(max_length=30, required=False)
+    email = forms.EmailField(required=False)
 
 
 class AmendNoteForm(forms.Form):

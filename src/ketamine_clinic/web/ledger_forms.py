@@ -10,7 +10,7 @@ from django import forms
 from ketamine_clinic.domain.ledger import LEDGER_ACTIONS, PRODUCTS, RESOLUTIONS
 from ketamine_clinic.domain.policy import ROLES, can
 from ketamine_clinic.storage.models import StockLot, StorageLocation, User
-from ketamine_clinic.web.context import ROLE_LABELS
+from ketamine_clinic.web.labels import ROLE_LABELS
 
 _DATE = forms.DateInput(attrs={"type": "date"})
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from ketamine_clinic.services import measures
@@ -17,6 +18,17 @@ _CSS = ("series-a", "series-b", "series-c")
 
 def _days(at: datetime, origin: datetime) -> float:
     return (at - origin).total_seconds() / 86400
+
+
+def _dated(origin: datetime, points: Sequence[float]) -> dict[float, str]:
+    """Date labels ("2 Nov") for the day axis of a chart whose 0 is ``origin``."""
+    lo, hi = min(points, default=0.0), max(points, default=1.0)
+
+    def label(day: float) -> str:
+        d = timezone.localtime(origin + timedelta(days=day)).date()
+        return f"{d.day} {d:%b}"
+
+    return charts.day_ticks(lo, hi, label)
 
 
 def score_chart(overview: Any) -> SafeString | None:
@@ -44,15 +56,18 @@ def score_chart(overview: Any) -> SafeString | None:
             )
             first = first if first is not None else (order.dose_mg_per_kg if order else None)
             css = "marker-dose" if order and order.dose_mg_per_kg != first else "marker"
-            markers.append(charts.Marker(_days(session.started_at or visit.starts_at, origin), label, css))
+            x = _days(session.started_at or visit.starts_at, origin)
+            markers.append(charts.Marker(x, label, css, short=f"#{visit.number}"))
     bands = []
     if "phq9" in by_code:
         bands = [charts.Band(0, 4.5, "remission (PHQ-9 < 5)", "band-ok")]
     top = max(measures.instrument_max(code) for code in by_code)
+    xs = [x for pts in by_code.values() for x, _ in pts] + [m.x for m in markers]
     return charts.line_chart(
         series,
         title="Scores over time, with infusions marked",
-        x_label="days since first score",
+        x_label="date (infusions marked #1, #2 …)",
+        x_tick_labels=_dated(origin, xs),
         y_label="score",
         y_min=0,
         y_max=top,
@@ -72,12 +87,14 @@ def trajectory_chart(course: Course) -> SafeString | None:
         half = course.baseline_score / 2
         bands.append(charts.Band(4.5, half, "response (≥ 50 % drop)", "band"))
     markers = [
-        charts.Marker(_days(v.starts_at, origin), f"Infusion #{v.number}") for v in course.visits.filter(status="done")
+        charts.Marker(_days(v.starts_at, origin), f"Infusion #{v.number}", short=f"#{v.number}")
+        for v in course.visits.filter(status="done")
     ]
     return charts.line_chart(
         [charts.Series("PHQ-9", points)],
         title="PHQ-9 during the course",
-        x_label="days",
+        x_label="date (infusions marked #1, #2 …)",
+        x_tick_labels=_dated(origin, [x for x, _ in points] + [m.x for m in markers]),
         y_label="PHQ-9",
         y_min=0,
         y_max=27,

@@ -4,7 +4,7 @@ from ketamine_clinic.storage.models.accounts import User
 from ketamine_clinic.storage.models.api import ApiToken, ExportFile, ExportJob
 from ketamine_clinic.storage.models.audit import AuditChainHead, AuditEvent, EventType
 from ketamine_clinic.storage.models.clinic import ClinicSettings, FormToken
-from ketamine_clinic.storage.models.courses import Chair, Course, CourseDecision, Visit
+from ketamine_clinic.storage.models.courses import Chair, Course, CourseDecision, Visit, WaitlistEntry
 from ketamine_clinic.storage.models.intake import EligibilityDecision, Intake
 from ketamine_clinic.storage.models.ledger import (
     LedgerEntry,
@@ -80,4 +80,5 @@ __all__ = [
     "Visit",
     "VisitRequest",
     "VitalSign",
+    "WaitlistEntry",
 ]

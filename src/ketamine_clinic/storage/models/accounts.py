@@ -19,6 +19,10 @@ class User(AbstractUser):
     class Meta:
         db_table = "kc_user"
 
+    def __str__(self) -> str:
+        """The full name and credentials (every select of people shows this, not the user name)."""
+        return self.display_name
+
     @property
     def display_name(self) -> str:
         name = self.get_full_name() or self.username

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import time
+
 from django.db import models
 
 
@@ -35,6 +37,14 @@ class ClinicSettings(models.Model):
     rules_confirmed_by = models.ForeignKey(
         "storage.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    #: When visits are booked (domain.hours.ClinicHours): opening and closing time, open
+    #: weekdays as digits (0 = Monday), closure dates as [{"date": ISO, "reason": text}].
+    opens_at = models.TimeField(default=time(8, 0))
+    closes_at = models.TimeField(default=time(17, 0))
+    open_days = models.CharField(max_length=7, default="01234")
+    closures = models.JSONField(default=list, blank=True)
+    #: Roles that may verify another clinician's order (never the signer), within scope of practice.
+    verifier_roles = models.CharField(max_length=60, default="crna,rn")
 
     class Meta:
         db_table = "kc_clinic_settings"

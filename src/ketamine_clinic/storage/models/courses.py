@@ -9,6 +9,9 @@ from django.db import models
 class Chair(models.Model):
     name = models.CharField(max_length=40, unique=True)
     active = models.BooleanField(default=True)
+    #: The chair's own hours inside the clinic's (e.g. a chair staffed only mornings); blank = the clinic's.
+    opens_at = models.TimeField(null=True, blank=True)
+    closes_at = models.TimeField(null=True, blank=True)
 
     class Meta:
         db_table = "kc_chair"
@@ -52,7 +55,7 @@ class Course(models.Model):
 
 
 class Visit(models.Model):
-    STATUSES = [("scheduled", "scheduled"), ("done", "done"), ("cancelled", "cancelled")]
+    STATUSES = [("scheduled", "scheduled"), ("done", "done"), ("cancelled", "cancelled"), ("no_show", "no-show")]
     PHASES = [("induction", "induction"), ("maintenance", "maintenance")]
 
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="visits")
@@ -67,6 +70,11 @@ class Visit(models.Model):
     )
     status = models.CharField(max_length=20, choices=STATUSES, default="scheduled")
     cancel_reason = models.CharField(max_length=200, blank=True)
+    #: Check-in at the front desk (arrival); blank until the patient arrives.
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    arrived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         db_table = "kc_visit"
@@ -88,3 +96,19 @@ class CourseDecision(models.Model):
     class Meta:
         db_table = "kc_course_decision"
         ordering = ["-decided_at", "-id"]
+
+
+class WaitlistEntry(models.Model):
+    """A patient waiting for an earlier or a first slot; open until booked or removed."""
+
+    STATUSES = [("waiting", "waiting"), ("booked", "booked"), ("removed", "removed")]
+    patient = models.ForeignKey("storage.Patient", on_delete=models.PROTECT, related_name="waitlist")
+    wanted = models.CharField(max_length=200, help_text="what the patient waits for (days, times, a sooner slot)")
+    status = models.CharField(max_length=20, choices=STATUSES, default="waiting")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "kc_waitlist_entry"
+        ordering = ["added_at", "id"]

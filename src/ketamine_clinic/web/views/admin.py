@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.domain.settings import SETTINGS
+from ketamine_clinic.domain.sources import SOURCES, cited_keys
 from ketamine_clinic.services import access, accounts, care_team, clinic, two_factor
 from ketamine_clinic.services.audit import verify_chain
 from ketamine_clinic.services.errors import InvalidInput, ServiceError
@@ -17,10 +21,12 @@ from ketamine_clinic.storage.models import AuditChainHead, AuditEvent, CareTeamM
 from ketamine_clinic.web.forms import (
     AuditFilterForm,
     CareTeamForm,
+    ClinicHoursForm,
     ClinicSettingsForm,
     UserCreateForm,
     UserUpdateForm,
 )
+from ketamine_clinic.web.labels import SETTING_TOPICS, setting_label
 from ketamine_clinic.web.permissions import actor, requires
 
 
@@ -54,7 +60,7 @@ def users(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Created {user.username} ({user.role}).")
             return redirect("admin-users")
     rows = User.objects.order_by("-is_active", "role", "last_name", "username")
-    return render(request, "admin/users.html", {"form": form, "rows": rows})
+    return render(request, "admin/users.html", {"form": form, "rows": rows, "locked": accounts.locked_user_ids()})
 
 
 def _create_patient_login(mrn: str, data: dict[str, str], acting: User) -> User:
@@ -67,6 +73,10 @@ def _create_patient_login(mrn: str, data: dict[str, str], acting: User) -> User:
 @requires(Action.MANAGE_USERS, phi=False)
 def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     target = get_object_or_404(User, pk=user_id)
+    if request.method == "POST" and request.POST.get("op") == "unlock":
+        accounts.do_unlock_account(target, acting_user=actor(request))
+        messages.success(request, f"Unlocked {target.display_name}: they can log in again.")
+        return redirect("admin-user-edit", user_id=target.pk)
     if request.method == "POST" and request.POST.get("op") == "remove_two_factor":
         two_factor.do_remove_totp(target, acting_user=actor(request))
         messages.success(request, f"Removed {target.username}'s authenticator; they set up a new one at next log-in.")
@@ -92,7 +102,12 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     return render(
         request,
         "admin/user_edit.html",
-        {"form": form, "target": target, "has_two_factor": two_factor.confirmed_device(target) is not None},
+        {
+            "form": form,
+            "target": target,
+            "has_two_factor": two_factor.confirmed_device(target) is not None,
+            "locked": accounts.is_locked_out(target),
+        },
     )
 
 
@@ -107,6 +122,14 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
         "care_team_only": row.care_team_only,
     }
     op = request.POST.get("op", "general")
+    if request.method == "POST" and op == "verifiers":
+        try:
+            clinic.do_update_verifier_roles(set(request.POST.getlist("verifier_roles")), acting_user=actor(request))
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Saved who verifies orders.")
+        return redirect(reverse("admin-settings") + "#verifiers")
     form = ClinicSettingsForm(request.POST if request.method == "POST" and op == "general" else None, initial=initial)
     values: dict[str, float | str] = {**{k: s.default for k, s in SETTINGS.items()}, **clinic.rule_overrides()}
     rules_error = None
@@ -130,10 +153,25 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Clinic settings saved.")
             return redirect("admin-settings")
-    rows = [
-        {"name": k, "value": values[k], "spec": s, "changed": float(values[k]) != s.default}
+    rows = {
+        k: {
+            "name": k,
+            "label": setting_label(k),
+            "value": values[k],
+            "spec": s,
+            "changed": float(values[k]) != s.default,
+        }
         for k, s in SETTINGS.items()
-    ]
+    }
+    topics = []
+    shown: set[str] = set()
+    for title, about, names in SETTING_TOPICS:
+        group = [rows[n] for n in names if n in rows]
+        shown.update(n for n in names if n in rows)
+        topics.append({"title": title, "about": about, "rows": group, "sources": _sources(group)})
+    rest = [r for k, r in rows.items() if k not in shown]
+    if rest:
+        topics.append({"title": "Other", "about": "", "rows": rest, "sources": _sources(rest)})
     pending = None
     if row.pending_rules is not None:
         pending = {
@@ -143,8 +181,25 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
             "changes": sorted(row.pending_rules.items()),
         }
     return render(
-        request, "admin/settings.html", {"form": form, "rules": rows, "rules_error": rules_error, "pending": pending}
+        request,
+        "admin/settings.html",
+        {
+            "form": form,
+            "topics": topics,
+            "rules_error": rules_error,
+            "pending": pending,
+            "verifiers": clinic.verifier_roles(),
+            "verifier_choices": clinic.VERIFIER_ROLE_CHOICES,
+        },
     )
+
+
+def _sources(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The cited sources of ``rows``, each with its full reference (domain.sources)."""
+    keys: list[str] = []
+    for row in rows:
+        keys.extend(k for k in sorted(cited_keys(row["spec"].source)) if k not in keys)
+    return [(k, SOURCES.get(k, "")) for k in keys]
 
 
 def _filtered(form: AuditFilterForm) -> QuerySet[AuditEvent]:
@@ -286,3 +341,65 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     from django.utils import timezone
 
     return render(request, "admin/tokens.html", {"tokens": tokens.tokens_for_admin(), "now": timezone.now()})
+
+
+def _chair_hours_post(request: HttpRequest) -> None:
+    from datetime import time
+
+    from ketamine_clinic.services import schedule
+    from ketamine_clinic.storage.models import Chair
+
+    chair = get_object_or_404(Chair, pk=request.POST.get("chair") or 0)
+
+    def parse(raw: str) -> time | None:
+        try:
+            return time.fromisoformat(raw) if raw else None
+        except ValueError:
+            raise InvalidInput(f"{raw!r} is not a time written HH:MM", field="chair_hours") from None
+
+    schedule.do_set_chair_hours(
+        chair, parse(request.POST.get("opens", "")), parse(request.POST.get("closes", "")), acting_user=actor(request)
+    )
+    messages.success(request, f"Hours of {chair.name} saved.")
+
+
+@requires(Action.MANAGE_SETTINGS, phi=False)
+def clinic_hours_page(request: HttpRequest) -> HttpResponse:
+    """When visits are booked: the clinic's hours, open days, closure dates, each chair's hours."""
+    from ketamine_clinic.storage.models import Chair
+
+    hours = clinic.clinic_hours()
+    reasons = clinic.closure_reasons()
+    initial = {
+        "opens": hours.opens,
+        "closes": hours.closes,
+        "days": sorted(hours.days),
+        "closures": "\n".join(f"{d.isoformat()} {reasons.get(d, '')}".strip() for d in sorted(hours.closures)),
+    }
+    posted = request.method == "POST" and request.POST.get("op", "hours") == "hours"
+    form = ClinicHoursForm(request.POST if posted else None, initial=initial)
+    try:
+        if request.method == "POST" and request.POST.get("op") == "chair":
+            _chair_hours_post(request)
+            return redirect("admin-hours")
+        if posted and form.is_valid():
+            d = form.cleaned_data
+            clinic.do_update_clinic_hours(
+                opens=d["opens"],
+                closes=d["closes"],
+                days=set(d["days"]),
+                closures=d["closures"],
+                acting_user=actor(request),
+            )
+            messages.success(request, "Clinic hours saved. Visits already booked are not moved.")
+            return redirect("admin-hours")
+    except ServiceError as exc:
+        if posted:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.error(request, exc.message)
+    return render(
+        request,
+        "admin/hours.html",
+        {"form": form, "hours": hours, "chairs": Chair.objects.filter(active=True).order_by("name")},
+    )

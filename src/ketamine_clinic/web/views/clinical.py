@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -10,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, actions_for
-from ketamine_clinic.services import courses, dosing, intake, measures, orders, protocols
+from ketamine_clinic.services import clinic, courses, dosing, intake, measures, orders, protocols
 from ketamine_clinic.services.access import (
     access_course_by_id,
     access_order_by_id,
@@ -127,14 +128,17 @@ def intake_detail(request: HttpRequest, patient_id: int, intake_id: int) -> Http
     )
 
 
+def _default_start() -> dict[str, Any]:
+    """The first open clinic day after today at opening time: a default that is never in the past."""
+    hours = clinic.clinic_hours()
+    return {"start_date": hours.next_open_day(timezone.localdate() + timedelta(days=1)), "start_time": hours.opens}
+
+
 @requires(Action.PLAN_COURSE)
 def course_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = access_patient_by_id(actor(request), patient_id, action=Action.PLAN_COURSE)
-    form = CoursePlanForm(
-        request.POST or None,
-        protocols=protocols.protocol_choices(),
-        initial={"start_date": timezone.localdate()},
-    )
+    form = CoursePlanForm(request.POST or None, protocols=protocols.protocol_choices(), initial=_default_start())
+    deviations: list[courses.Placement] = []
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -146,18 +150,40 @@ def course_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                 chair=d["chair"],
                 staff=d["staff"],
                 baseline_score=measures.latest_score(patient, "phq9"),
+                accept_other_times=d["accept_other_times"],
                 at=timezone.now(),
                 acting_user=actor(request),
             )
+        except courses.BookingDeviations as exc:
+            deviations = exc.placements
+            form.add_error(None, exc.message)
         except ServiceError as exc:
             _fail(form, exc)
         else:
-            messages.success(request, f"Course planned: {course.visits.count()} visits booked.")
+            visits = list(course.visits.select_related("chair"))
+            moved = sum(1 for v in visits if timezone.localtime(v.starts_at).time() != d["start_time"])
+            first = timezone.localtime(visits[0].starts_at)
+            messages.success(
+                request,
+                f"Course planned: {len(visits)} visits booked from {first:%A %d %B %H:%M}"
+                + (
+                    f"; {moved} not at {d['start_time']:%H:%M} (see the visit list)."
+                    if moved
+                    else f", each at {d['start_time']:%H:%M}."
+                ),
+            )
             return redirect("patient-chart", patient_id=patient.pk)
+    hours = clinic.clinic_hours()
     return render(
         request,
         "clinical/course_form.html",
-        {"patient": patient, "form": form, "protocols": protocols.protocol_summaries()},
+        {
+            "patient": patient,
+            "form": form,
+            "protocols": protocols.protocol_summaries(),
+            "deviations": deviations,
+            "hours": hours,
+        },
     )
 
 
@@ -216,6 +242,9 @@ def order_new(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 @requires(Action.VERIFY_ORDER)
 def order_verify(request: HttpRequest, order_id: int) -> HttpResponse:
+    if not orders.may_verify(actor(request)):  # the clinic's setting narrows the role's scope
+        reason = f"verify orders: this clinic lets {orders.verifier_names()} verify them"
+        return render(request, "403.html", {"action": reason}, status=403)
     order = access_order_by_id(actor(request), order_id, action=Action.VERIFY_ORDER)
     if request.method == "POST":
         try:

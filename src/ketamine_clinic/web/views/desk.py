@@ -1,8 +1,10 @@
-"""The front desk: a week of chairs and visits; reschedule or cancel with a reason."""
+"""The front desk: a week of chairs and visits on the clinic's open days; check-in and
+no-show; the waiting list; reschedule or cancel with a reason. Clinicians see the week too."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -10,12 +12,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from ketamine_clinic.domain.hours import ClinicHours
 from ketamine_clinic.domain.policy import Action
-from ketamine_clinic.services import courses, schedule
-from ketamine_clinic.services.access import access_course_by_id, access_visit_by_id, note_listed
-from ketamine_clinic.services.errors import ServiceError
-from ketamine_clinic.storage.models import Chair, Visit
-from ketamine_clinic.web.forms import BoosterForm, CancelVisitForm, RescheduleVisitForm
+from ketamine_clinic.services import clinic, courses, schedule
+from ketamine_clinic.services.access import access_course_by_id, access_patient_by_id, access_visit_by_id, note_listed
+from ketamine_clinic.services.errors import InvalidInput, NotFound, ServiceError
+from ketamine_clinic.storage.models import Chair, Patient, Visit, WaitlistEntry
+from ketamine_clinic.web.forms import BoosterForm, CancelVisitForm, RescheduleVisitForm, WaitlistForm
 from ketamine_clinic.web.permissions import actor, requires
 
 
@@ -37,37 +40,133 @@ def _booster_patients(form: BoosterForm) -> list[int]:
     return [c.patient_id for c in form.fields["course"].queryset]  # type: ignore[attr-defined]
 
 
-@requires(Action.MANAGE_SCHEDULE)
-def calendar(request: HttpRequest) -> HttpResponse:
+def _week(request: HttpRequest) -> dict[str, Any]:
+    """The week's grid of chairs by open day, shared by the desk and the clinicians' view."""
     start = _week_start(request.GET.get("week"))
-    days = [start + timedelta(days=i) for i in range(6)]
+    hours = clinic.clinic_hours()
+    days = [start + timedelta(days=i) for i in range(7) if i in hours.days]
     begin = datetime.combine(start, time.min, tzinfo=timezone.get_current_timezone())
-    visits = (
+    visits = list(
         Visit.objects.filter(starts_at__gte=begin, starts_at__lt=begin + timedelta(days=7))
         .select_related("patient", "chair", "staff")
         .order_by("starts_at")
     )
     chairs = list(Chair.objects.filter(active=True).order_by("name"))
-    booster_form = BoosterForm(due_only=True)
     note_listed(v.patient_id for v in visits)
-    note_listed(_booster_patients(booster_form))
     grid: dict[tuple[int, date], list[Visit]] = {}
     for visit in visits:
         grid.setdefault((visit.chair_id, timezone.localtime(visit.starts_at).date()), []).append(visit)
     rows = [{"chair": c, "cells": [grid.get((c.pk, d), []) for d in days]} for c in chairs]
+    closed = clinic.closure_reasons()
+    return {
+        "days": [{"day": d, "closed": closed.get(d) if d in hours.closures else None} for d in days],
+        "rows": rows,
+        "hours": hours,
+        "today": timezone.localdate(),
+        "prev_week": start - timedelta(days=7),
+        "next_week": start + timedelta(days=7),
+        "visit_count": sum(1 for v in visits if v.status == "scheduled"),
+        "outside_hours": [v for v in visits if v.status == "scheduled" and not _within_hours(v, hours)],
+    }
+
+
+def _within_hours(visit: Visit, hours: ClinicHours) -> bool:
+    start, end = timezone.localtime(visit.starts_at), timezone.localtime(visit.ends_at)
+    return hours.is_open_on(start.date()) and hours.opens <= start.time() and end.time() <= hours.closes
+
+
+@requires(Action.MANAGE_SCHEDULE)
+def calendar(request: HttpRequest) -> HttpResponse:
+    booster_form = BoosterForm(due_only=True)
+    note_listed(_booster_patients(booster_form))
+    today = timezone.localdate()
+    tz = timezone.get_current_timezone()
+    arrivals = list(
+        Visit.objects.filter(
+            starts_at__gte=datetime.combine(today, time.min, tzinfo=tz),
+            starts_at__lt=datetime.combine(today + timedelta(days=1), time.min, tzinfo=tz),
+        )
+        .exclude(status="cancelled")
+        .select_related("patient", "chair")
+        .order_by("starts_at")
+    )
+    waiting = list(WaitlistEntry.objects.filter(status="waiting").select_related("patient", "added_by"))
+    note_listed(v.patient_id for v in arrivals)
+    note_listed(w.patient_id for w in waiting)
     return render(
         request,
         "desk/calendar.html",
         {
+            **_week(request),
             "booster_form": booster_form,
-            "days": days,
-            "rows": rows,
-            "today": timezone.localdate(),
-            "prev_week": start - timedelta(days=7),
-            "next_week": start + timedelta(days=7),
-            "visit_count": sum(1 for v in visits if v.status == "scheduled"),
+            "arrivals": arrivals,
+            "now": timezone.now(),
+            "waiting": waiting,
+            "waitlist_form": WaitlistForm(),
+            "desk": True,
         },
     )
+
+
+@requires(Action.VIEW_CHART)
+def clinician_week(request: HttpRequest) -> HttpResponse:
+    """The week's chairs for the clinical team (read only: visits link to the chart)."""
+    return render(request, "desk/calendar.html", {**_week(request), "desk": False})
+
+
+@requires(Action.MANAGE_SCHEDULE)
+def visit_action(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Check-in (arrival) or no-show, from the day's list or the visit page."""
+    visit = access_visit_by_id(actor(request), visit_id, action=Action.MANAGE_SCHEDULE)
+    if request.method != "POST":
+        return redirect("desk-visit", visit_id=visit.pk)
+    op = request.POST.get("op")
+    try:
+        if op == "arrive":
+            schedule.do_check_in_visit(visit, at=timezone.now(), acting_user=actor(request))
+            messages.success(request, f"{visit.patient.full_name} checked in.")
+        elif op == "no_show":
+            schedule.do_mark_no_show(visit, at=timezone.now(), acting_user=actor(request))
+            messages.success(request, f"{visit.patient.full_name}: visit marked no-show; the chair is free.")
+        else:
+            messages.error(request, "Choose check-in or no-show.")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect(request.POST.get("next") == "visit" and reverse("desk-visit", args=[visit.pk]) or "desk-home")
+
+
+@requires(Action.MANAGE_SCHEDULE)
+def waitlist(request: HttpRequest) -> HttpResponse:
+    """Add a patient (by MRN) to the waiting list, or take an entry off it."""
+    if request.method != "POST":
+        return redirect("desk-home")
+    try:
+        if request.POST.get("op") == "resolve":
+            entry = WaitlistEntry.objects.filter(pk=request.POST.get("entry") or 0, status="waiting").first()
+            if entry is None:
+                raise NotFound("That waiting-list entry is gone.")
+            access_patient_by_id(actor(request), entry.patient_id, action=Action.MANAGE_SCHEDULE)
+            schedule.do_resolve_waitlist_entry(
+                entry, status=request.POST.get("status", ""), at=timezone.now(), acting_user=actor(request)
+            )
+            messages.success(request, f"{entry.patient.full_name} is off the waiting list.")
+        else:
+            form = WaitlistForm(request.POST)
+            if not form.is_valid():
+                raise InvalidInput(
+                    "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()), field="mrn"
+                )
+            found = Patient.objects.filter(mrn__iexact=form.cleaned_data["mrn"].strip()).first()
+            if found is None:
+                raise InvalidInput("MRN: no patient has this MRN", field="mrn")
+            patient = access_patient_by_id(actor(request), found.pk, action=Action.MANAGE_SCHEDULE)
+            schedule.do_add_to_waitlist(
+                patient, wanted=form.cleaned_data["wanted"], at=timezone.now(), acting_user=actor(request)
+            )
+            messages.success(request, f"{patient.full_name} is on the waiting list.")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect(reverse("desk-home") + "#waitlist")
 
 
 @requires(Action.MANAGE_SCHEDULE)

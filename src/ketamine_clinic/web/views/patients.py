@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, can
-from ketamine_clinic.services import courses, measures, outcomes
+from ketamine_clinic.services import courses, measures, orders, outcomes
 from ketamine_clinic.services.access import access_patient_by_id, note_listed, patient_queryset_for
 from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.services.patients import do_create_patient
@@ -67,7 +67,8 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "patient": patient,
             "o": overview,
             "score_chart": presenters.score_chart(overview),
-            "may": {a.value: can(actor(request).role, a) for a in Action},
+            "may": {a.value: can(actor(request).role, a) for a in Action}
+            | {"verify_order": orders.may_verify(actor(request))},
             "today_iso": timezone.localdate().isoformat(),
             "rating_forms": [measures.instrument_form(c) for c in measures.CLINICIAN_RATINGS],
             "decision_due": overview.course is not None and courses.decision_due(overview.course),

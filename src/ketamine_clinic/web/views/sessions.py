@@ -13,7 +13,7 @@ from django.utils import timezone
 from ketamine_clinic.domain import chairside
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.domain.prediction import predict, predict_nasal, segments_from_events
-from ketamine_clinic.services import alerts, clinic, measures, schedule, sessions
+from ketamine_clinic.services import alerts, clinic, measures, orders, schedule, sessions
 from ketamine_clinic.services import discharge as discharge_rules
 from ketamine_clinic.services.access import access_session_by_id, access_visit_by_id
 from ketamine_clinic.services.errors import ServiceError
@@ -140,7 +140,7 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "effect_form": forms.get("effect_form") or SideEffectForm(),
         "note_form": forms.get("note_form") or NoteForm(),
         "ack_form": AcknowledgeForm(),
-        "may": {a.value: can(user.role, a) for a in Action},
+        "may": {a.value: can(user.role, a) for a in Action} | {"verify_order": orders.may_verify(user)},
         "effect_labels": dict(chairside.SIDE_EFFECTS),
         "rating_forms": [measures.instrument_form(c) for c in measures.CLINICIAN_RATINGS],
         "aldrete": measures.instrument_form("aldrete"),
