@@ -302,11 +302,13 @@ def outreach_sweep() -> dict[str, int]:
 
 
 def ensure_outreach_sweep() -> bool:
-    """Enqueue the sweep unless one is already waiting (called when a worker starts);
+    """Enqueue the sweep unless one is already waiting or running (called when a worker starts);
     ``True`` when it enqueued one."""
     from django_tasks_db.models import DBTaskResult
 
-    waiting = DBTaskResult.objects.filter(task_path=outreach_sweep.module_path, status="READY").exists()
+    waiting = DBTaskResult.objects.filter(
+        task_path=outreach_sweep.module_path, status__in=["READY", "RUNNING"]
+    ).exists()
     if not waiting:
         outreach_sweep.enqueue()
     return not waiting
