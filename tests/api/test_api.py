@@ -30,6 +30,8 @@ MATRIX: list[tuple[str, str, set[str]]] = [
     ("get", "/api/v1/patients/{pid}/sessions", STAFF),
     ("get", "/api/v1/sessions/{sid}", STAFF),
     ("post", "/api/v1/sessions/{sid}/vitals", {"crna", "rn"}),
+    ("post", "/api/v1/sessions/{sid}/pump-events", {"crna", "rn"}),
+    ("post", "/api/v1/sessions/{sid}/side-effects", STAFF),
     ("get", "/api/v1/patients/{pid}/assessments", STAFF | {"patient"}),
     ("post", "/api/v1/patients/{pid}/assessments", {"prescriber", "crna", "rn", "patient"}),
     ("get", "/api/v1/alerts", STAFF),
@@ -49,6 +51,8 @@ BODIES = {
         "respiratory_rate": 14,
     },
     "/api/v1/patients/{pid}/assessments": {"instrument": "gad7", "answers": [1, 1, 1, 0, 0, 0, 0]},
+    "/api/v1/sessions/{sid}/pump-events": {"kind": "rate", "rate_ml_per_h": 40},
+    "/api/v1/sessions/{sid}/side-effects": {"code": "nausea_vomiting", "severity": "mild"},
     "/api/v1/imports/csv": {
         "csv": "mrn,given_name,family_name,birth_date,sex,instrument,total,at\n"
         "X-1,Ann,Lee,1970-01-01,female,phq9,12,2025-01-05\n",
@@ -248,3 +252,32 @@ def test_the_committed_schema_is_the_served_one(client) -> None:  # type: ignore
 
     committed = json.loads((Path(__file__).parents[2] / "docs" / "openapi.json").read_text(encoding="utf-8"))
     assert client.get("/api/v1/openapi.json").json() == committed
+
+
+def test_the_pump_through_the_api_keeps_the_rate_limit_and_stops_with_the_total(as_user, crna, running_session) -> None:  # type: ignore[no-untyped-def]
+    from ketamine_clinic.storage.models import PumpEvent
+
+    api = as_user(crna)
+    url = f"/api/v1/sessions/{running_session.pk}/pump-events"
+    before = PumpEvent.objects.count()
+    too_fast = api.post(url, {"kind": "rate", "rate_ml_per_h": 1999})
+    assert too_fast.status_code == 422 and too_fast.json()["field"] == "rate_ml_per_h"
+    assert "mL/h" in too_fast.json()["detail"]
+    assert PumpEvent.objects.count() == before
+    stopped = api.post(url, {"kind": "stop"})
+    assert stopped.status_code == 201 and stopped.json()["kind"] == "stop"
+    running_session.refresh_from_db()
+    assert running_session.status == "observing" and running_session.administered_mg is not None
+    again = api.post(url, {"kind": "start"})
+    assert again.status_code == 409 and again.json()["field"] == "kind"
+
+
+def test_a_side_effect_through_the_api_is_checked(as_user, nurse, running_session) -> None:  # type: ignore[no-untyped-def]
+    api = as_user(nurse)
+    url = f"/api/v1/sessions/{running_session.pk}/side-effects"
+    unknown = api.post(url, {"code": "sneezing", "severity": "mild"})
+    assert unknown.status_code == 422 and unknown.json()["field"] == "code"
+    ok = api.post(url, {"code": "nausea_vomiting", "severity": "moderate"})
+    assert ok.status_code == 201
+    session = api.get(f"/api/v1/sessions/{running_session.pk}").json()
+    assert [(e["code"], e["severity"]) for e in session["side_effects"]] == [("nausea_vomiting", "moderate")]

@@ -26,9 +26,11 @@ __all__ = [
     "OutcomePublic",
     "PatientCreate",
     "PatientPublic",
+    "PumpEventCreate",
     "PumpEventPublic",
     "SessionPublic",
     "SessionSummary",
+    "SideEffectCreate",
     "SideEffectPublic",
     "VisitPublic",
     "VitalsCreate",
@@ -151,6 +153,19 @@ class SideEffectPublic(Schema):
     severity: str
     note: str
     amends: int | None = None
+
+
+class PumpEventCreate(_Strict):
+    kind: Literal["start", "rate", "pause", "resume", "stop"]
+    rate_ml_per_h: float | None = Field(
+        None, ge=0, le=2000, description="the new rate (start, rate, resume); omitted: the order's rate"
+    )
+
+
+class SideEffectCreate(_Strict):
+    code: Annotated[Text, StringConstraints(min_length=1, max_length=40)]
+    severity: Literal["mild", "moderate", "severe"]
+    note: Annotated[Text, StringConstraints(max_length=300)] = ""
 
 
 class SessionSummary(Schema):

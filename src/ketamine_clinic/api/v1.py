@@ -330,6 +330,38 @@ def record_vitals(request: HttpRequest, session_id: int, payload: s.VitalsCreate
     return Status(201, _vital_public(row))
 
 
+@router.post(
+    "/sessions/{session_id}/pump-events",
+    response={201: s.PumpEventPublic, **WRITE_ERRORS},
+    summary="Start, change, pause, resume or stop the pump now (the dose limits and blocks apply)",
+)
+def record_pump_event(request: HttpRequest, session_id: int, payload: s.PumpEventCreate) -> Status[s.PumpEventPublic]:
+    user = _actor(request)
+    _require(user, Action.START_STOP_INFUSION)
+    x = access.access_session_by_id(user, session_id, action=Action.START_STOP_INFUSION)
+    e = sessions.do_record_pump_event(
+        x, payload.kind, rate_ml_per_h=payload.rate_ml_per_h, at=timezone.now(), acting_user=user
+    )
+    return Status(201, s.PumpEventPublic(id=e.pk, at=e.at, kind=e.kind, rate_ml_per_h=e.rate_ml_per_h))
+
+
+@router.post(
+    "/sessions/{session_id}/side-effects",
+    response={201: s.SideEffectPublic, **WRITE_ERRORS},
+    summary="Record a side effect now (severe ones alert the prescriber)",
+)
+def record_side_effect(
+    request: HttpRequest, session_id: int, payload: s.SideEffectCreate
+) -> Status[s.SideEffectPublic]:
+    user = _actor(request)
+    _require(user, Action.RECORD_SIDE_EFFECTS)
+    x = access.access_session_by_id(user, session_id, action=Action.RECORD_SIDE_EFFECTS)
+    e = sessions.do_record_side_effect(
+        x, payload.code, payload.severity, note=payload.note, at=timezone.now(), acting_user=user
+    )
+    return Status(201, s.SideEffectPublic(id=e.pk, at=e.at, code=e.code, severity=e.severity, note=e.note))
+
+
 def _assessment_public(a: Assessment) -> s.AssessmentPublic:
     return s.AssessmentPublic(
         id=a.pk, instrument=a.instrument, answers=a.answers, total=a.total, band=a.band, flags=a.flags, at=a.at
