@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import courses, schedule
@@ -37,23 +39,55 @@ def _booster_patients(form: BoosterForm) -> list[int]:
     return [c.patient_id for c in form.fields["course"].queryset]  # type: ignore[attr-defined]
 
 
+#: Chairs on one page of the week: a network has dozens, and a week of all of them is
+#: about a thousand visits (docs/decisions/0031).
+CHAIRS_PER_PAGE = 12
+
+
+def _slot(visit: Visit, url: str) -> SafeString:
+    """One visit's cell, built once in Python: a thousand template tags per week were the
+    page's cost on a network."""
+    local_start, local_end = timezone.localtime(visit.starts_at), timezone.localtime(visit.ends_at)
+    meta = f"{visit.get_phase_display()} #{visit.number}"
+    if visit.staff is not None:
+        meta += f" · {visit.staff.last_name}"
+    if visit.status == "cancelled":
+        meta += " · cancelled"
+    return format_html(
+        '<a class="slot slot-{}" href="{}"><span class="slot-time">{}–{}</span>'
+        '<span class="slot-name">{}, {}.</span><span class="slot-meta">{}</span></a>',
+        visit.status,
+        f"{url}{visit.pk}/",
+        f"{local_start:%H:%M}",
+        f"{local_end:%H:%M}",
+        visit.patient.family_name,
+        visit.patient.given_name[:1],
+        meta,
+    )
+
+
 @requires(Action.MANAGE_SCHEDULE)
 def calendar(request: HttpRequest) -> HttpResponse:
     start = _week_start(request.GET.get("week"))
     days = [start + timedelta(days=i) for i in range(6)]
     begin = datetime.combine(start, time.min, tzinfo=timezone.get_current_timezone())
-    visits = (
-        Visit.objects.filter(starts_at__gte=begin, starts_at__lt=begin + timedelta(days=7))
-        .select_related("patient", "chair", "staff")
+    every_chair = list(Chair.objects.filter(active=True).order_by("name"))
+    pages = max(1, -(-len(every_chair) // CHAIRS_PER_PAGE))
+    raw = request.GET.get("chairs", "1")
+    page = min(int(raw), pages) if raw.isdigit() and 0 < len(raw) < 4 and int(raw) > 0 else 1
+    chairs = every_chair[(page - 1) * CHAIRS_PER_PAGE : page * CHAIRS_PER_PAGE]
+    visits = list(
+        Visit.objects.filter(starts_at__gte=begin, starts_at__lt=begin + timedelta(days=7), chair__in=chairs)
+        .select_related("patient", "staff")
         .order_by("starts_at")
     )
-    chairs = list(Chair.objects.filter(active=True).order_by("name"))
     booster_form = BoosterForm(due_only=True)
     note_listed(v.patient_id for v in visits)
     note_listed(_booster_patients(booster_form))
-    grid: dict[tuple[int, date], list[Visit]] = {}
+    url = reverse("desk-visit", args=[0]).removesuffix("0/")  # reversed once, not per visit
+    grid: dict[tuple[int, date], list[SafeString]] = {}
     for visit in visits:
-        grid.setdefault((visit.chair_id, timezone.localtime(visit.starts_at).date()), []).append(visit)
+        grid.setdefault((visit.chair_id, timezone.localtime(visit.starts_at).date()), []).append(_slot(visit, url))
     rows = [{"chair": c, "cells": [grid.get((c.pk, d), []) for d in days]} for c in chairs]
     return render(
         request,
@@ -63,9 +97,12 @@ def calendar(request: HttpRequest) -> HttpResponse:
             "days": days,
             "rows": rows,
             "today": timezone.localdate(),
+            "week": start,
             "prev_week": start - timedelta(days=7),
             "next_week": start + timedelta(days=7),
             "visit_count": sum(1 for v in visits if v.status == "scheduled"),
+            "chair_pages": range(1, pages + 1) if pages > 1 else [],
+            "chair_page": page,
         },
     )
 
