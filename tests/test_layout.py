@@ -48,6 +48,7 @@ ELSEWHERE: dict[str, tuple[str, ...]] = {
     "web/views/patients.py": ("tests/web/test_clinic_pages.py", "tests/web/test_ratings_pages.py"),
     "web/views/portal.py": ("tests/web/test_portal.py",),
     "web/views/practice.py": ("tests/web/test_documents.py",),
+    "web/views/rems.py": ("tests/web/test_rems_pages.py", "tests/web/browser/test_esketamine_mdsi_rems_browser.py"),
     "web/views/sessions.py": ("tests/web/test_clinic_pages.py", "tests/web/test_dose_timing_pages.py"),
 }
 NOT_TESTED_ALONE = {"services/errors.py"}  # exception classes only, raised and checked everywhere

@@ -15,6 +15,7 @@ from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.services.jobs import run_due_jobs
 from ketamine_clinic.storage.models import Alert, Notification, SuicideRiskAssessment
 from tests.conftest import MONDAY, VITALS, close_with_assessment
+from tests.support.rems import rems_on_site, rems_ready
 
 URGENT_PHQ9 = [1, 1, 1, 1, 1, 1, 1, 1, 2]
 NOTIFY_CSSRS = [1, 1, 0, 0, 0, 0, None]  # active ideation, no method, intent or plan
@@ -79,10 +80,12 @@ def test_an_open_urgent_alert_blocks_every_nasal_device(
         patient, protocol="esketamine_trd", start_date=MONDAY.date(), at=MONDAY, acting_user=prescriber
     )
     visit = course.visits.order_by("starts_at").first()
+    rems_ready(patient, prescriber, MONDAY)
     order = orders.do_sign_nasal_order(visit, dose_mg=56, at=MONDAY, acting_user=prescriber)
     orders.do_verify_order(order, at=MONDAY, acting_user=nurse)
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
+    rems_on_site(session, prescriber, session.opened_at)
     sessions.do_complete_checklist(
         session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
     )

@@ -17,6 +17,7 @@ from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.services.jobs import run_due_jobs
 from ketamine_clinic.storage.models import Alert
 from tests.conftest import MONDAY, VITALS
+from tests.support.rems import rems_on_site, rems_ready
 
 BASE = {"systolic_mmhg": 120, "diastolic_mmhg": 78, "heart_rate_bpm": 72, "spo2_percent": 98, "respiratory_rate": 14}
 
@@ -66,10 +67,12 @@ def test_a_stop_level_reading_after_the_first_device_blocks_the_next(
         patient, protocol="esketamine_trd", start_date=MONDAY.date(), at=MONDAY, acting_user=prescriber
     )
     visit = course.visits.order_by("starts_at").first()
+    rems_ready(patient, prescriber, MONDAY)
     order = orders.do_sign_nasal_order(visit, dose_mg=56, at=MONDAY, acting_user=prescriber)
     orders.do_verify_order(order, at=MONDAY, acting_user=nurse)
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
+    rems_on_site(session, prescriber, session.opened_at)
     sessions.do_complete_checklist(
         session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
     )
@@ -109,7 +112,13 @@ def test_a_predose_bp_above_the_guide_needs_the_prescribers_decision(verified_or
 def test_a_weight_re_recorded_at_half_needs_a_new_order(course, prescriber, crna, nurse, patient) -> None:
     visit = course.visits.order_by("starts_at").first()
     order = orders.do_sign_order(
-        visit, dose_mg_per_kg=1.0, duration_min=40, concentration_mg_per_ml=1, at=MONDAY, acting_user=prescriber
+        visit,
+        dose_mg_per_kg=1.0,
+        duration_min=40,
+        concentration_mg_per_ml=1,
+        at=MONDAY,
+        acting_user=prescriber,
+        confirm_warnings=True,  # above the course's 0.5 mg/kg step: a soft warning
     )
     intake.do_record_intake(
         patient,
@@ -126,6 +135,7 @@ def test_a_weight_re_recorded_at_half_needs_a_new_order(course, prescriber, crna
         consent_given=True,
         at=MONDAY + timedelta(minutes=5),
         acting_user=nurse,
+        confirm_weight=True,  # half the previous weight: the plausibility check asks first
     )
     with pytest.raises(Conflict, match="re-recorded as 35 kg") as error:
         orders.do_verify_order(order, at=MONDAY + timedelta(minutes=10), acting_user=crna)

@@ -15,6 +15,7 @@ from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from ketamine_clinic.storage.models import AuditEvent, EventType, LedgerEntry, StockDiscrepancy, StockLot
 from tests.conftest import MONDAY, PASSWORD, VITALS
+from tests.support.rems import rems_on_site, rems_ready
 
 D = Decimal
 
@@ -217,9 +218,11 @@ def nasal_session(prescriber, nurse, patient, recorded_intake):  # type: ignore[
         patient, protocol="esketamine_trd", start_date=MONDAY.date(), at=MONDAY, acting_user=prescriber
     )
     visit = course.visits.order_by("starts_at").first()
+    rems_ready(patient, prescriber, MONDAY)
     order = orders.do_sign_nasal_order(visit, dose_mg=56, at=MONDAY, acting_user=prescriber)
     orders.do_verify_order(order, at=MONDAY, acting_user=nurse)
     session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=nurse)
+    rems_on_site(session, prescriber, session.opened_at)
     sessions.do_complete_checklist(
         session,
         items={n: True for n, _ in chairside.CHECKLIST},

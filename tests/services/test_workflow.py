@@ -12,6 +12,7 @@ from ketamine_clinic.services import alerts, courses, intake, measures, orders, 
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import Alert, AuditEvent, EventType, Order, Visit, VitalSign
 from tests.conftest import MONDAY, VITALS, close_with_assessment
+from tests.support.rems import rems_on_site, rems_ready
 
 
 def test_intake_runs_the_screen_and_keeps_its_reasons(recorded_intake) -> None:
@@ -27,6 +28,7 @@ def test_an_absolute_contraindication_makes_the_patient_not_eligible(patient, nu
         failed_trials=[],
         contraindications={"aneurysm_avm": True},
         weight_kg=70,
+        height_cm="170",
         vitals=VITALS,
         pregnant=False,
         consent_given=True,
@@ -73,6 +75,7 @@ def test_a_front_desk_user_cannot_record_an_intake(patient, front_desk) -> None:
             failed_trials=[],
             contraindications={},
             weight_kg=70,
+            height_cm="170",
             vitals=VITALS,
             pregnant=False,
             consent_given=True,
@@ -96,6 +99,7 @@ def test_a_second_course_never_double_books_a_chair(course, prescriber, nurse, s
         failed_trials=[{"adequate": True}, {"adequate": True}],
         contraindications={},
         weight_kg=80,
+        height_cm="170",
         vitals=VITALS,
         pregnant=False,
         consent_given=True,
@@ -443,6 +447,7 @@ def test_an_esketamine_course_runs_in_devices_with_two_hours_of_observation(
     )
     assert course.visits.count() == 8 and course.dose_mg_per_kg == 0
     visit = course.visits.order_by("starts_at").first()
+    rems_ready(patient, prescriber, MONDAY)
     with pytest.raises(Conflict, match="nasal-spray order"):
         orders.do_sign_order(
             visit, dose_mg_per_kg=0.5, duration_min=40, concentration_mg_per_ml=1, at=MONDAY, acting_user=prescriber
@@ -455,6 +460,7 @@ def test_an_esketamine_course_runs_in_devices_with_two_hours_of_observation(
     orders.do_verify_order(order, at=MONDAY, acting_user=nurse)
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
+    rems_on_site(session, prescriber, session.opened_at)
     sessions.do_complete_checklist(
         session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
     )

@@ -15,6 +15,7 @@ from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import Alert, Course, Order, Patient, PumpEvent
 from tests.conftest import MONDAY, VITALS
 from tests.services.test_alert_races import _race
+from tests.support.rems import rems_on_site, rems_ready
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -129,10 +130,12 @@ def test_racing_devices_never_exceed_the_order(recorded_intake, prescriber, crna
         patient, protocol="esketamine_trd", start_date=MONDAY.date(), at=MONDAY, acting_user=prescriber
     )
     visit = course.visits.order_by("starts_at").first()
+    rems_ready(patient, prescriber, MONDAY)
     order = orders.do_sign_nasal_order(visit, dose_mg=56, at=MONDAY, acting_user=prescriber)
     orders.do_verify_order(order, at=MONDAY, acting_user=nurse)
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
+    rems_on_site(session, prescriber, session.opened_at)
     sessions.do_complete_checklist(
         session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
     )

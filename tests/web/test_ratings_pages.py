@@ -63,6 +63,7 @@ def test_the_verifier_sees_both_weights_and_why_a_new_order_is_needed(
         consent_given=True,
         at=MONDAY + timedelta(minutes=5),
         acting_user=nurse,
+        confirm_weight=True,  # 14 % above the previous weight: the plausibility check asks first
     )
     client.force_login(crna)
     page = client.get(f"/clinic/orders/{order.pk}/verify/").content.decode()

@@ -30,6 +30,11 @@ MATRIX: dict[str, tuple[str, set[str]]] = {
     "patient-chart": ("get", STAFF),
     "intake-new": ("get", {"prescriber", "rn"}),
     "intake-detail": ("get", STAFF),
+    "weight-update": ("get", STAFF),
+    "rems-enrol": ("get", {"prescriber", "rn"}),
+    "session-rems": ("get", STAFF),
+    "session-rems-pdf": ("get", STAFF),
+    "admin-rems": ("get", {"admin"}),
     "course-new": ("get", {"prescriber"}),
     "induction-decision": ("get", STAFF),
     "order-new": ("get", {"prescriber"}),
@@ -140,7 +145,48 @@ def ledger_loss(ledger_lot, nurse, prescriber):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def urls(course, verified_order, running_session, recorded_intake, nurse, personas, ledger_lot, ledger_loss):  # type: ignore[no-untyped-def]
+def nasal_session(stranger, prescriber, nurse, chairs):  # type: ignore[no-untyped-def]
+    """An esketamine session of another patient, for the REMS pages."""
+    from ketamine_clinic.services import courses, intake, orders
+    from tests.conftest import VITALS
+    from tests.support.rems import rems_on_site, rems_ready
+
+    row = intake.do_record_intake(
+        stranger,
+        diagnoses=["trd"],
+        failed_trials=[{"adequate": True}, {"adequate": True}],
+        contraindications={},
+        weight_kg="80",
+        height_cm="180",
+        vitals=VITALS,
+        pregnant=False,
+        consent_given=True,
+        at=MONDAY - timedelta(days=8),
+        acting_user=nurse,
+    )
+    intake.do_decide_eligibility(
+        row, decision="eligible", note="", at=MONDAY - timedelta(days=8), acting_user=prescriber
+    )
+    course = courses.do_plan_course(
+        stranger,
+        protocol="esketamine_trd",
+        start_date=(MONDAY + timedelta(days=1)).date(),
+        at=MONDAY - timedelta(days=8),
+        acting_user=prescriber,
+    )
+    rems_ready(stranger, prescriber, MONDAY)
+    visit = course.visits.order_by("starts_at").first()
+    order = orders.do_sign_nasal_order(visit, dose_mg=56, at=MONDAY, acting_user=prescriber)
+    orders.do_verify_order(order, at=MONDAY, acting_user=nurse)
+    session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=nurse)
+    rems_on_site(session, prescriber, visit.starts_at)
+    return session
+
+
+@pytest.fixture
+def urls(
+    course, verified_order, running_session, recorded_intake, nurse, personas, ledger_lot, ledger_loss, nasal_session
+):  # type: ignore[no-untyped-def]
     from ketamine_clinic.storage.models import LedgerEntry
 
     with transaction.atomic():
@@ -162,6 +208,11 @@ def urls(course, verified_order, running_session, recorded_intake, nurse, person
         "patient-chart": f"/clinic/patients/{pid}/",
         "intake-new": f"/clinic/patients/{pid}/intake/",
         "intake-detail": f"/clinic/patients/{pid}/intake/{recorded_intake.pk}/",
+        "weight-update": f"/clinic/patients/{pid}/weight/",
+        "rems-enrol": f"/clinic/patients/{pid}/rems/",
+        "session-rems": f"/clinic/sessions/{nasal_session.pk}/rems/",
+        "session-rems-pdf": f"/clinic/sessions/{nasal_session.pk}/rems.pdf",
+        "admin-rems": "/admin-area/rems/",
         "course-new": f"/clinic/patients/{pid}/course/",
         "induction-decision": f"/clinic/courses/{course.pk}/decision/",
         "order-new": f"/clinic/visits/{visit.pk}/order/",

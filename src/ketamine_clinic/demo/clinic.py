@@ -26,6 +26,7 @@ from ketamine_clinic.services import (
     measures,
     orders,
     protocols,
+    rems,
     schedule,
     sessions,
 )
@@ -388,6 +389,7 @@ def _advance(
         }[stage]
     )
     measures.do_record_assessment(patient, "phq9", _phq9(baseline, rng), at=start - timedelta(days=2), acting_user=s.rn)
+    height_cm = rng.randint(155, 192)
     row = intake.do_record_intake(
         patient,
         diagnoses=["trd"] + (["ptsd"] if rng.random() < 0.2 else []),
@@ -406,8 +408,8 @@ def _advance(
             )
         ],
         contraindications={"psychosis_active": excluded} if excluded else {},
-        weight_kg=Decimal(str(round(rng.uniform(52, 105), 1))),
-        height_cm=Decimal(str(rng.randint(155, 192))),
+        weight_kg=Decimal(str(round(rng.uniform(19, 34) * (height_cm / 100) ** 2, 1))),
+        height_cm=Decimal(str(height_cm)),
         vitals={
             "systolic_mmhg": rng.randint(108, 134),
             "diastolic_mmhg": rng.randint(66, 84),
@@ -488,7 +490,26 @@ def _run_nasal_course(
     course: Course, patient: Patient, baseline: int, rng: random.Random, now: datetime, s: _Staff, prescriber: User
 ) -> None:
     """Past esketamine visits: PHQ-9, a nasal order (56 mg first, then 84 mg), devices 5 minutes
-    apart, blood pressure before and 40 minutes after, discharge after the 2-hour observation."""
+    apart, blood pressure before and 40 minutes after, discharge after the 2-hour observation;
+    the REMS: the setting certified, the patient enrolled, a prescriber on site, the lot, and
+    the monitoring forms older than three days submitted."""
+    if rems.certification() is None:
+        rems.do_certify_site(
+            certification_id="SPR-DEMO-0001",
+            setting_name="Ketamine Clinic (demo)",
+            authorized_representative="Dr. Rivera",
+            certified_on=timezone.localdate(now) - timedelta(days=400),
+            at=now - timedelta(days=400),
+            acting_user=None,
+        )
+    first_at = course.visits.order_by("starts_at").first()
+    rems.do_enrol_patient(
+        patient,
+        rems_patient_id=f"DEMO-{patient.mrn}",
+        enrolled_on=timezone.localdate(first_at.starts_at if first_at else now) - timedelta(days=2),
+        at=(first_at.starts_at if first_at else now) - timedelta(days=2),
+        acting_user=prescriber,
+    )
     for n, visit in enumerate(course.visits.order_by("starts_at"), start=1):
         t = visit.starts_at
         if t + timedelta(hours=3) > now:
@@ -514,6 +535,15 @@ def _run_nasal_course(
             at=t + timedelta(minutes=2),
             acting_user=s.rn,
         )
+        rems.do_record_on_site(
+            session,
+            prescriber=prescriber,
+            pulse_oximetry=True,
+            lot_number="SP23K07",
+            lot_expiry=timezone.localdate(now) + timedelta(days=300),
+            at=t + timedelta(minutes=3),
+            acting_user=s.crna,
+        )
         for k in range(order.devices or 0):
             sessions.do_give_nasal_device(session, at=t + timedelta(minutes=5 + 5 * k), acting_user=s.crna)
         raised = {**base, "systolic_mmhg": int(base["systolic_mmhg"] or 120) + rng.randint(4, 12)}
@@ -529,6 +559,20 @@ def _run_nasal_course(
             at=t + timedelta(minutes=150),
             acting_user=s.rn,
         )
+        if t < now - timedelta(days=3):
+            rems.do_save_form_answers(
+                session,
+                sedation=rng.random() < 0.5,
+                dissociation=rng.random() < 0.6,
+                respiratory_depression=False,
+                ready_to_leave_min=rng.choice([90, 100, 110, 120]),
+                serious_adverse_events="",
+                at=t + timedelta(minutes=160),
+                acting_user=s.rn,
+            )
+            rems.do_mark_form_submitted(
+                session, reference=f"FAX-{session.pk:05d}", at=t + timedelta(days=1), acting_user=s.rn
+            )
 
 
 def _start_with_visit_today(now: datetime, slot: int) -> tuple[date, time]:

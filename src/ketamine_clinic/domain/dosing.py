@@ -13,7 +13,7 @@ Errors::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from ketamine_clinic.domain.settings import ClinicRules
 
@@ -53,8 +53,17 @@ class DoseLimits:
     max_weight_kg: float
 
     @classmethod
-    def from_rules(cls, rules: ClinicRules) -> DoseLimits:
-        """The hard limits among the clinic's settings [S11][S14]."""
+    def from_rules(cls, rules: ClinicRules, protocol: str = "") -> DoseLimits:
+        """The hard limits among the clinic's settings [S11][S14]; the chronic-pain protocol
+        (0.35 mg/kg/h over 4 h) has its own mg/kg, per-session and rate limits [S44]."""
+        if protocol == "iv_chronic_pain":
+            return cls(
+                rules.pain_max_dose_mg_per_kg,
+                rules.pain_max_dose_mg_per_session,
+                rules.pain_max_rate_mg_per_kg_per_h,
+                rules.min_weight_kg,
+                rules.max_weight_kg,
+            )
         return cls(
             rules.max_dose_mg_per_kg,
             rules.max_dose_mg_per_session,
@@ -114,10 +123,12 @@ def plan_infusion(
         conc = conc * HCL_TO_BASE
     dose = weight * per_kg
     if dose > Decimal(str(lim.max_mg_per_session)):
+        most = (Decimal(str(lim.max_mg_per_session)) / weight).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
         raise DoseLimitError(
             "dose_mg_per_kg",
             f"dose {_q(dose)} mg is above the session limit of "
-            f"{lim.max_mg_per_session:g} mg (allowed 0 to {lim.max_mg_per_session:g} mg)",
+            f"{lim.max_mg_per_session:g} mg (allowed 0 to {lim.max_mg_per_session:g} mg): at {weight} kg the "
+            f"session limit allows at most {most} mg/kg",
         )
     rate_per_kg = per_kg * 60 / minutes
     if rate_per_kg > Decimal(str(lim.max_rate_mg_per_kg_per_h)):
@@ -153,16 +164,20 @@ class EsketamineDose:
     spacing_min: int = 5
 
 
-def plan_esketamine_dose(dose_mg: int, *, first_dose: bool = False) -> EsketamineDose:
+def plan_esketamine_dose(dose_mg: int, *, first_dose: bool = False, indication: str = "trd") -> EsketamineDose:
     """Esketamine nasal spray as a count of 28 mg devices, 5 minutes apart [S32][S33].
 
-    Allowed doses are 56 mg and 84 mg; the first induction dose is 56 mg, and 84 mg
-    only after a 56 mg start [S32]. Raises ``DoseLimitError`` otherwise.
+    Allowed doses are 56 mg and 84 mg. Treatment-resistant depression (``indication``
+    "trd"): the first induction dose is 56 mg, and 84 mg only after a 56 mg start [S32].
+    Depression with suicidal thoughts ("mdsi"): 84 mg from the first dose, 56 mg if 84 mg
+    is not tolerated [S32][S33]. Raises ``DoseLimitError`` otherwise.
     """
     if dose_mg not in (56, 84):
         raise DoseLimitError("dose_mg", "esketamine dose must be 56 or 84 mg (2 or 3 devices)")
-    if first_dose and dose_mg != 56:
-        raise DoseLimitError("dose_mg", "the first esketamine dose must be 56 mg")
+    if indication not in ("trd", "mdsi"):
+        raise DoseLimitError("indication", "esketamine indication must be trd or mdsi")
+    if first_dose and indication == "trd" and dose_mg != 56:
+        raise DoseLimitError("dose_mg", "the first esketamine dose must be 56 mg for treatment-resistant depression")
     return EsketamineDose(dose_mg, dose_mg // ESKETAMINE_DEVICE_MG)
 
 

@@ -234,6 +234,17 @@ INSTRUMENTS: dict[str, Instrument] = {
         True,
         "public domain [S63]",
     ),
+    "pain_nrs": Instrument(
+        "pain_nrs",
+        "Pain score (0-10)",
+        "Your average pain over the past 24 hours, from 0 (no pain) to 10 (worst pain imaginable).",
+        (Item(1, "Average pain over the past 24 hours", 0, 10),),
+        ((0, "pain score"),),
+        "[S85]",
+        "",
+        True,
+        "an 11-point numerical rating scale [S85]",
+    ),
     "cssrs_screen": Instrument(
         "cssrs_screen",
         "C-SSRS screener",
@@ -438,6 +449,7 @@ _RULES: dict[
 ] = {
     "phq9": _phq9,
     "gad7": _plain,
+    "pain_nrs": _plain,
     "pcl5": _pcl5,
     "cssrs_screen": _cssrs,
     "qids_sr16": _qids,
@@ -464,7 +476,7 @@ def score(code: str, answers: Sequence[int | None], rules: ClinicRules | None = 
     C-SSRS screener with skip logic and risk tiers (total = tier 0-3) [S65][S65b],
     QIDS-SR16 max-of-group domains [S66], MADRS [S67], HAM-D17 item 16 "not
     assessed" [S63], CADSS [S69], BPRS positive subscale [S69], modified Aldrete [S46],
-    PADSS home readiness [S84].
+    PADSS home readiness [S84], a 0-10 pain score [S85].
     Skipped C-SSRS items are ``None``. Raises ``InstrumentError`` naming the item.
     """
     inst = get(code)

@@ -13,7 +13,16 @@ from datetime import date, timedelta
 
 from ketamine_clinic.domain.settings import ClinicRules
 
-__all__ = ["PROTOCOLS", "PlannedVisit", "Protocol", "ProtocolError", "plan_course"]
+__all__ = [
+    "PROTOCOLS",
+    "MaintenanceRule",
+    "PlannedVisit",
+    "Protocol",
+    "ProtocolError",
+    "maintenance_rule",
+    "plan_course",
+    "plan_esketamine_continuation",
+]
 
 
 class ProtocolError(ValueError):
@@ -35,6 +44,16 @@ class Protocol:
     slot_minutes: int
     summary: str
     sources: str
+    #: esketamine: the planned dose of the first visit and of later visits (label [S32][S33])
+    first_dose_mg: int | None = None
+    later_dose_mg: int | None = None
+    #: esketamine MDSI is labelled in conjunction with an oral antidepressant [S32][S33]
+    needs_oral_antidepressant: bool = False
+    #: the measure the end-of-induction decision reads (``domain.course.PRIMARY_MEASURES``)
+    primary_measure: str = "phq9"
+    #: the measures a prescriber may choose instead: depression PHQ-9, MADRS or QIDS-SR16
+    #: [S55][S54][S66]; PTSD PCL-5 [S41]; chronic pain a 0-10 pain score [S85]
+    measures: tuple[str, ...] = ("phq9", "madrs", "qids_sr16")
 
 
 PROTOCOLS: dict[str, Protocol] = {
@@ -67,6 +86,8 @@ PROTOCOLS: dict[str, Protocol] = {
         "Weeks 1-4 twice weekly (day 1: 56 mg; then 56 or 84 mg); weeks 5-8 weekly; then weekly or every two weeks. "
         "Observe at least 2 hours after each dose.",
         "[S32][S33][S30]",
+        first_dose_mg=56,
+        later_dose_mg=84,
     ),
     "esketamine_mdsi": Protocol(
         "esketamine_mdsi",
@@ -75,12 +96,16 @@ PROTOCOLS: dict[str, Protocol] = {
         8,
         2,
         None,
-        (84, 56),
+        (56, 84),
         0,
         "benefit evaluated after 4 weeks; use beyond 4 weeks not evaluated",
         150,
-        "84 mg twice weekly for 4 weeks (56 mg if not tolerated); evaluate benefit after 4 weeks.",
+        "84 mg twice weekly for 4 weeks (56 mg if not tolerated), with an oral antidepressant; evaluate benefit "
+        "after 4 weeks.",
         "[S32][S33]",
+        first_dose_mg=84,
+        later_dose_mg=84,
+        needs_oral_antidepressant=True,
     ),
     "iv_ptsd": Protocol(
         "iv_ptsd",
@@ -95,6 +120,8 @@ PROTOCOLS: dict[str, Protocol] = {
         120,
         "Six infusions of 0.5 mg/kg over 40 min across two consecutive weeks.",
         "[S41]",
+        primary_measure="pcl5",
+        measures=("pcl5",),
     ),
     "iv_chronic_pain": Protocol(
         "iv_chronic_pain",
@@ -109,6 +136,8 @@ PROTOCOLS: dict[str, Protocol] = {
         300,
         "CRPS: 0.35 mg/kg/h over 4 h daily for 10 days (or 22 mg/h for 4 days); infusion range 0.5-2 mg/kg/h.",
         "[S44]",
+        primary_measure="pain_nrs",
+        measures=("pain_nrs",),
     ),
 }
 
@@ -161,10 +190,42 @@ def plan_course(
             and (last is None or timedelta(days=(day - last).days) >= gap)
         ):
             n = len(visits) + 1
-            esk = p.dose_mg[0] if p.dose_mg and n == 1 else (p.dose_mg[-1] if p.dose_mg else None)
+            esk = p.first_dose_mg if n == 1 else p.later_dose_mg
             visits.append(PlannedVisit(n, "induction", day, p.dose_mg_per_kg, esk))
             last = day
         day += timedelta(days=1)
         if (day - start).days > 366:
             raise ProtocolError("no clinic day fits the protocol within a year; check the clinic days")
     return visits
+
+
+@dataclass(frozen=True)
+class MaintenanceRule:
+    """How far apart maintenance visits may be, in weeks, and why."""
+
+    min_weeks: int
+    max_weeks: int
+    text: str
+    source: str
+
+
+def maintenance_rule(protocol: str, rules: ClinicRules | None = None, *, week_of_course: int = 9) -> MaintenanceRule:
+    """Esketamine: once weekly in weeks 5-8, then once weekly or every 2 weeks [S32][S33];
+    IV: the clinic's 2-6-week booster range [S16][S17]. ``week_of_course`` is the course
+    week (1 = the week of the first dose) the next visit falls in."""
+    p = _protocol(protocol)
+    if p.route == "nasal":
+        if week_of_course <= 8:
+            return MaintenanceRule(1, 1, "Esketamine maintenance is once weekly in weeks 5-8.", "[S32][S33]")
+        return MaintenanceRule(
+            1, 2, "From week 9 esketamine maintenance is once weekly or every 2 weeks.", "[S32][S33]"
+        )
+    r = rules or ClinicRules()
+    low, high = int(r.maintenance_min_weeks), int(r.maintenance_max_weeks)
+    return MaintenanceRule(low, high, f"IV boosters are every {low}-{high} weeks.", "[S16][S17]")
+
+
+def plan_esketamine_continuation(first_dose_on: date) -> list[date]:
+    """The weekly maintenance dates of weeks 5-8 of an esketamine course whose first dose
+    was on ``first_dose_on`` (week 1) [S32][S33]: days 28, 35, 42 and 49."""
+    return [first_dose_on + timedelta(days=d) for d in (28, 35, 42, 49)]

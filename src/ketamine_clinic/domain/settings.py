@@ -65,6 +65,26 @@ SETTINGS: dict[str, SettingSpec] = {
     "max_rate_mg_per_kg_per_h": SettingSpec(
         1.5, "mg/kg/h", 0.5, 7.0, "[S44]", "Pain infusions run 0.5-2 mg/kg/h [S44]. " + _U
     ),
+    "pain_max_dose_mg_per_kg": SettingSpec(
+        2.0,
+        "mg/kg",
+        1.4,
+        4.0,
+        "[S44]",
+        "Hard limit per session for the chronic-pain protocol: 0.35 mg/kg/h over 4 h is 1.4 mg/kg [S44]. " + _U,
+    ),
+    "pain_max_dose_mg_per_session": SettingSpec(
+        250,
+        "mg",
+        100,
+        500,
+        "[S44]",
+        "Hard limit per session for the chronic-pain protocol; the consensus reports a dose-response with at "
+        "least 80 mg over more than 2 hours [S44]. " + _U,
+    ),
+    "pain_max_rate_mg_per_kg_per_h": SettingSpec(
+        2.0, "mg/kg/h", 0.5, 7.0, "[S44]", "Pain infusions run 0.5-2 mg/kg/h [S44]. " + _U
+    ),
     "rate_allowance_factor": SettingSpec(
         1.0,
         "x order rate",
@@ -83,6 +103,37 @@ SETTINGS: dict[str, SettingSpec] = {
         "A weight re-recorded further than this from the order's weight needs a new signed order. " + _U,
     ),
     "max_weight_kg": SettingSpec(250, "kg", 120, 350, "[S11]", "Plausibility bound. " + _U),
+    "weight_change_confirm_pct": SettingSpec(
+        10,
+        "% of the previous weight",
+        3,
+        30,
+        "[S11]",
+        "A newly entered weight further than this from the previous one must be confirmed (a kg/lb slip). " + _U,
+    ),
+    "bmi_confirm_below": SettingSpec(
+        16,
+        "kg/m²",
+        12,
+        18.5,
+        "[S91]",
+        "Below this BMI the weight must be confirmed; WHO's thinness grades [S91]. " + _U,
+    ),
+    "bmi_confirm_above": SettingSpec(
+        50, "kg/m²", 40, 70, "[S91]", "Above this BMI the weight must be confirmed. " + _U
+    ),
+    "obesity_bmi_at_least": SettingSpec(
+        30, "kg/m²", 25, 40, "[S91]", "From this BMI the order offers ideal and adjusted body weight [S89][S90]."
+    ),
+    "dose_change_confirm_pct": SettingSpec(
+        20,
+        "% of the last given dose",
+        5,
+        50,
+        "[S12]",
+        "A dose further than this from the last infusion's dose is a soft warning the prescriber confirms; "
+        "the titration step is 0.5 to 0.75 mg/kg [S12]. " + _U,
+    ),
     "default_concentration_mg_per_ml": SettingSpec(
         1.0, "mg/mL", 0.5, 10.0, "[S13]", "Bag concentration the pharmacy prepares. " + _U
     ),
@@ -103,6 +154,26 @@ SETTINGS: dict[str, SettingSpec] = {
     "response_drop_pct": SettingSpec(50, "%", 30, 70, "[S11][S70b]"),
     "partial_response_drop_pct": SettingSpec(25, "%", 10, 49, "[S70b]", "Partial response 25-49 %. " + _U),
     "remission_phq9_below": SettingSpec(5, "points", 3, 10, "[S55]"),
+    "remission_floor_phq9_above": SettingSpec(
+        9, "points", 4, 14, "[S55]", "CMS159 counts remission only from an index PHQ-9 above 9 [S55]."
+    ),
+    "pcl5_response_drop_pct": SettingSpec(
+        30,
+        "%",
+        20,
+        60,
+        "[S41]",
+        "The PTSD trial counted a 30 % CAPS-5 improvement as response [S41]; applied to PCL-5 here. " + _U,
+    ),
+    "pain_response_drop_pct": SettingSpec(
+        30,
+        "%",
+        15,
+        60,
+        "[S85][S86]",
+        "A 30 % fall on a 0-10 pain score is a clinically important improvement [S85][S86]; the pain "
+        "consensus's own response definition is not in the retrieved text [S44].",
+    ),
     "remission_madrs_at_most": SettingSpec(10, "points", 6, 12, "[S54]"),
     "remission_qids_at_most": SettingSpec(5, "points", 3, 8, "[S66]"),
     "remission_hamd_at_most": SettingSpec(7, "points", 5, 10, "[S53]"),
@@ -137,12 +208,34 @@ SETTINGS: dict[str, SettingSpec] = {
     "rr_low_pause": SettingSpec(8, "/min", 5, 12, "[S30]", "Respiratory depression [S30]. " + _U),
     "predose_defer_sbp_mmhg": SettingSpec(140, "mmHg", 130, 180, "[S30]"),
     "predose_defer_dbp_mmhg": SettingSpec(90, "mmHg", 80, 110, "[S30]"),
+    "intake_defer_sbp_mmhg": SettingSpec(
+        180,
+        "mmHg",
+        160,
+        220,
+        "[S87]",
+        "A baseline above this (or above the diastolic level) is a hypertensive crisis [S87]: eligibility is "
+        "deferred until the blood pressure is controlled.",
+    ),
+    "intake_defer_dbp_mmhg": SettingSpec(120, "mmHg", 100, 130, "[S87]", "See intake_defer_sbp_mmhg [S87]."),
     # discharge [S46][S49][S30]
     "aldrete_min": SettingSpec(9, "points", 8, 10, "[S46]"),
     "padss_min": SettingSpec(9, "points", 8, 10, "[S84]", "Home readiness with an escort [S84]."),
     "discharge_bp_within_pct": SettingSpec(20, "% of baseline", 10, 30, "[S46][S49]"),
     "min_observation_iv_min": SettingSpec(60, "min after the infusion", 30, 180, "[S49]", _U),
     "min_observation_esketamine_min": SettingSpec(120, "min after the dose", 120, 240, "[S30]"),
+    # esketamine REMS [S37]
+    "rems_form_due_days": SettingSpec(
+        7, "days after the session", 1, 7, "[S37]", "The Patient Monitoring Form is submitted within 7 days [S37]."
+    ),
+    "rems_bp_40_min_window_min": SettingSpec(
+        10,
+        "min either side of 40 min",
+        5,
+        20,
+        "[S30][S32]",
+        "Which reading counts as 'about 40 minutes after the dose' on the monitoring form. " + _U,
+    ),
     # critical items [S70][S63]
     # suicide items alert from their own anchors (domain.escalation), not from settings
     "pcl5_item16_review_at": SettingSpec(2, "points", 1, 4, "[S63]", _U),
@@ -201,7 +294,10 @@ ORDERED: tuple[tuple[str, str, bool], ...] = (
     ("hr_low_notify_bpm", "hr_pause_bpm", True),
     ("spo2_stop_below_pct", "spo2_pause_below_pct", True),
     ("min_age_years", "max_age_years", True),
+    ("predose_defer_sbp_mmhg", "intake_defer_sbp_mmhg", True),
+    ("predose_defer_dbp_mmhg", "intake_defer_dbp_mmhg", True),
     ("min_weight_kg", "max_weight_kg", True),
+    ("bmi_confirm_below", "bmi_confirm_above", True),
     ("maintenance_min_weeks", "maintenance_max_weeks", False),
     ("standard_dose_mg_per_kg", "max_dose_mg_per_kg", False),
     ("titrated_dose_mg_per_kg", "max_dose_mg_per_kg", False),

@@ -27,8 +27,15 @@ SOURCES: dict[str, str] = {
     "S30": "SPRAVATO US Prescribing Information: boxed warning, 5.1, 5.2, 5.6, 5.9, 17.",
     "S32": "spravatohcp.com dosing and administration (TRD and MDSI).",
     "S33": "Spravato monograph (MPR).",
+    "S35": "FDA REMS@FDA: SPRAVATO REMS (setting certification, patient enrolment, prescriber and pulse oximeter on "
+    "site).",
+    "S36": "spravatorems.com: outpatient and inpatient healthcare settings (certification, enrolment).",
+    "S37": "SPRAVATO REMS Patient Monitoring Form and its instructions: after every outpatient session, submitted "
+    "within 7 days; blood pressure before, about 40 minutes after and before completion; sedation, dissociation, "
+    "respiratory depression; lot number; concomitant sedating or blood-pressure-raising medicines.",
     "S38": "SPRAVATO Important Safety Information.",
     "S38b": "spravato.com: food 2 h, liquids 30 min, nasal steroid/decongestant 1 h before.",
+    "S39": "FDA approval of SPRAVATO monotherapy for treatment-resistant depression, 21 January 2025.",
     "S40": "openFDA NDC record 50458-028 (Spravato): 28 mg esketamine per device; DEA Schedule III.",
     "S41": "Feder A et al. RCT of repeated ketamine for chronic PTSD. Am J Psychiatry 2021.",
     "S44": "Cohen SP et al. Consensus guidelines on IV ketamine infusions for chronic pain (ASRA/AAPM/ASA 2018).",
@@ -62,6 +69,24 @@ SOURCES: dict[str, str] = {
     "S75": "openFDA NDC records for ketamine injection (0409-2051, 25021-684, 42023-113 ...): DEA Schedule III.",
     "S84": "Chung F, Chan VW, Ong D. A post-anesthetic discharge scoring system for home readiness after "
     "ambulatory surgery. J Clin Anesth 1995;7:500-6 (PADSS).",
+    "S85": "Farrar JT, Young JP Jr, LaMoreaux L, Werth JL, Poole RM. Clinical importance of changes in chronic pain "
+    "intensity measured on an 11-point numerical pain rating scale. Pain 2001;94(2):149-158.",
+    "S86": "Dworkin RH, Turk DC, Wyrwich KW et al. Interpreting the clinical importance of treatment outcomes in "
+    "chronic pain clinical trials: IMMPACT recommendations. J Pain 2008;9(2):105-121.",
+    "S87": "Whelton PK, Carey RM, Aronow WS et al. 2017 ACC/AHA guideline for the prevention, detection, evaluation "
+    "and management of high blood pressure in adults. Hypertension 2018;71(6):e13-e115 (hypertensive crisis: "
+    "above 180 systolic and/or 120 diastolic).",
+    "S88": "Study inclusion and exclusion criteria (Table 1) of an IV ketamine trial in suicidal inpatients: current "
+    "psychosis or mania, pregnancy or lactation, uncontrolled hypertension, unstable cerebrovascular disease. "
+    "J Affect Disord Rep 2023;15:100690, doi 10.1016/j.jadr.2023.100690 (PMC10812090).",
+    "S89": "Devine BJ. Gentamicin therapy. Drug Intell Clin Pharm 1974;8:650-655 (ideal body weight: 50 kg men, "
+    "45.5 kg women, + 2.3 kg per inch over 5 feet).",
+    "S90": "Bauer LA. Applied Clinical Pharmacokinetics. New York: McGraw-Hill; 2001:93-179 (adjusted body weight = "
+    "ideal + 0.4 x (actual - ideal)), as cited by the GlobalRPh adjusted body weight calculator.",
+    "S91": "World Health Organization. Obesity: preventing and managing the global epidemic. WHO Technical Report "
+    "Series 894, 2000 (BMI classes; obesity at 30 kg/m² or more).",
+    "S92": "NIST Special Publication 811, Guide for the Use of the International System of Units (SI), 2008: "
+    "1 lb (avoirdupois) = 0.45359237 kg exactly.",
     "S80": "21 CFR 1304.11 Inventory requirements (initial and biennial inventory; opening or close of business).",
     "S81": "21 CFR 1304.21 and 1304.22(c): continuing records of every receipt and disposal, dispensers' records.",
     "S82": "21 CFR 1301.76(b) and DEA Form 106: report of theft or significant loss of controlled substances.",

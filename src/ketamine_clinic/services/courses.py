@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -10,10 +10,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from ketamine_clinic.domain.course import DECISIONS, InductionDecision, ResponseStatus, evaluate_response
+from ketamine_clinic.domain.course import DECISIONS, InductionDecision, Reason, ResponseStatus, evaluate_response
 from ketamine_clinic.domain.course import evaluate_induction as domain_evaluate_induction
 from ketamine_clinic.domain.hours import booking_problem
 from ketamine_clinic.domain.policy import Action
+from ketamine_clinic.domain.protocols import PROTOCOLS, maintenance_rule, plan_esketamine_continuation
 from ketamine_clinic.services import audit, clinic, protocols
 from ketamine_clinic.services._common import check_day, move, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
@@ -180,6 +181,8 @@ def do_plan_course(
     staff: User | None = None,
     baseline_score: int | None = None,
     accept_other_times: bool = False,
+    oral_antidepressant: str = "",
+    primary_measure: str = "",
     at: datetime,
     acting_user: User,
 ) -> Course:
@@ -188,10 +191,27 @@ def do_plan_course(
     the past. When a visit cannot be at the requested time, ``BookingDeviations`` lists
     every visit as it would be booked and nothing is saved, unless ``accept_other_times``
     (the prescriber has seen them); the audit row records each deviation. Needs an
-    "eligible" decision. Nothing is saved if any visit cannot be placed."""
+    "eligible" decision. The course is judged on ``primary_measure`` (default the
+    protocol's; depression may use PHQ-9, MADRS or QIDS-SR16 [S55][S54][S66]). Esketamine
+    for depression with suicidal thoughts is given with an oral antidepressant, which is
+    recorded [S32][S33]. Nothing is saved if any visit cannot be placed."""
     require(acting_user, Action.PLAN_COURSE, "Only a prescriber plans a course.")
     if not _eligible(patient):
         raise Conflict("The patient has no eligibility decision of 'eligible'.", field="patient")
+    oral_antidepressant = (oral_antidepressant or "").strip()
+    if protocol in PROTOCOLS and PROTOCOLS[protocol].needs_oral_antidepressant and len(oral_antidepressant) < 3:
+        raise InvalidInput(
+            "oral antidepressant is required for esketamine in depression with suicidal thoughts "
+            "(name and dose, 3 to 120 characters) [S32][S33]",
+            field="oral_antidepressant",
+        )
+    if len(oral_antidepressant) > 120:
+        raise InvalidInput("oral antidepressant must be 3 to 120 characters", field="oral_antidepressant")
+    if protocol in PROTOCOLS:
+        allowed = PROTOCOLS[protocol].measures
+        primary_measure = primary_measure or PROTOCOLS[protocol].primary_measure
+        if primary_measure not in allowed:
+            raise InvalidInput(f"primary measure must be one of: {', '.join(allowed)}", field="primary_measure")
     check_day(start_date, earliest=timezone.localdate(at), field="start_date")
     plan = protocols.plan_visits(protocol, start_date)
     minutes = protocols.slot_minutes(protocol)
@@ -209,6 +229,8 @@ def do_plan_course(
             protocol=protocol,
             dose_mg_per_kg=Decimal(str(plan.dose_mg_per_kg)),
             baseline_score=baseline_score,
+            baseline_instrument=primary_measure,
+            oral_antidepressant=oral_antidepressant,
             planned_by=acting_user,
             planned_at=at,
         )
@@ -273,8 +295,22 @@ def do_decide_induction(
             "overriding the suggestion needs a reason (10 characters or more)",
             field="override_reason",
         )
-    if decision == "maintenance" and not (next_visit_weeks and 2 <= next_visit_weeks <= 6):
-        raise InvalidInput("next visit must be in 2 to 6 weeks", field="next_visit_weeks")
+    nasal = protocols.is_nasal_protocol(course.protocol)
+    if decision == "extend" and nasal:
+        raise InvalidInput(
+            "esketamine is dosed 56 or 84 mg by the label, never by an mg/kg titration: choose maintenance or "
+            "refer [S32][S33]",
+            field="decision",
+        )
+    rule = maintenance_rule(course.protocol, clinic.clinic_rules())
+    if (
+        decision == "maintenance"
+        and not nasal
+        and not (next_visit_weeks and rule.min_weeks <= next_visit_weeks <= rule.max_weeks)
+    ):
+        raise InvalidInput(
+            f"next visit must be in {rule.min_weeks} to {rule.max_weeks} weeks", field="next_visit_weeks"
+        )
     with transaction.atomic():
         row = CourseDecision.objects.create(
             course=course,
@@ -282,7 +318,7 @@ def do_decide_induction(
             suggested_reasons=[r.as_dict() for r in suggestion.reasons],
             decision=decision,
             override_reason=override_reason,
-            next_visit_weeks=next_visit_weeks if decision == "maintenance" else None,
+            next_visit_weeks=next_visit_weeks if decision == "maintenance" and not nasal else None,
             decided_by=acting_user,
             decided_at=at,
         )
@@ -302,7 +338,13 @@ def do_decide_induction(
             at=at,
             new={"decision": decision, "suggested": suggestion.decision, "reason": override_reason},
         )
-        if decision == "maintenance" and next_visit_weeks:
+        if decision == "maintenance" and nasal:
+            # weeks 5-8 once weekly, counted from the first dose [S32][S33]
+            first = course.visits.filter(status="done").order_by("starts_at").first()
+            start = timezone.localtime(first.starts_at).date() if first else at.date()
+            for day in plan_esketamine_continuation(start):
+                _book(course, "maintenance", max(day, timezone.localdate(at) + timedelta(days=1)), acting_user, at)
+        elif decision == "maintenance" and next_visit_weeks:
             last = course.visits.filter(status="done").order_by("-starts_at").first()
             base = timezone.localtime(last.starts_at).date() if last else at.date()
             _book(course, "maintenance", base + timedelta(weeks=next_visit_weeks), acting_user, at)
@@ -352,13 +394,15 @@ def do_book_maintenance_visit(course: Course, *, day: date, acting_user: User, a
             f"{hours.next_open_day(day):%A %d %B}",
             field="day",
         )
-    weeks = int(clinic.clinic_rules().maintenance_min_weeks)
+    first = course.visits.exclude(status="cancelled").order_by("starts_at").first()
+    week = (day - timezone.localtime(first.starts_at).date()).days // 7 + 1 if first else 9
+    rule = maintenance_rule(course.protocol, clinic.clinic_rules(), week_of_course=week)
+    weeks = rule.min_weeks
     last = course.visits.exclude(status="cancelled").order_by("-starts_at").first()
     if last is not None and day < timezone.localtime(last.starts_at).date() + timedelta(weeks=weeks):
         earliest = timezone.localtime(last.starts_at).date() + timedelta(weeks=weeks)
         raise InvalidInput(
-            f"day must be on or after {earliest.isoformat()}: boosters are at least {weeks} weeks "
-            "after the previous infusion",
+            f"day must be on or after {earliest.isoformat()}: {rule.text} {rule.source}",
             field="day",
         )
     with transaction.atomic():
@@ -405,37 +449,55 @@ INDUCTION_DECISIONS = tuple(DECISIONS)
 
 
 def course_scores(course: Any) -> list[int]:
+    """The scores on the course's primary measure since it was planned ([S41][S44][S55])."""
     return list(
-        Assessment.objects.filter(patient=course.patient, instrument="phq9", at__gte=course.planned_at)
+        Assessment.objects.filter(
+            patient=course.patient, instrument=course.baseline_instrument, at__gte=course.planned_at
+        )
         .order_by("at")
         .values_list("total", flat=True)
     )
 
 
 def evaluate_induction(course: Any) -> InductionDecision:
+    """The end-of-induction suggestion on the course's primary measure; for esketamine in
+    depression with suicidal thoughts a continuation carries the label's caveat that use
+    beyond 4 weeks was not systematically evaluated [S32][S33]."""
     scores = course_scores(course)
     done = course.visits.filter(status="done").count()
     extended = course.decisions.filter(decision="extend").exists()
-    return domain_evaluate_induction(
-        instrument="phq9",
+    suggestion = domain_evaluate_induction(
+        instrument=course.baseline_instrument,
         baseline=course.baseline_score or (scores[0] if scores else 0),
         scores=scores,
         infusions_done=done,
         current_mg_per_kg=float(course.dose_mg_per_kg),
         already_extended=extended,
+        esketamine=protocols.is_nasal_protocol(course.protocol),
         rules=clinic.clinic_rules(),
     )
+    if course.protocol == "esketamine_mdsi" and suggestion.decision == "maintenance":
+        caveat = Reason(
+            "Depression with suicidal thoughts: use beyond 4 weeks was not systematically evaluated; continuing "
+            "is the prescriber's judgement.",
+            "[S32][S33]",
+        )
+        suggestion = replace(suggestion, reasons=(*suggestion.reasons, caveat))
+    return suggestion
 
 
-def induction_decision_choices() -> list[tuple[str, str]]:
-    return list(DECISIONS.items())
+def induction_decision_choices(course: Any = None) -> list[tuple[str, str]]:
+    """The end-of-induction choices; esketamine courses have no mg/kg titration [S32][S33]."""
+    nasal = course is not None and protocols.is_nasal_protocol(course.protocol)
+    return [(k, v) for k, v in DECISIONS.items() if not (nasal and k == "extend")]
 
 
 def response_status(course: Any, scores: list[Any]) -> ResponseStatus | None:
     if course is None:
         return None
-    phq = [s.total for s in scores if s.instrument == "phq9" and s.at >= course.planned_at]
+    measure = course.baseline_instrument
+    own = [s.total for s in scores if s.instrument == measure and s.at >= course.planned_at]
     baseline = course.baseline_score
     if baseline is None:
         return None
-    return evaluate_response("phq9", baseline, phq[-1] if phq else None, clinic.clinic_rules())
+    return evaluate_response(measure, baseline, own[-1] if own else None, clinic.clinic_rules())

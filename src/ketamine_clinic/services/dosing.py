@@ -31,26 +31,40 @@ __all__ = [
 ]
 
 
-def plan_dose(*, weight_kg: float, dose_mg_per_kg: float, duration_min: int, concentration_mg_per_ml: float):  # type: ignore[no-untyped-def]
-    """``dosing.plan_infusion`` under the clinic's hard limits; limits become ``InvalidInput``."""
+def plan_dose(  # type: ignore[no-untyped-def]
+    *,
+    weight_kg: float,
+    dose_mg_per_kg: float,
+    duration_min: int,
+    concentration_mg_per_ml: float,
+    obese: bool = False,
+    protocol: str = "",
+):
+    """``dosing.plan_infusion`` under the clinic's hard limits; limits become ``InvalidInput``.
+    When the session cap binds for a patient with a BMI of 30 or more on actual weight
+    (``obese``), the message says ideal or adjusted body weight may be chosen [S89][S90]."""
     try:
         return plan_infusion(
             weight_kg,
             dose_mg_per_kg,
             duration_min,
             concentration_mg_per_ml,
-            limits=DoseLimits.from_rules(clinic_rules()),
+            limits=DoseLimits.from_rules(clinic_rules(), protocol),
         )
     except DoseLimitError as exc:
-        raise InvalidInput(str(exc), field=exc.field) from None
+        message = str(exc)
+        if obese and "session limit" in message:
+            message += "; at a BMI of 30 or more the order may be dosed on ideal or adjusted body weight"
+        raise InvalidInput(message, field=exc.field) from None
 
 
-def dose_limit_summary() -> list[str]:
+def dose_limit_summary(protocol: str = "") -> list[str]:
     r = clinic_rules()
+    lim = DoseLimits.from_rules(r, protocol)
     return [
-        f"At most {r.max_dose_mg_per_kg:g} mg/kg per infusion",
-        f"At most {r.max_dose_mg_per_session:g} mg per session",
-        f"At most {r.max_rate_mg_per_kg_per_h:g} mg/kg/h",
+        f"At most {lim.max_mg_per_kg:g} mg/kg per infusion",
+        f"At most {lim.max_mg_per_session:g} mg per session",
+        f"At most {lim.max_rate_mg_per_kg_per_h:g} mg/kg/h",
         f"Weight {r.min_weight_kg:g}-{r.max_weight_kg:g} kg",
     ]
 
@@ -71,7 +85,7 @@ def titration_suggestion(visit: Visit) -> TitrationSuggestion | None:
     scores = course_scores(course)
     if not course.baseline_score or not scores:
         return None
-    status = evaluate_response("phq9", course.baseline_score, scores[-1], clinic_rules())
+    status = evaluate_response(course.baseline_instrument, course.baseline_score, scores[-1], clinic_rules())
     responding = status.category in {"response", "remission"}
     return suggest_titration(done, responding, float(course.dose_mg_per_kg), clinic_rules())
 

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 #: Self-report instruments a patient may complete on their own.
-PATIENT_INSTRUMENTS = ("phq9", "gad7", "pcl5", "qids_sr16", "cssrs_screen")
+PATIENT_INSTRUMENTS = ("phq9", "gad7", "pcl5", "qids_sr16", "cssrs_screen", "pain_nrs")
 
 
 def _check_role(acting_user: User, patient: Patient, instrument: str) -> None:
@@ -202,4 +202,4 @@ CLINICIAN_RATINGS = ("cadss", "bprs_positive", "madrs", "hamd17")
 
 
 def patient_questionnaires() -> list[tuple[str, str]]:
-    return [(c, instruments.INSTRUMENTS[c].name) for c in ("phq9", "gad7", "pcl5", "cssrs_screen")]
+    return [(c, instruments.INSTRUMENTS[c].name) for c in ("phq9", "gad7", "pcl5", "cssrs_screen", "pain_nrs")]

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from ketamine_clinic.domain.body_weight import WEIGHT_BASES, BodyWeights, body_weights
 from ketamine_clinic.domain.policy import Action, can
-from ketamine_clinic.services import audit, clinic, dosing, protocols
+from ketamine_clinic.services import audit, clinic, dosing, protocols, rems
 from ketamine_clinic.services._common import require
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.services.intake import latest_intake
 from ketamine_clinic.storage.models import EventType, Order, User, Visit
 
 __all__ = [
+    "dose_warnings",
+    "dosing_weights",
     "may_verify",
     "verifier_names",
     "do_cancel_order",
@@ -28,12 +32,56 @@ __all__ = [
     "do_sign_order",
     "do_verify_order",
     "latest_order",
+    "preview_order",
     "order_recheck_problem",
 ]
 
 
 def latest_order(visit: Visit) -> Order | None:
     return Order.objects.filter(visit=visit, cancelled_reason="").order_by("-signed_at", "-id").first()
+
+
+def dosing_weights(visit: Visit) -> BodyWeights | None:
+    """BMI, ideal and adjusted body weight from the latest intake ([S89][S90][S91]), or
+    ``None`` when no height was recorded."""
+    intake = latest_intake(visit.patient)
+    if intake is None or not intake.height_cm:
+        return None
+    return body_weights(intake.weight_kg, intake.height_cm, visit.patient.sex, clinic.clinic_rules())
+
+
+def _last_given_order(visit: Visit) -> Order | None:
+    return (
+        Order.objects.filter(
+            patient=visit.patient, route="iv", cancelled_reason="", visit__status="done", visit__course=visit.course
+        )
+        .exclude(visit=visit)
+        .order_by("-signed_at", "-id")
+        .first()
+    )
+
+
+def dose_warnings(visit: Visit, *, dose_mg_per_kg: float, dose_mg: float) -> list[str]:
+    """Soft warnings inside the hard limits, which the prescriber confirms: a dose above
+    the course's step (its current mg/kg, or the titration suggested now) [S12], and a
+    dose further than ``dose_change_confirm_pct`` from the last given infusion [S12]."""
+    r = clinic.clinic_rules()
+    out: list[str] = []
+    step = float(visit.course.dose_mg_per_kg)
+    suggestion = dosing.titration_suggestion(visit)
+    if suggestion is not None:
+        step = max(step, suggestion.dose_mg_per_kg)
+    if dose_mg_per_kg > step + 1e-9:
+        out.append(f"{dose_mg_per_kg:g} mg/kg is above the course's step of {step:g} mg/kg")
+    last = _last_given_order(visit)
+    if last is not None and float(last.dose_mg) > 0:
+        change = abs(dose_mg - float(last.dose_mg)) * 100 / float(last.dose_mg)
+        if change > r.dose_change_confirm_pct:
+            out.append(
+                f"{dose_mg:g} mg is {change:.0f} % away from the last infusion's {float(last.dose_mg):g} mg "
+                f"(more than {r.dose_change_confirm_pct:g} %)"
+            )
+    return out
 
 
 def do_sign_order(
@@ -44,9 +92,14 @@ def do_sign_order(
     concentration_mg_per_ml: Decimal | float,
     at: datetime,
     acting_user: User,
+    weight_basis: str = "actual",
+    confirm_warnings: bool = False,
 ) -> Order:
     """Sign an order for ``visit``. Raises ``InvalidInput`` naming the field and the
-    allowed range when a value is outside the clinic's hard limits."""
+    allowed range when a value is outside the clinic's hard limits. At a BMI of 30 or more
+    the prescriber may dose on ideal or adjusted body weight ([S89][S90][S91]); the choice,
+    BMI and the three weights are recorded on the order. Soft warnings (``dose_warnings``)
+    need ``confirm_warnings``."""
     require(acting_user, Action.SIGN_ORDER, "Only a prescriber signs orders.")
     if visit.status != "scheduled":
         raise Conflict("Orders are written for scheduled visits only.", field="visit")
@@ -55,12 +108,31 @@ def do_sign_order(
     intake = latest_intake(visit.patient)
     if intake is None:
         raise Conflict("Record the patient's intake (weight) before ordering.", field="weight_kg")
+    if weight_basis not in WEIGHT_BASES:
+        raise InvalidInput(f"weight basis must be one of: {', '.join(WEIGHT_BASES)}", field="weight_basis")
+    weights = dosing_weights(visit)
+    if weight_basis != "actual" and (weights is None or not weights.obese):
+        raise InvalidInput(
+            f"weight basis: ideal or adjusted body weight is offered from a BMI of "
+            f"{clinic.clinic_rules().obesity_bmi_at_least:g} (BMI {weights.bmi if weights else 'unknown'}): "
+            "use actual body weight",
+            field="weight_basis",
+        )
+    dosing_kg = weights.weight_for(weight_basis) if weights else intake.weight_kg
     plan = dosing.plan_dose(
-        weight_kg=float(intake.weight_kg),
+        weight_kg=float(dosing_kg),
         dose_mg_per_kg=float(dose_mg_per_kg),
         duration_min=int(duration_min),
         concentration_mg_per_ml=float(concentration_mg_per_ml),
+        obese=bool(weights and weights.obese and weight_basis == "actual"),
+        protocol=visit.course.protocol,
     )
+    warnings = dose_warnings(visit, dose_mg_per_kg=float(dose_mg_per_kg), dose_mg=float(plan.dose_mg))
+    if warnings and not confirm_warnings:
+        raise InvalidInput(
+            "confirm the dose: " + "; ".join(warnings) + ". Tick the confirmation to sign it as written.",
+            field="confirm_warnings",
+        )
     titration = dosing.titration_note(visit)
     with transaction.atomic():
         Visit.objects.select_for_update().filter(pk=visit.pk).first()  # two signers at once: one order
@@ -77,6 +149,12 @@ def do_sign_order(
             volume_ml=Decimal(str(plan.volume_ml)),
             rate_ml_per_h=Decimal(str(plan.rate_ml_per_h)),
             titration_note=titration[:300],
+            weight_basis=weight_basis,
+            dosing_weight_kg=dosing_kg,
+            bmi=weights.bmi if weights else None,
+            ideal_weight_kg=weights.ideal_kg if weights else None,
+            adjusted_weight_kg=weights.adjusted_kg if weights else None,
+            warnings_confirmed=warnings,
             signed_by=acting_user,
             signed_at=at,
         )
@@ -91,14 +169,18 @@ def do_sign_order(
                 "dose_mg_per_kg": str(order.dose_mg_per_kg),
                 "rate_ml_per_h": str(order.rate_ml_per_h),
                 "weight_kg": str(order.weight_kg),
+                "weight_basis": weight_basis,
+                "dosing_weight_kg": str(dosing_kg),
+                "warnings_confirmed": warnings,
             },
         )
     return order
 
 
 def do_sign_nasal_order(visit: Visit, *, dose_mg: int, at: datetime, acting_user: User) -> Order:
-    """An esketamine order in 28 mg devices: 56 or 84 mg, the course's first dose 56 mg
-    ([S32][S33] via ``domain.dosing.plan_esketamine_dose``)."""
+    """An esketamine order in 28 mg devices: 56 or 84 mg; for treatment-resistant depression
+    the course's first dose is 56 mg, for depression with suicidal thoughts 84 mg from the
+    start (56 mg if not tolerated) ([S32][S33] via ``domain.dosing.plan_esketamine_dose``)."""
     from ketamine_clinic.domain.dosing import DoseLimitError, plan_esketamine_dose
 
     require(acting_user, Action.SIGN_ORDER, "Only a prescriber signs orders.")
@@ -106,11 +188,15 @@ def do_sign_nasal_order(visit: Visit, *, dose_mg: int, at: datetime, acting_user
         raise Conflict("Orders are written for scheduled visits only.", field="visit")
     if not protocols.is_nasal_protocol(visit.course.protocol):
         raise Conflict("This is an IV course: write an infusion order.", field="visit")
+    refusal = rems.order_refusal(visit.patient)
+    if refusal:
+        raise Conflict(refusal, field="dose_mg")
     first = not Order.objects.filter(
         patient=visit.patient, route="nasal", cancelled_reason="", visit__course=visit.course
     ).exists()
     try:
-        plan = plan_esketamine_dose(int(dose_mg), first_dose=first)
+        indication = "mdsi" if visit.course.protocol == "esketamine_mdsi" else "trd"
+        plan = plan_esketamine_dose(int(dose_mg), first_dose=first, indication=indication)
     except (DoseLimitError, ValueError) as exc:
         raise InvalidInput(str(exc), field="dose_mg") from None
     intake = latest_intake(visit.patient)
@@ -165,9 +251,15 @@ def order_recheck_problem(order: Order) -> str | None:
                 f"The weight was re-recorded as {latest:g} kg on {when}; the order used {ordered:g} kg "
                 f"({change:.0f} % apart, more than {r.weight_change_new_order_pct:g} %): a new signed order is needed."
             )
-    checks = [(ordered, float(order.dose_mg_per_kg))]
+    dosing_kg = float(order.dosing_weight_kg or order.weight_kg)
+    checks = [(dosing_kg, float(order.dose_mg_per_kg))]
     if intake is not None and float(intake.weight_kg) != ordered:
-        checks.append((float(intake.weight_kg), round(float(order.dose_mg) / float(intake.weight_kg), 3)))
+        latest_dosing = float(intake.weight_kg)
+        if order.weight_basis != "actual" and intake.height_cm:
+            latest_dosing = float(
+                body_weights(intake.weight_kg, intake.height_cm, order.patient.sex, r).weight_for(order.weight_basis)
+            )
+        checks.append((latest_dosing, round(float(order.dose_mg) / latest_dosing, 3)))
     for weight, mg_per_kg in checks:
         try:
             dosing.plan_dose(
@@ -175,6 +267,7 @@ def order_recheck_problem(order: Order) -> str | None:
                 dose_mg_per_kg=mg_per_kg,
                 duration_min=int(order.duration_min),
                 concentration_mg_per_ml=float(order.concentration_mg_per_ml),
+                protocol=order.visit.course.protocol,
             )
         except InvalidInput as exc:
             return f"The order now breaks the clinic's hard limits ({exc.message}): a new signed order is needed."
@@ -240,3 +333,38 @@ def do_cancel_order(order: Order, *, reason: str, at: datetime, acting_user: Use
             at=at,
         )
     return order
+
+
+def preview_order(visit: Visit, data: Any) -> dict[str, Any]:
+    """The dose the order form would sign, on the chosen weight basis, with its soft
+    warnings; never raises (the message says what is wrong)."""
+    intake = latest_intake(visit.patient)
+    if intake is None:
+        return {"ok": False, "message": "No weight recorded: complete an intake first."}
+    basis = str(data.get("weight_basis") or "actual")
+    weights = dosing_weights(visit)
+    if basis not in WEIGHT_BASES or (basis != "actual" and (weights is None or not weights.obese)):
+        basis = "actual"
+    dosing_kg = weights.weight_for(basis) if weights else intake.weight_kg
+    try:
+        per_kg = float(data.get("dose_mg_per_kg"))
+        plan = dosing.plan_dose(
+            weight_kg=float(dosing_kg),
+            dose_mg_per_kg=per_kg,
+            duration_min=int(data.get("duration_min")),
+            concentration_mg_per_ml=float(data.get("concentration_mg_per_ml")),
+            obese=bool(weights and weights.obese and basis == "actual"),
+            protocol=visit.course.protocol,
+        )
+    except (InvalidInput, TypeError, ValueError) as exc:
+        return {"ok": False, "message": getattr(exc, "message", str(exc))}
+    return {
+        "ok": True,
+        "weight_kg": intake.weight_kg,
+        "dosing_weight_kg": dosing_kg,
+        "weight_basis": basis,
+        "dose_mg": plan.dose_mg,
+        "volume_ml": plan.volume_ml,
+        "rate_ml_per_h": plan.rate_ml_per_h,
+        "warnings": dose_warnings(visit, dose_mg_per_kg=per_kg, dose_mg=float(plan.dose_mg)),
+    }

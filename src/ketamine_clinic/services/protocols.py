@@ -19,6 +19,8 @@ __all__ = [
     "is_esketamine",
     "is_nasal_protocol",
     "next_clinic_day",
+    "planned_nasal_dose",
+    "primary_measure",
     "plan_visits",
     "protocol_choices",
     "protocol_summaries",
@@ -89,3 +91,16 @@ def next_clinic_day(day: date) -> date:
 def extension_offsets_days() -> list[int]:
     """Three more induction infusions, two to three days apart ([S12])."""
     return [2, 4, 7]
+
+
+def primary_measure(protocol: str) -> str:
+    """The measure a course of ``protocol`` is judged on ([S41][S44][S55])."""
+    return PROTOCOLS[protocol].primary_measure if protocol in PROTOCOLS else "phq9"
+
+
+def planned_nasal_dose(visit: Any) -> int:
+    """The label's planned esketamine dose for ``visit``: TRD 56 mg on day 1, then 84 mg
+    (or 56 mg, the prescriber's choice); MDSI 84 mg throughout [S32][S33]."""
+    p = PROTOCOLS[visit.course.protocol]
+    first = not visit.course.visits.filter(number__lt=visit.number, status="done").exists()
+    return int((p.first_dose_mg if first else p.later_dose_mg) or 56)

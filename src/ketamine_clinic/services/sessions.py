@@ -19,7 +19,7 @@ from ketamine_clinic.domain import chairside
 from ketamine_clinic.domain.chairside import ALWAYS_ALERT, SIDE_EFFECTS
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.domain.prediction import segments_from_events
-from ketamine_clinic.services import alerts, audit, clinic, discharge, intake, ledger, protocols, vitals
+from ketamine_clinic.services import alerts, audit, clinic, discharge, intake, ledger, protocols, rems, vitals
 from ketamine_clinic.services._common import move, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
 from ketamine_clinic.services.vitals import check_vitals
@@ -293,7 +293,9 @@ def do_amend_vitals(
 
 def do_give_nasal_device(session: InfusionSession, *, at: datetime, acting_user: User) -> PumpEvent:
     """Record one 28 mg esketamine device taken under supervision, at least 5 minutes after
-    the previous one ([S32]); after the last device the 2-hour observation starts ([S30])."""
+    the previous one ([S32]); after the last device the 2-hour observation starts ([S30]).
+    The REMS applies: a prescriber on site, pulse oximetry and an in-date lot, copied onto
+    the device ([S35][S37], ``services.rems``)."""
     require(acting_user, Action.START_STOP_INFUSION, "Your role may not record a dose.")
     order = session.order
     if order.route != "nasal":
@@ -307,7 +309,7 @@ def do_give_nasal_device(session: InfusionSession, *, at: datetime, acting_user:
         given = list(PumpEvent.objects.filter(session=session, kind="device", amends__isnull=True).order_by("at"))
         if given and at < given[-1].at + timedelta(minutes=5):
             raise Conflict("Devices must be at least 5 minutes apart.", field="kind")
-        blocked = dose_refusal(session, at=at, first_dose=not given)
+        blocked = dose_refusal(session, at=at, first_dose=not given) or rems.device_refusal(session, at=at)
         if blocked:
             raise Conflict(blocked, field="kind")
         event = PumpEvent.objects.create(
@@ -318,6 +320,7 @@ def do_give_nasal_device(session: InfusionSession, *, at: datetime, acting_user:
             kind="device",
             rate_ml_per_h=Decimal("0"),
         )
+        rems.record_device_lot(event)
         count = len(given) + 1
         if count == 1:
             session.started_at = at
@@ -434,13 +437,17 @@ def _flag_overdose(session: InfusionSession, *, at: datetime, acting_user: User)
 def max_rate_ml_per_h(order: Order) -> tuple[Decimal, str]:
     """The fastest the pump may run for ``order``: the order's rate times the clinic's
     titration allowance [S12], never above the hourly hard limit in mg/kg/h at the order's
-    weight [S44], whatever the allowance. Returns the limit and what sets it."""
+    weight [S44] (its dosing weight, and the protocol's own limit for chronic pain),
+    whatever the allowance. Returns the limit and what sets it."""
+    from ketamine_clinic.domain.dosing import DoseLimits
+
     r = clinic.clinic_rules()
+    limit = DoseLimits.from_rules(r, order.visit.course.protocol).max_rate_mg_per_kg_per_h
     allowance = order.rate_ml_per_h * Decimal(str(r.rate_allowance_factor))
     conc = order.concentration_mg_per_ml or Decimal("1")
-    hourly = Decimal(str(r.max_rate_mg_per_kg_per_h)) * order.weight_kg / conc
+    hourly = Decimal(str(limit)) * (order.dosing_weight_kg or order.weight_kg) / conc
     if hourly < allowance:
-        return hourly.quantize(Decimal("0.1")), f"the hard limit of {r.max_rate_mg_per_kg_per_h:g} mg/kg/h"
+        return hourly.quantize(Decimal("0.1")), f"the hard limit of {limit:g} mg/kg/h"
     return allowance.quantize(Decimal("0.1")), "the order's rate and its allowance"
 
 

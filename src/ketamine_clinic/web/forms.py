@@ -263,8 +263,14 @@ class IntakeForm(forms.Form):
     """The contraindication questions are added per instance from the domain's list."""
 
     diagnoses = forms.MultipleChoiceField(choices=DIAGNOSES, widget=forms.CheckboxSelectMultiple)
-    weight_kg = forms.DecimalField(label="Weight (kg)", min_value=30, max_value=250, decimal_places=1)
-    height_cm = forms.DecimalField(label="Height (cm)", min_value=100, max_value=230, decimal_places=1, required=False)
+    weight = forms.DecimalField(label="Weight", min_value=1, max_value=600, decimal_places=1)
+    weight_unit = forms.ChoiceField(label="Weight unit", choices=[("kg", "kg"), ("lb", "lb")], initial="kg")
+    height_cm = forms.DecimalField(label="Height (cm)", min_value=100, max_value=230, decimal_places=1)
+    confirm_weight = forms.BooleanField(
+        required=False,
+        label="I have re-checked this weight",
+        help_text="Needed only when the weight is far from the previous one or the BMI is unusual.",
+    )
     systolic_mmhg = forms.IntegerField(label="Systolic (mmHg)", min_value=50, max_value=260)
     diastolic_mmhg = forms.IntegerField(label="Diastolic (mmHg)", min_value=20, max_value=180)
     heart_rate_bpm = forms.IntegerField(label="Heart rate (/min)", min_value=20, max_value=220)
@@ -346,6 +352,23 @@ class CoursePlanForm(forms.Form):
         label="Book the nearest free times when the asked time is taken",
         help_text="Left unticked, nothing is booked unless every visit fits the asked time; the changes are listed.",
     )
+    oral_antidepressant = forms.CharField(
+        required=False,
+        max_length=120,
+        label="Oral antidepressant (esketamine)",
+        help_text="Name and dose; required for esketamine in depression with suicidal thoughts.",
+    )
+    primary_measure = forms.ChoiceField(
+        required=False,
+        label="Primary measure",
+        choices=[
+            ("", "The protocol's own (PHQ-9, PCL-5 or pain score)"),
+            ("phq9", "PHQ-9"),
+            ("madrs", "MADRS"),
+            ("qids_sr16", "QIDS-SR16"),
+        ],
+        help_text="Depression courses may be judged on MADRS or QIDS-SR16 instead of PHQ-9.",
+    )
 
     def __init__(self, *args: Any, protocols: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -356,6 +379,22 @@ class OrderForm(forms.Form):
     dose_mg_per_kg = forms.DecimalField(label="Dose (mg/kg)", decimal_places=2, min_value=0)
     duration_min = forms.IntegerField(label="Duration (min)", min_value=1)
     concentration_mg_per_ml = forms.DecimalField(label="Concentration (mg/mL)", decimal_places=2, min_value=0)
+    weight_basis = forms.ChoiceField(
+        label="Dose on",
+        choices=[
+            ("actual", "Actual body weight"),
+            ("ideal", "Ideal body weight"),
+            ("adjusted", "Adjusted body weight"),
+        ],
+        initial="actual",
+        required=False,
+        help_text="Ideal and adjusted body weight are offered from a BMI of 30.",
+    )
+    confirm_warnings = forms.BooleanField(
+        required=False,
+        label="I confirm this dose despite the warnings shown",
+        help_text="Needed only when the dose is above the course's step or far from the last infusion.",
+    )
 
 
 class InductionDecisionForm(forms.Form):
@@ -445,5 +484,6 @@ class NasalOrderForm(forms.Form):
         coerce=int,
         label="Esketamine dose",
         choices=[(56, "56 mg (2 devices)"), (84, "84 mg (3 devices)")],
-        help_text="The label's doses; the first dose of a course is 56 mg.",
+        help_text="The label's doses: treatment-resistant depression starts at 56 mg; depression with suicidal "
+        "thoughts is 84 mg (56 mg if not tolerated).",
     )

@@ -34,7 +34,7 @@ def _dated(origin: datetime, points: Sequence[float]) -> dict[float, str]:
 def score_chart(overview: Any) -> SafeString | None:
     """Each scale over days since the first score, with infusion and dose markers."""
     scores: Sequence[Assessment] = [
-        s for s in overview.scores if s.instrument in ("phq9", "gad7", "pcl5", "madrs", "qids_sr16")
+        s for s in overview.scores if s.instrument in ("phq9", "gad7", "pcl5", "madrs", "qids_sr16", "pain_nrs")
     ]
     if not scores:
         return None
@@ -77,27 +77,35 @@ def score_chart(overview: Any) -> SafeString | None:
 
 
 def trajectory_chart(course: Course) -> SafeString | None:
-    scores = list(Assessment.objects.filter(patient=course.patient, instrument="phq9").order_by("at"))
+    """The course's primary measure (PHQ-9, PCL-5, a pain score...) with its response band
+    and, for PHQ-9, the remission band ([S55][S41][S85])."""
+    from ketamine_clinic.domain.course import response_threshold_pct
+    from ketamine_clinic.services.clinic import clinic_rules
+
+    code = course.baseline_instrument or "phq9"
+    name = measures.instrument_name(code)
+    scores = list(Assessment.objects.filter(patient=course.patient, instrument=code).order_by("at"))
     if not scores:
         return None
     origin = scores[0].at
     points = [(_days(s.at, origin), float(s.total)) for s in scores]
-    bands = [charts.Band(0, 4.5, "remission", "band-ok")]
+    bands = [charts.Band(0, 4.5, "remission", "band-ok")] if code == "phq9" else []
     if course.baseline_score:
-        half = course.baseline_score / 2
-        bands.append(charts.Band(4.5, half, "response (≥ 50 % drop)", "band"))
+        pct = response_threshold_pct(code, clinic_rules())
+        low = 4.5 if code == "phq9" else 0
+        bands.append(charts.Band(low, course.baseline_score * (1 - pct / 100), f"response (≥ {pct:g} % drop)", "band"))
     markers = [
-        charts.Marker(_days(v.starts_at, origin), f"Infusion #{v.number}", short=f"#{v.number}")
+        charts.Marker(_days(v.starts_at, origin), f"Visit #{v.number}", short=f"#{v.number}")
         for v in course.visits.filter(status="done")
     ]
     return charts.line_chart(
-        [charts.Series("PHQ-9", points)],
-        title="PHQ-9 during the course",
-        x_label="date (infusions marked #1, #2 …)",
+        [charts.Series(name, points)],
+        title=f"{name} during the course",
+        x_label="date (visits marked #1, #2 …)",
         x_tick_labels=_dated(origin, [x for x, _ in points] + [m.x for m in markers]),
-        y_label="PHQ-9",
+        y_label=name,
         y_min=0,
-        y_max=27,
+        y_max=measures.instrument_max(code),
         markers=markers,
         bands=bands,
     )

@@ -20,6 +20,7 @@ from ketamine_clinic.web.views import (
     patients,
     portal,
     practice,
+    rems,
     reports,
     sessions,
 )
@@ -38,6 +39,7 @@ urlpatterns = [
     path("clinic/patients/", patients.patient_list, name="patient-list"),
     path("clinic/patients/<int:patient_id>/", patients.patient_chart, name="patient-chart"),
     path("clinic/patients/<int:patient_id>/intake/", clinical.intake_new, name="intake-new"),
+    path("clinic/patients/<int:patient_id>/weight/", clinical.weight_update, name="weight-update"),
     path("clinic/patients/<int:patient_id>/ratings/", patients.record_rating, name="patient-rating"),
     path(
         "clinic/patients/<int:patient_id>/intake/<int:intake_id>/",
@@ -61,6 +63,9 @@ urlpatterns = [
     path("clinic/sessions/<int:session_id>/checklist/", sessions.checklist, name="session-checklist"),
     path("clinic/sessions/<int:session_id>/pump/", sessions.pump, name="session-pump"),
     path("clinic/sessions/<int:session_id>/device/", sessions.nasal_device, name="session-device"),
+    path("clinic/sessions/<int:session_id>/rems/", rems.session_form, name="session-rems"),
+    path("clinic/sessions/<int:session_id>/rems.pdf", rems.session_form_pdf, name="session-rems-pdf"),
+    path("clinic/patients/<int:patient_id>/rems/", rems.enrol, name="rems-enrol"),
     path("clinic/sessions/<int:session_id>/vitals/", sessions.record_vitals, name="session-vitals"),
     path(
         "clinic/sessions/<int:session_id>/vitals/<int:vital_id>/amend/",
@@ -144,6 +149,7 @@ urlpatterns = [
     path("admin-area/jobs/", oncall.job_list, name="admin-jobs"),
     path("admin-area/chairs/", admin.chairs, name="admin-chairs"),
     path("admin-area/tokens/", admin.api_tokens, name="admin-tokens"),
+    path("admin-area/rems/", rems.certification, name="admin-rems"),
     path("on-call/", oncall.on_call, name="on-call"),
     path("clinic/settings/review/", governance.review, name="settings-review"),
     # JSON API and FHIR (bearer tokens); a string, so web does not import api (layers)

@@ -14,6 +14,7 @@ from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import PumpEvent
 from tests.conftest import VITALS
+from tests.support.rems import rems_on_site, rems_ready
 from tests.web.browser.conftest import open_as, screenshot
 
 pytestmark = pytest.mark.browser
@@ -70,10 +71,12 @@ def test_a_stop_level_bp_after_the_first_device_refuses_the_next(page) -> None: 
             acting_user=staff["doc"],
         )
         visit = course.visits.order_by("starts_at").first()
+        rems_ready(patient, staff["doc"], DAY - timedelta(days=1))
         order = orders.do_sign_nasal_order(visit, dose_mg=56, at=DAY - timedelta(days=1), acting_user=staff["doc"])
         orders.do_verify_order(order, at=DAY - timedelta(hours=20), acting_user=staff["rn"])
         clock.move_to(visit.starts_at)
         session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=staff["rn"])
+        rems_on_site(session, staff["doc"], visit.starts_at)
         sessions.do_complete_checklist(
             session,
             items={n: True for n, _ in chairside.CHECKLIST},

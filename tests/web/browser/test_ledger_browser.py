@@ -57,6 +57,7 @@ def _clinic():  # type: ignore[no-untyped-def]
     row = intake.do_record_intake(
         patient, diagnoses=["trd"], failed_trials=[{"adequate": True}, {"adequate": True}], contraindications={},
         weight_kg="70.0", vitals=VITALS, pregnant=False, consent_given=True, at=START - timedelta(days=9),
+        height_cm="170",
         acting_user=users["rn"],
     )  # fmt: skip
     doc = users["doc"]

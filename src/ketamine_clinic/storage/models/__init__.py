@@ -31,6 +31,7 @@ from ketamine_clinic.storage.models.outreach import (
 )
 from ketamine_clinic.storage.models.patients import CareTeamMember, Patient
 from ketamine_clinic.storage.models.read_models import ReadModel
+from ketamine_clinic.storage.models.rems import RemsCertification, RemsDeviceLot, RemsEnrolment, RemsSessionRecord
 from ketamine_clinic.storage.models.sessions import (
     InfusionSession,
     PumpEvent,
@@ -70,6 +71,10 @@ __all__ = [
     "Patient",
     "PumpEvent",
     "ReadModel",
+    "RemsCertification",
+    "RemsDeviceLot",
+    "RemsEnrolment",
+    "RemsSessionRecord",
     "SessionNote",
     "SideEffect",
     "SuicideRiskAssessment",

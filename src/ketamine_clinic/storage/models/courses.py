@@ -36,6 +36,9 @@ class Course(models.Model):
     dose_mg_per_kg = models.DecimalField(max_digits=4, decimal_places=2)
     baseline_instrument = models.CharField(max_length=20, default="phq9")
     baseline_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    oral_antidepressant = models.CharField(
+        max_length=120, blank=True, help_text="esketamine: the oral antidepressant given with it (MDSI: required)"
+    )
     planned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     planned_at = models.DateTimeField()
 

@@ -16,6 +16,15 @@ class Intake(models.Model):
     failed_trials = models.JSONField(default=list, help_text="[{drug, dose_mg, weeks, adequate}]")
     contraindications = models.JSONField(default=dict, help_text="question code -> answer")
     weight_kg = models.DecimalField(max_digits=5, decimal_places=1)
+    weight_entered = models.DecimalField(
+        max_digits=5, decimal_places=1, null=True, blank=True, help_text="the number as typed, in weight_unit"
+    )
+    weight_unit = models.CharField(max_length=2, choices=[("kg", "kg"), ("lb", "lb")], default="kg")
+    kind = models.CharField(
+        max_length=10,
+        choices=[("intake", "intake"), ("update", "weight and vitals update")],
+        default="intake",
+    )
     height_cm = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     systolic_mmhg = models.PositiveSmallIntegerField()
     diastolic_mmhg = models.PositiveSmallIntegerField()
@@ -30,6 +39,18 @@ class Intake(models.Model):
     class Meta:
         db_table = "kc_intake"
         ordering = ["-recorded_at", "-id"]
+
+    @property
+    def weight_lb(self) -> float:
+        """The weight in lb (1 lb = 0.45359237 kg) for display beside the kg."""
+        return round(float(self.weight_kg) / 0.45359237, 1)
+
+    @property
+    def bmi(self) -> float | None:
+        if not self.height_cm:
+            return None
+        metres = float(self.height_cm) / 100
+        return round(float(self.weight_kg) / (metres * metres), 1)
 
 
 class EligibilityDecision(models.Model):

@@ -19,6 +19,22 @@ class Order(models.Model):
     titration_note = models.CharField(max_length=300, blank=True)
     route = models.CharField(max_length=10, choices=[("iv", "IV infusion"), ("nasal", "nasal spray")], default="iv")
     devices = models.PositiveSmallIntegerField(null=True, blank=True, help_text="esketamine: 28 mg devices")
+    weight_basis = models.CharField(
+        max_length=10,
+        choices=[
+            ("actual", "actual body weight"),
+            ("ideal", "ideal body weight"),
+            ("adjusted", "adjusted body weight"),
+        ],
+        default="actual",
+    )
+    dosing_weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    bmi = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    ideal_weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    adjusted_weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    warnings_confirmed = models.JSONField(
+        default=list, blank=True, help_text="soft warnings the prescriber confirmed when signing"
+    )
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     signed_at = models.DateTimeField()
     verified_by = models.ForeignKey(

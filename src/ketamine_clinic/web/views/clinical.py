@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from ketamine_clinic.domain.body_weight import WEIGHT_BASES
 from ketamine_clinic.domain.policy import Action, actions_for
 from ketamine_clinic.services import clinic, courses, dosing, intake, measures, orders, protocols
 from ketamine_clinic.services.access import (
@@ -21,6 +22,7 @@ from ketamine_clinic.services.access import (
 from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.storage.models import Intake
 from ketamine_clinic.web import presenters
+from ketamine_clinic.web.clinical_forms import WeightUpdateForm
 from ketamine_clinic.web.forms import (
     DIAGNOSES,
     CoursePlanForm,
@@ -68,7 +70,9 @@ def intake_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                 diagnoses=data["diagnoses"],
                 failed_trials=trials,
                 contraindications={name[3:]: bool(data[name]) for name in form.question_names},
-                weight_kg=data["weight_kg"],
+                weight=data["weight"],
+                weight_unit=data["weight_unit"],
+                confirm_weight=data["confirm_weight"],
                 height_cm=data["height_cm"],
                 vitals=vitals,
                 pregnant=data["pregnant"],
@@ -149,7 +153,11 @@ def course_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                 start_time=d["start_time"],
                 chair=d["chair"],
                 staff=d["staff"],
-                baseline_score=measures.latest_score(patient, "phq9"),
+                baseline_score=measures.latest_score(
+                    patient, d["primary_measure"] or protocols.primary_measure(d["protocol"])
+                ),
+                oral_antidepressant=d["oral_antidepressant"],
+                primary_measure=d["primary_measure"],
                 accept_other_times=d["accept_other_times"],
                 at=timezone.now(),
                 acting_user=actor(request),
@@ -188,7 +196,7 @@ def course_new(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 def _nasal_order(request: HttpRequest, visit: Any) -> HttpResponse:
-    form = NasalOrderForm(request.POST or None, initial={"dose_mg": 56})
+    form = NasalOrderForm(request.POST or None, initial={"dose_mg": protocols.planned_nasal_dose(visit)})
     if request.method == "POST" and form.is_valid():
         try:
             orders.do_sign_nasal_order(
@@ -214,18 +222,26 @@ def order_new(request: HttpRequest, visit_id: int) -> HttpResponse:
         "duration_min": dosing.default_duration_min(course.protocol),
         "concentration_mg_per_ml": dosing.default_concentration(),
     }
+    weights = orders.dosing_weights(visit)
     form = OrderForm(request.POST or None, initial=initial)
+    if weights is None or not weights.obese:
+        form.fields["weight_basis"].choices = [("actual", "Actual body weight")]  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         try:
-            orders.do_sign_order(visit, at=timezone.now(), acting_user=actor(request), **form.cleaned_data)
+            orders.do_sign_order(
+                visit,
+                at=timezone.now(),
+                acting_user=actor(request),
+                **{**form.cleaned_data, "weight_basis": form.cleaned_data["weight_basis"] or "actual"},
+            )
         except ServiceError as exc:
             _fail(form, exc)
         else:
             messages.success(request, "Order signed. It needs a second clinician's verification.")
             return redirect("patient-chart", patient_id=visit.patient_id)
     if request.htmx and "preview" in request.GET:  # type: ignore[attr-defined]
-        return render(request, "clinical/_dose_preview.html", {"preview": dosing.preview_dose(visit, request.GET)})
-    preview = dosing.preview_dose(visit, form.data if form.is_bound else initial)
+        return render(request, "clinical/_dose_preview.html", {"preview": orders.preview_order(visit, request.GET)})
+    preview = orders.preview_order(visit, form.data if form.is_bound else initial)
     return render(
         request,
         "clinical/order_form.html",
@@ -235,7 +251,8 @@ def order_new(request: HttpRequest, visit_id: int) -> HttpResponse:
             "form": form,
             "suggestion": suggestion,
             "preview": preview,
-            "limits": dosing.dose_limit_summary(),
+            "weights": weights,
+            "limits": dosing.dose_limit_summary(course.protocol),
         },
     )
 
@@ -261,6 +278,7 @@ def order_verify(request: HttpRequest, order_id: int) -> HttpResponse:
             "order": order,
             "patient": order.patient,
             "latest_intake": intake.latest_intake(order.patient),
+            "weight_basis_label": WEIGHT_BASES.get(order.weight_basis, order.weight_basis),
             "recheck": orders.order_recheck_problem(order) if order.verified_at is None else None,
         },
     )
@@ -272,9 +290,11 @@ def induction_decision(request: HttpRequest, course_id: int) -> HttpResponse:
     suggestion = courses.evaluate_induction(course)
     form = InductionDecisionForm(
         request.POST or None,
-        decisions=courses.induction_decision_choices(),
+        decisions=courses.induction_decision_choices(course),
         initial={"decision": suggestion.decision, "next_visit_weeks": suggestion.interval_weeks},
     )
+    if protocols.is_nasal_protocol(course.protocol):
+        del form.fields["next_visit_weeks"]  # esketamine maintenance follows the label: weekly in weeks 5-8
     if request.method == "POST":
         if Action.DECIDE_INDUCTION not in actions_for(actor(request).role):
             return render(request, "403.html", {"action": Action.DECIDE_INDUCTION}, status=403)
@@ -285,7 +305,7 @@ def induction_decision(request: HttpRequest, course_id: int) -> HttpResponse:
                     course,
                     decision=d["decision"],
                     override_reason=d["override_reason"],
-                    next_visit_weeks=d["next_visit_weeks"],
+                    next_visit_weeks=d.get("next_visit_weeks"),
                     at=timezone.now(),
                     acting_user=actor(request),
                 )
@@ -342,3 +362,40 @@ def course_end(request: HttpRequest, course_id: int) -> HttpResponse:
         else:
             messages.success(request, "The course is closed; its remaining visits are cancelled.")
     return redirect("patient-chart", patient_id=course.patient_id)
+
+
+@requires(Action.VIEW_CHART)
+def weight_update(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """A new weight (kg or lb), height or vital signs without re-typing the intake."""
+    user = actor(request)
+    if not ({Action.EDIT_INTAKE, Action.RECORD_VITALS} & set(actions_for(user.role))):
+        return render(request, "403.html", {"action": Action.RECORD_VITALS}, status=403)
+    patient = access_patient_by_id(user, patient_id)
+    latest = intake.latest_intake(patient)
+    form = WeightUpdateForm(
+        request.POST or None, initial={"weight_unit": "kg", "height_cm": latest.height_cm if latest else None}
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        vitals = {k: d[k] for k in WeightUpdateForm.VITALS if d.get(k) is not None}
+        try:
+            row = intake.do_update_weight(
+                patient,
+                weight=d["weight"],
+                weight_unit=d["weight_unit"],
+                height_cm=d["height_cm"],
+                vitals=vitals,
+                confirm_weight=d["confirm_weight"],
+                at=timezone.now(),
+                acting_user=user,
+            )
+        except ServiceError as exc:
+            _fail(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Weight recorded: {row.weight_kg} kg ({row.weight_lb} lb). "
+                f"Screen: {row.screen_status.replace('_', ' ')}.",
+            )
+            return redirect("patient-chart", patient_id=patient.pk)
+    return render(request, "clinical/weight_form.html", {"patient": patient, "form": form, "latest": latest})

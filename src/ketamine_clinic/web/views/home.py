@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, Role
-from ketamine_clinic.services import measures, outcomes, portal
+from ketamine_clinic.services import measures, outcomes, portal, rems
 from ketamine_clinic.services.access import access_patient_by_id, note_listed, patient_queryset_for
 from ketamine_clinic.web import presenters
 from ketamine_clinic.web.permissions import actor, requires
@@ -34,6 +34,8 @@ def clinic_home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     day = outcomes.clinic_day(timezone.localdate(), now)
     summary, summary_at = outcomes.dashboard_summary(now)
+    rems_due = rems.forms_due(timezone.localdate(now))
+    note_listed([r.session.patient_id for r in rems_due.due + rems_due.overdue])
     note_listed(
         [r["visit"].patient_id for r in day["rows"]]
         + [a.patient_id for a in day["alerts"]]
@@ -48,6 +50,7 @@ def clinic_home(request: HttpRequest) -> HttpResponse:
             "summary_at": summary_at,
             "now": now,
             "charts": presenters.dashboard_charts(summary),
+            "rems_due": rems_due,
         },
     )
 
