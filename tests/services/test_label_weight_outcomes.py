@@ -113,7 +113,7 @@ def test_esketamine_boosters_may_be_weekly_iv_boosters_not(patient, nurse, presc
     visit = courses.do_book_maintenance_visit(course, day=last + timedelta(days=7), acting_user=front_desk, at=MONDAY)
     assert visit.phase == "maintenance"
     with pytest.raises(InvalidInput, match="once weekly in weeks 5-8") as error:
-        courses.do_book_maintenance_visit(course, day=last + timedelta(days=11), acting_user=front_desk, at=MONDAY)
+        courses.do_book_maintenance_visit(course, day=last + timedelta(days=12), acting_user=front_desk, at=MONDAY)
     assert error.value.field == "day"
 
 
