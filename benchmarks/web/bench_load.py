@@ -194,7 +194,9 @@ CADSS = {f"item_{i}": 0 for i in range(1, 24)}
 
 def user_loop(browser: Browser, patient_id: int, session_id: int, until: float, result: Result, n: int) -> None:
     step = n
-    paused = False
+    # the session keeps its state from the previous level: pause only what runs
+    paused = InfusionSession.objects.filter(pk=session_id, status="paused").exists()
+    connection.close()
     while time.perf_counter() < until:
         for op, path in (
             ("GET dashboard", "/clinic/"),
