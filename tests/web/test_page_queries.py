@@ -29,7 +29,7 @@ def _get(client, url):  # type: ignore[no-untyped-def]
         ("nurse", "/clinic/", 23),  # the outcomes come from one read-model row
         ("nurse", "/clinic/patients/", 18),
         ("nurse", "/clinic/alerts/", 16),
-        ("front_desk", "/desk/", 17),
+        ("front_desk", "/desk/", 21),  # main at 20358b1 gave 22; the booster list is one plain query here
     ],
 )
 def test_list_pages_do_not_query_per_patient(
