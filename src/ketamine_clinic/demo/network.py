@@ -97,7 +97,9 @@ class _Table:
     def __init__(self, model: type[models.Model]) -> None:
         self.model = model
         self.fields = list(model._meta.concrete_fields)
-        self.defaults = {f.attname: f.get_default() for f in self.fields if f.has_default()}
+        # every column the caller leaves out gets what Django would save (a new column added
+        # later, e.g. a blank CharField, needs no change here)
+        self.defaults = {f.attname: f.get_default() for f in self.fields if not f.primary_key}
         self.rows: list[Row] = []
         self.next_id = (model._default_manager.aggregate(top=Max("pk"))["top"] or 0) + 1
 
