@@ -12,6 +12,7 @@ from ketamine_clinic.services import courses, intake, measures, orders, sessions
 from ketamine_clinic.services.errors import InvalidInput
 from ketamine_clinic.storage.models import PumpEvent
 from tests.conftest import MONDAY, VITALS, screen_today
+from tests.support.rems import rems_ready
 
 
 def _iv_session(verified_order, nurse):  # type: ignore[no-untyped-def]
@@ -21,6 +22,7 @@ def _iv_session(verified_order, nurse):  # type: ignore[no-untyped-def]
 
 def _nasal_session(recorded_intake, prescriber, nurse, patient):  # type: ignore[no-untyped-def]
     intake.do_decide_eligibility(recorded_intake, decision="eligible", note="", at=MONDAY, acting_user=prescriber)
+    rems_ready(patient, prescriber, MONDAY)
     course = courses.do_plan_course(
         patient, protocol="esketamine_trd", start_date=MONDAY.date(), at=MONDAY, acting_user=prescriber
     )

@@ -188,7 +188,7 @@ def test_the_pump_cannot_start_before_the_checklist(verified_order, nurse, crna)
     with pytest.raises(Conflict, match="Cannot start"):
         sessions.do_record_pump_event(session, "start", rate_ml_per_h=None, at=MONDAY, acting_user=crna)
     with pytest.raises(InvalidInput, match="not confirmed"):
-        sessions.do_sessions.do_complete_checklist(session, items={}, vitals=VITALS, at=MONDAY, acting_user=nurse)
+        sessions.do_complete_checklist(session, items={}, vitals=VITALS, at=MONDAY, acting_user=nurse)
 
 
 def test_the_pump_rate_cannot_exceed_the_order(running_session, crna) -> None:

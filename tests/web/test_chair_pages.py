@@ -13,6 +13,7 @@ from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import alerts, courses, intake, orders, prn, sessions
 from ketamine_clinic.storage.models import PumpEvent
 from tests.conftest import MONDAY, VITALS, complete_checklist, screen_today
+from tests.support.rems import rems_on_site, rems_ready
 
 VITAL_FIELDS = {k: str(v) for k, v in VITALS.items()}
 
@@ -23,6 +24,7 @@ def _main(page: str) -> str:
 
 def _nasal_running(recorded_intake, prescriber, nurse, crna, patient):  # type: ignore[no-untyped-def]
     intake.do_decide_eligibility(recorded_intake, decision="eligible", note="", at=MONDAY, acting_user=prescriber)
+    rems_ready(patient, prescriber, MONDAY)
     course = courses.do_plan_course(
         patient, protocol="esketamine_trd", start_date=MONDAY.date(), at=MONDAY, acting_user=prescriber
     )
@@ -44,6 +46,7 @@ def test_a_nasal_session_speaks_of_devices_never_of_pumps_or_rates(
     assert "Pre-dose checklist" in checklist_page and "IV access" not in checklist_page
     assert "nasal steroid" in checklist_page
     complete_checklist(session, at=t, acting_user=nurse)
+    rems_on_site(session, prescriber, t)
     sessions.do_give_nasal_device(session, at=t + timedelta(minutes=2), acting_user=crna)
     client.force_login(crna)
     with time_machine.travel(t + timedelta(minutes=4), tick=False):

@@ -14,6 +14,7 @@ from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import PumpEvent
 from tests.conftest import VITALS
+from tests.support.rems import rems_on_site, rems_ready
 from tests.web.browser.conftest import open_as, screenshot
 
 pytestmark = pytest.mark.browser
@@ -42,6 +43,8 @@ def _clinic(protocol: str):  # type: ignore[no-untyped-def]
         row, decision="eligible", note="", at=DAY - timedelta(days=7), acting_user=staff["doc"]
     )
     measures.do_record_assessment(patient, "phq9", [2] * 8 + [0], at=DAY - timedelta(days=7), acting_user=staff["rn"])
+    if protocol.startswith("esketamine"):
+        rems_ready(patient, staff["doc"], DAY - timedelta(days=7))
     course = courses.do_plan_course(
         patient, protocol=protocol, start_date=DAY.date(), start_time=time(9, 0), baseline_score=16,
         at=DAY - timedelta(days=6), acting_user=staff["doc"],
@@ -193,6 +196,7 @@ def test_a_nasal_session_at_the_chair(page) -> None:  # type: ignore[no-untyped-
         page.get_by_role("button", name="Complete checklist").click()
         page.wait_for_selector("text=Ready for the first device")
         clock.move_to(visit.starts_at + timedelta(minutes=3))
+        rems_on_site(session, staff["doc"], visit.starts_at + timedelta(minutes=2))
         open_as(page, "crna", PASSWORD, url)
         page.get_by_role("button", name="Record device 1 taken").click()
         page.wait_for_selector("text=Devices given: 1 of 2")
