@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import PASSWORD
 from tests.support.page_checks import collect_console_errors, horizontal_overflow, serious_violations
 from tests.web.browser.conftest import open_as, screenshot
-from tests.web.test_url_matrix import MATRIX, ledger_loss, ledger_lot, urls  # noqa: F401  (fixtures)
+from tests.web.test_url_matrix import MATRIX, ledger_loss, ledger_lot, nasal_session, urls  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
