@@ -22,6 +22,7 @@ def _eligible(patient, nurse, prescriber) -> None:  # type: ignore[no-untyped-de
         failed_trials=[{"adequate": True}, {"adequate": True}],
         contraindications={},
         weight_kg=80,
+        height_cm="170",
         vitals=VITALS,
         pregnant=False,
         consent_given=True,

@@ -51,7 +51,7 @@ def _eligible_patient(people: dict[str, User], family: str) -> Patient:
     )  # fmt: skip
     row = intake.do_record_intake(
         patient, diagnoses=["trd"], failed_trials=[{"adequate": True}, {"adequate": True}], contraindications={},
-        weight_kg=70, vitals=VITALS, pregnant=False, consent_given=True, at=MONDAY - timedelta(days=9),
+        weight_kg=70, height_cm="170", vitals=VITALS, pregnant=False, consent_given=True, at=MONDAY - timedelta(days=9),
         acting_user=people["rn"],
     )  # fmt: skip
     intake.do_decide_eligibility(

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import PASSWORD
 from tests.support.page_checks import collect_console_errors, horizontal_overflow, serious_violations
 from tests.web.browser.conftest import open_as, screenshot
-from tests.web.test_url_matrix import MATRIX, ledger_loss, ledger_lot, urls  # noqa: F401  (fixtures)
+from tests.web.test_url_matrix import MATRIX, ledger_loss, ledger_lot, nasal_session, urls  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,11 @@ SKIP |= {"loss-csv", "loss-pdf", "session-record-pdf", "progress-pdf"}
 
 
 def _pages(role: str) -> list[str]:
-    return sorted(n for n, (method, roles) in MATRIX.items() if method == "get" and role in roles and n not in SKIP)
+    return sorted(
+        n
+        for n, (method, roles) in MATRIX.items()
+        if method == "get" and role in roles and n not in SKIP and not n.endswith(("-pdf", "-csv"))
+    )
 
 
 @pytest.mark.parametrize("role", ["prescriber", "rn", "crna", "front_desk", "admin", "patient", "auditor"])
