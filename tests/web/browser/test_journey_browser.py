@@ -167,8 +167,10 @@ def test_one_patient_from_registration_to_the_induction_decision(page) -> None: 
         page.locator("input[name=trial_1_drug]").fill("venlafaxine")
         page.locator("input[name=trial_1_weeks]").fill("10")
         page.locator("input[name=trial_1_adequate]").check()
+        page.locator("input[name=weight]").fill("68.5")
+        page.locator("select[name=weight_unit]").select_option("kg")
+        page.locator("input[name=height_cm]").fill("170")
         for label, value in (
-            ("Weight (kg)", "68.5"),
             ("Systolic (mmHg)", "118"),
             ("Diastolic (mmHg)", "76"),
             ("Heart rate (/min)", "72"),
