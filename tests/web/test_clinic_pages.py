@@ -211,6 +211,7 @@ def test_the_dashboard_runs_the_same_queries_for_one_course_or_many(
         failed_trials=[{"adequate": True}, {"adequate": True}],
         contraindications={},
         weight_kg=80,
+        height_cm=175,
         vitals={"systolic_mmhg": 120, "diastolic_mmhg": 80, "heart_rate_bpm": 70, "spo2_percent": 98},
         pregnant=False,
         consent_given=True,
@@ -287,12 +288,14 @@ def test_an_esketamine_visit_gets_a_nasal_order_and_a_device_session(
 ) -> None:
     from ketamine_clinic.services import courses, intake, orders, sessions
     from ketamine_clinic.storage.models import InfusionSession
+    from tests.support.rems import rems_on_site, rems_ready
 
     intake.do_decide_eligibility(recorded_intake, decision="eligible", note="", at=MONDAY, acting_user=prescriber)
     course = courses.do_plan_course(
         patient, protocol="esketamine_trd", start_date=MONDAY.date(), at=MONDAY, acting_user=prescriber
     )
     visit = course.visits.order_by("starts_at").first()
+    rems_ready(patient, prescriber, MONDAY)
     client.force_login(prescriber)
     form = client.get(f"/clinic/visits/{visit.pk}/order/").content.decode()
     assert "Esketamine nasal-spray order" in form and "56 mg (2 devices)" in form
@@ -306,6 +309,7 @@ def test_an_esketamine_visit_gets_a_nasal_order_and_a_device_session(
         at=visit.starts_at,
         acting_user=nurse,
     )
+    rems_on_site(session, prescriber, visit.starts_at)
     client.force_login(crna)
     with time_machine.travel(visit.starts_at + timedelta(minutes=5), tick=False):  # dosed on the visit's day
         assert client.post(f"/clinic/sessions/{session.pk}/device/").status_code == 302
