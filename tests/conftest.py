@@ -177,17 +177,30 @@ def verified_order(course, prescriber, crna):  # type: ignore[no-untyped-def]
     return orders.do_verify_order(order, at=MONDAY - timedelta(hours=20), acting_user=crna)
 
 
+def screen_today(patient, at, by, answers=(1, 1, 1, 1, 1, 1, 1, 1, 0)):  # type: ignore[no-untyped-def]
+    """Today's PHQ-9 (item 9 "not at all" unless told): the checklist's questionnaire item
+    needs one recorded on the day [S70]."""
+    return measures.do_record_assessment(patient, "phq9", list(answers), at=at, acting_user=by)
+
+
+def complete_checklist(session, *, at, acting_user, vitals=VITALS, items=None):  # type: ignore[no-untyped-def]
+    """Record a PHQ-9 at ``at`` unless one is on file for that day, then tick every item of
+    the session's route and record the pre-dose vitals."""
+    from django.utils import timezone
+
+    from ketamine_clinic.services import checklist
+
+    if checklist.todays_screen(session.patient, timezone.localdate(at))["phq9"] is None:
+        screen_today(session.patient, at, acting_user)
+    ticks = items if items is not None else {n: True for n, _ in chairside.CHECKLIST}
+    return sessions.do_complete_checklist(session, items=ticks, vitals=vitals, at=at, acting_user=acting_user)
+
+
 @pytest.fixture
 def running_session(verified_order, nurse, crna):  # type: ignore[no-untyped-def]
     visit = verified_order.visit
     session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=nurse)
-    sessions.do_complete_checklist(
-        session,
-        items={n: True for n, _ in chairside.CHECKLIST},
-        vitals=VITALS,
-        at=visit.starts_at + timedelta(minutes=2),
-        acting_user=nurse,
-    )
+    complete_checklist(session, vitals=VITALS, at=visit.starts_at + timedelta(minutes=2), acting_user=nurse)
     sessions.do_record_pump_event(
         session, "start", rate_ml_per_h=None, at=visit.starts_at + timedelta(minutes=5), acting_user=crna
     )

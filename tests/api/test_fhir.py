@@ -113,7 +113,8 @@ def test_search_by_patient_code_and_date(as_user, prescriber, full_record, stran
     heart = api.get(f"/fhir/r4/Observation?patient=Patient/{pid}&code=http://loinc.org|8867-4").json()
     assert heart["total"] == 2 and {e["resource"]["valueQuantity"]["value"] for e in heart["entry"]} == {72, 80}
     phq = api.get(f"/fhir/r4/Observation?patient={pid}&code=44261-6").json()
-    assert [e["resource"]["valueInteger"] for e in phq["entry"]] == [16, 9]
+    # baseline, the PHQ-9 of the infusion day (the checklist needs it), the follow-up
+    assert [e["resource"]["valueInteger"] for e in phq["entry"]] == [16, 8, 9]
     day = full_record.started_at.date().isoformat()
     on_day = api.get(f"/fhir/r4/Observation?patient={pid}&date={day}").json()
     before = api.get(f"/fhir/r4/Observation?patient={pid}&date=lt{day}").json()

@@ -32,6 +32,8 @@ EXPECTED: dict[str, set[str]] = {
         "witness_waste",
         "count_stock",
         "resolve_discrepancy",
+        "give_prn",
+        "record_pre_procedure",
     },
     "crna": {
         "view_chart",
@@ -51,6 +53,8 @@ EXPECTED: dict[str, set[str]] = {
         "waste_stock",
         "witness_waste",
         "count_stock",
+        "give_prn",
+        "record_pre_procedure",
     },
     "rn": {
         "view_chart",
@@ -70,6 +74,8 @@ EXPECTED: dict[str, set[str]] = {
         "waste_stock",
         "witness_waste",
         "count_stock",
+        "give_prn",
+        "record_pre_procedure",
     },
     "front_desk": {"view_demographics", "manage_schedule", "view_dashboard"},
     "patient": {"complete_own_questionnaire", "view_own_results"},

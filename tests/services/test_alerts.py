@@ -14,7 +14,7 @@ from ketamine_clinic.services import alerts, courses, intake, measures, notifica
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.services.jobs import run_due_jobs
 from ketamine_clinic.storage.models import Alert, Notification, SuicideRiskAssessment
-from tests.conftest import MONDAY, VITALS, close_with_assessment
+from tests.conftest import MONDAY, VITALS, close_with_assessment, complete_checklist
 from tests.support.rems import rems_on_site, rems_ready
 
 URGENT_PHQ9 = [1, 1, 1, 1, 1, 1, 1, 1, 2]
@@ -35,9 +35,7 @@ def test_an_open_urgent_alert_blocks_pump_start_resume_and_discharge(
     visit = verified_order.visit
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
-    sessions.do_complete_checklist(
-        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
-    )
+    complete_checklist(session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse)
     alert = _urgent(patient, nurse, t + timedelta(minutes=1))
     with pytest.raises(Conflict, match="urgent suicide-risk alert is open"):
         sessions.do_record_pump_event(
@@ -56,7 +54,9 @@ def test_an_open_urgent_alert_blocks_pump_start_resume_and_discharge(
         sessions.do_record_pump_event(
             session, "resume", rate_ml_per_h=None, at=t + timedelta(minutes=22), acting_user=crna
         )
-    sessions.do_record_pump_event(session, "stop", rate_ml_per_h=None, at=t + timedelta(minutes=23), acting_user=crna)
+    sessions.do_record_pump_event(
+        session, "stop", rate_ml_per_h=None, at=t + timedelta(minutes=23), acting_user=crna, reason="Urgent alert"
+    )
     sessions.do_record_vitals(session, VITALS, at=t + timedelta(minutes=170), acting_user=nurse)
     with pytest.raises(Conflict, match="acknowledged"):
         sessions.do_discharge(
@@ -86,9 +86,7 @@ def test_an_open_urgent_alert_blocks_every_nasal_device(
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
     rems_on_site(session, prescriber, session.opened_at)
-    sessions.do_complete_checklist(
-        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
-    )
+    complete_checklist(session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse)
     sessions.do_give_nasal_device(session, at=t + timedelta(minutes=1), acting_user=crna)
     alert = _urgent(patient, nurse, t + timedelta(minutes=3))
     with pytest.raises(Conflict, match="urgent suicide-risk alert is open"):

@@ -16,7 +16,7 @@ from ketamine_clinic.services import alerts, clinic, intake, orders, sessions
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.services.jobs import run_due_jobs
 from ketamine_clinic.storage.models import Alert
-from tests.conftest import MONDAY, VITALS
+from tests.conftest import MONDAY, VITALS, complete_checklist
 from tests.support.rems import rems_on_site, rems_ready
 
 BASE = {"systolic_mmhg": 120, "diastolic_mmhg": 78, "heart_rate_bpm": 72, "spo2_percent": 98, "respiratory_rate": 14}
@@ -73,9 +73,7 @@ def test_a_stop_level_reading_after_the_first_device_blocks_the_next(
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
     rems_on_site(session, prescriber, session.opened_at)
-    sessions.do_complete_checklist(
-        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
-    )
+    complete_checklist(session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse)
     sessions.do_give_nasal_device(session, at=t + timedelta(minutes=1), acting_user=crna)
     sessions.do_record_vitals(
         session, {**VITALS, "systolic_mmhg": 215, "diastolic_mmhg": 120}, at=t + timedelta(minutes=4), acting_user=nurse
@@ -88,7 +86,7 @@ def test_a_predose_bp_above_the_guide_needs_the_prescribers_decision(verified_or
     visit = verified_order.visit
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
-    sessions.do_complete_checklist(
+    complete_checklist(
         session,
         items={n: True for n, _ in chairside.CHECKLIST},
         vitals={**VITALS, "systolic_mmhg": 150, "diastolic_mmhg": 95},
@@ -146,9 +144,7 @@ def test_a_lowered_limit_stops_an_order_already_verified(verified_order, nurse, 
     visit = verified_order.visit
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
-    sessions.do_complete_checklist(
-        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
-    )
+    complete_checklist(session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse)
     clinic.do_update_clinic_rules({"max_dose_mg_per_session": 30}, acting_user=None)
     with pytest.raises(Conflict, match="hard limits"):
         sessions.do_record_pump_event(
@@ -172,7 +168,7 @@ def test_a_pump_left_running_raises_a_stop_alert_when_the_ordered_dose_is_reache
     t = visit.starts_at
     with time_machine.travel(t, tick=False):
         session = sessions.do_open_session(visit, at=t, acting_user=nurse)
-        sessions.do_complete_checklist(
+        complete_checklist(
             session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
         )
         sessions.do_record_pump_event(session, "start", rate_ml_per_h=None, at=t, acting_user=crna)

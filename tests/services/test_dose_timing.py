@@ -13,7 +13,7 @@ from ketamine_clinic.services import clinic, schedule, sessions
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.services.jobs import run_due_jobs
 from ketamine_clinic.storage.models import Alert, AuditEvent, Chair, EventType, InfusionSession
-from tests.conftest import VITALS
+from tests.conftest import VITALS, complete_checklist
 
 CHECKLIST = {n: True for n, _ in chairside.CHECKLIST}
 
@@ -36,7 +36,7 @@ def _first_dose(verified_order, nurse, crna):  # type: ignore[no-untyped-def]
     visit = verified_order.visit
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
-    sessions.do_complete_checklist(session, items=CHECKLIST, vitals=VITALS, at=t, acting_user=nurse)
+    complete_checklist(session, items=CHECKLIST, vitals=VITALS, at=t, acting_user=nurse)
     sessions.do_record_pump_event(session, "start", rate_ml_per_h=None, at=t + timedelta(minutes=5), acting_user=crna)
     sessions.do_record_pump_event(session, "stop", rate_ml_per_h=None, at=t + timedelta(minutes=45), acting_user=crna)
     return session

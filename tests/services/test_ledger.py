@@ -14,7 +14,7 @@ from ketamine_clinic.services import clinic, ledger, ledger_reports, sessions
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from ketamine_clinic.storage.models import AuditEvent, EventType, LedgerEntry, StockDiscrepancy, StockLot
-from tests.conftest import MONDAY, PASSWORD, VITALS
+from tests.conftest import MONDAY, PASSWORD, VITALS, complete_checklist
 from tests.support.rems import rems_on_site, rems_ready
 
 D = Decimal
@@ -223,7 +223,7 @@ def nasal_session(prescriber, nurse, patient, recorded_intake):  # type: ignore[
     orders.do_verify_order(order, at=MONDAY, acting_user=nurse)
     session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=nurse)
     rems_on_site(session, prescriber, session.opened_at)
-    sessions.do_complete_checklist(
+    complete_checklist(
         session,
         items={n: True for n, _ in chairside.CHECKLIST},
         vitals=VITALS,

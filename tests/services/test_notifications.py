@@ -12,7 +12,7 @@ from ketamine_clinic.services import alerts, notifications, sessions
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.jobs import run_due_jobs
 from ketamine_clinic.storage.models import Alert, Notification
-from tests.conftest import VITALS
+from tests.conftest import VITALS, complete_checklist
 
 
 def _on_call(admin, at):  # type: ignore[no-untyped-def]
@@ -26,9 +26,7 @@ def _on_call(admin, at):  # type: ignore[no-untyped-def]
 def _running(verified_order, nurse, crna):  # type: ignore[no-untyped-def]
     t = verified_order.visit.starts_at
     session = sessions.do_open_session(verified_order.visit, at=t, acting_user=nurse)
-    sessions.do_complete_checklist(
-        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
-    )
+    complete_checklist(session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse)
     sessions.do_record_pump_event(session, "start", rate_ml_per_h=None, at=t + timedelta(minutes=1), acting_user=crna)
     return session, t
 

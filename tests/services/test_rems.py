@@ -12,7 +12,7 @@ from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import courses, intake, orders, rems, sessions
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import RemsDeviceLot
-from tests.conftest import MONDAY, VITALS
+from tests.conftest import MONDAY, VITALS, complete_checklist
 from tests.support.rems import rems_ready
 
 
@@ -32,9 +32,7 @@ def nasal_session(nasal_visit, prescriber, nurse, patient):  # type: ignore[no-u
     orders.do_verify_order(order, at=MONDAY, acting_user=nurse)
     t = nasal_visit.starts_at
     session = sessions.do_open_session(nasal_visit, at=t, acting_user=nurse)
-    sessions.do_complete_checklist(
-        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
-    )
+    complete_checklist(session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse)
     return session
 
 

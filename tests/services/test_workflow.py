@@ -11,7 +11,7 @@ from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import alerts, courses, intake, measures, orders, schedule, sessions
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import Alert, AuditEvent, EventType, Order, Visit, VitalSign
-from tests.conftest import MONDAY, VITALS, close_with_assessment
+from tests.conftest import MONDAY, VITALS, close_with_assessment, complete_checklist
 from tests.support.rems import rems_on_site, rems_ready
 
 
@@ -379,9 +379,7 @@ def _complete(visit, prescriber, crna, nurse, patient, score: int) -> None:  # t
     )
     orders.do_verify_order(order, at=t - timedelta(hours=1), acting_user=crna)
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
-    sessions.do_complete_checklist(
-        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
-    )
+    complete_checklist(session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse)
     sessions.do_record_pump_event(session, "start", rate_ml_per_h=None, at=t + timedelta(minutes=1), acting_user=crna)
     sessions.do_record_pump_event(session, "stop", rate_ml_per_h=None, at=t + timedelta(minutes=41), acting_user=crna)
     sessions.do_record_vitals(session, VITALS, at=t + timedelta(minutes=90), acting_user=nurse)
@@ -461,9 +459,7 @@ def test_an_esketamine_course_runs_in_devices_with_two_hours_of_observation(
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
     rems_on_site(session, prescriber, session.opened_at)
-    sessions.do_complete_checklist(
-        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
-    )
+    complete_checklist(session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse)
     with pytest.raises(Conflict, match="record each device"):
         sessions.do_record_pump_event(session, "start", rate_ml_per_h=None, at=t, acting_user=crna)
     sessions.do_give_nasal_device(session, at=t + timedelta(minutes=1), acting_user=crna)

@@ -13,7 +13,7 @@ from ketamine_clinic.services import alerts, courses, measures, orders, sessions
 from ketamine_clinic.services.errors import Conflict, ServiceError
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import Alert, Course, Order, Patient, PumpEvent
-from tests.conftest import MONDAY, VITALS
+from tests.conftest import MONDAY, VITALS, complete_checklist
 from tests.services.test_alert_races import _race
 from tests.support.rems import rems_on_site, rems_ready
 
@@ -111,9 +111,7 @@ def test_racing_pump_starts_start_once(verified_order, nurse, crna) -> None:
     visit = verified_order.visit
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
-    sessions.do_complete_checklist(
-        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
-    )
+    complete_checklist(session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse)
     start = t + timedelta(minutes=3)
     errors = _race(
         [lambda: sessions.do_record_pump_event(session, "start", rate_ml_per_h=None, at=start, acting_user=crna)] * 4
@@ -136,9 +134,7 @@ def test_racing_devices_never_exceed_the_order(recorded_intake, prescriber, crna
     t = visit.starts_at
     session = sessions.do_open_session(visit, at=t, acting_user=nurse)
     rems_on_site(session, prescriber, session.opened_at)
-    sessions.do_complete_checklist(
-        session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse
-    )
+    complete_checklist(session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS, at=t, acting_user=nurse)
     moments = [t + timedelta(minutes=1), t + timedelta(minutes=7), t + timedelta(minutes=13), t + timedelta(minutes=19)]
     errors = _race([lambda at=at: sessions.do_give_nasal_device(session, at=at, acting_user=crna) for at in moments])
     _only_friendly(errors)

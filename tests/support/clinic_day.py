@@ -8,7 +8,7 @@ from typing import Any
 from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import courses, intake, measures, orders, sessions
 from ketamine_clinic.services.patients import do_create_patient
-from tests.conftest import MONDAY, VITALS
+from tests.conftest import MONDAY, VITALS, complete_checklist
 
 
 def patient_in_the_chair(n: int, *, prescriber: Any, nurse: Any, crna: Any, start: time) -> Any:
@@ -63,7 +63,7 @@ def patient_in_the_chair(n: int, *, prescriber: Any, nurse: Any, crna: Any, star
     )
     orders.do_verify_order(order, at=MONDAY - timedelta(hours=20), acting_user=crna)
     session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=nurse)
-    sessions.do_complete_checklist(
+    complete_checklist(
         session, items={k: True for k, _ in chairside.CHECKLIST}, vitals=VITALS, at=visit.starts_at, acting_user=nurse
     )
     return session

@@ -12,7 +12,8 @@ from ketamine_clinic.domain import chairside
 from ketamine_clinic.domain.policy import ROLES
 from ketamine_clinic.services import measures
 from ketamine_clinic.storage.models import Alert, Order
-from tests.conftest import MONDAY
+from tests.conftest import MONDAY, complete_checklist
+from tests.support.rems import rems_ready
 
 STAFF_READ = {"prescriber", "crna", "rn"}
 
@@ -288,7 +289,7 @@ def test_an_esketamine_visit_gets_a_nasal_order_and_a_device_session(
 ) -> None:
     from ketamine_clinic.services import courses, intake, orders, sessions
     from ketamine_clinic.storage.models import InfusionSession
-    from tests.support.rems import rems_on_site, rems_ready
+    from tests.support.rems import rems_on_site
 
     intake.do_decide_eligibility(recorded_intake, decision="eligible", note="", at=MONDAY, acting_user=prescriber)
     course = courses.do_plan_course(
@@ -302,7 +303,7 @@ def test_an_esketamine_visit_gets_a_nasal_order_and_a_device_session(
     assert client.post(f"/clinic/visits/{visit.pk}/order/", {"dose_mg": "56"}).status_code == 302
     orders.do_verify_order(visit.orders.get(), at=MONDAY, acting_user=nurse)
     session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=nurse)
-    sessions.do_complete_checklist(
+    complete_checklist(
         session,
         items={n: True for n, _ in chairside.CHECKLIST},
         vitals={"systolic_mmhg": 120, "diastolic_mmhg": 80, "heart_rate_bpm": 70, "spo2_percent": 98},

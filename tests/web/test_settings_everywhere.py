@@ -27,7 +27,7 @@ def test_the_vitals_interval_setting_reaches_the_session_page_and_today(
         due = (t + timedelta(minutes=6)).astimezone().strftime("%H:%M")
         assert due in today
     sessions.do_record_pump_event(
-        running_session, "stop", rate_ml_per_h=None, at=t + timedelta(minutes=3), acting_user=crna
+        running_session, "stop", rate_ml_per_h=None, at=t + timedelta(minutes=3), acting_user=crna, reason="Nausea"
     )
     with time_machine.travel(t + timedelta(minutes=4), tick=False):
         page = client.get(f"/clinic/sessions/{running_session.pk}/").content.decode()

@@ -20,6 +20,7 @@ from django.utils import timezone
 from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import (
     alerts,
+    checklist,
     courses,
     intake,
     ledger,
@@ -659,6 +660,12 @@ def _session(visit: Visit, order, rng: random.Random, until: datetime, s: _Staff
         "respiratory_rate": 14,
     }
     items = {name: True for name, _ in chairside.CHECKLIST}
+    if checklist.todays_screen_problem(visit.patient, at=t0 + timedelta(minutes=2)):
+        # today's PHQ-9 item 9 was positive: the nurse screens with the C-SSRS before dosing [S70]
+        negative = [0, 0, None, None, None, 0, None]
+        measures.do_record_assessment(
+            visit.patient, "cssrs_screen", negative, at=t0 + timedelta(minutes=1), acting_user=nurse
+        )
     sessions.do_complete_checklist(session, items=items, vitals=base, at=t0 + timedelta(minutes=2), acting_user=nurse)
     start = t0 + timedelta(minutes=5)
     sessions.do_record_pump_event(session, "start", rate_ml_per_h=order.rate_ml_per_h, at=start, acting_user=s.crna)

@@ -17,6 +17,10 @@ Scope-of-practice reasoning (see ``docs/decisions/0003-role-matrix.md``):
   and side effects, and discharge. Both may acknowledge a notify-level alert with a note,
   as may a prescriber; front desk and patients may not. Urgent suicide-risk alerts are
   closed only by a prescriber's assessment (``close_suicide_alert``) [S65].
+* Standing PRN medicines are given by the infusion team and the prescriber, each drug
+  narrowed further by its order (a benzodiazepine by the CRNA or the prescriber only,
+  ``domain.prn``) [S20][S21]; the pre-procedure record (allergies, medications, ASA class,
+  airway, fasting, escort, on-screen consent) is kept by the same clinicians.
 * Front desk manages the schedule and sees demographics, not the clinical chart.
 * Patients complete their own questionnaires and see their own results.
 * Admins manage users, settings, the on-call rota and the audit trail; they do not treat
@@ -93,6 +97,8 @@ class Action(StrEnum):
     WITNESS_WASTE = "witness_waste"
     COUNT_STOCK = "count_stock"
     RESOLVE_DISCREPANCY = "resolve_discrepancy"
+    GIVE_PRN = "give_prn"
+    RECORD_PRE_PROCEDURE = "record_pre_procedure"
 
 
 ROLES: tuple[Role, ...] = tuple(Role)
@@ -112,6 +118,8 @@ _BEDSIDE = frozenset(
         Action.VERIFY_ORDER,
         Action.SIGN_NOTE,
         Action.ACKNOWLEDGE_ALERT,
+        Action.GIVE_PRN,
+        Action.RECORD_PRE_PROCEDURE,
     }
 )
 
@@ -137,6 +145,8 @@ _MATRIX: dict[Role, frozenset[Action]] = {
         Action.DECIDE_INDUCTION,
         Action.CLOSE_SUICIDE_ALERT,
         Action.MANAGE_ON_CALL,
+        Action.GIVE_PRN,
+        Action.RECORD_PRE_PROCEDURE,
     },
     Role.CRNA: _CLINICAL_READ | _BEDSIDE | {Action.TITRATE_DOSE, Action.START_STOP_INFUSION, Action.DISCHARGE},
     Role.RN: _CLINICAL_READ | _BEDSIDE | {Action.EDIT_INTAKE, Action.START_STOP_INFUSION, Action.DISCHARGE},

@@ -236,6 +236,23 @@ SETTINGS: dict[str, SettingSpec] = {
         "[S30][S32]",
         "Which reading counts as 'about 40 minutes after the dose' on the monitoring form. " + _U,
     ),
+    # standing PRN orders (domain.prn): the reference gives no doses, so every default is the
+    # clinic's to confirm [S23][S30][S7][S20]
+    "prn_ondansetron_dose_mg": SettingSpec(
+        4, "mg", 1, 8, "[S23]", "Standing antiemetic dose (IV, or a dissolving tablet in nasal sessions). " + _U
+    ),
+    "prn_ondansetron_max_mg": SettingSpec(8, "mg per session", 1, 16, "[S23]", _U),
+    "prn_ondansetron_every_min": SettingSpec(30, "min between doses", 5, 240, "[S23]", _U),
+    "prn_labetalol_dose_mg": SettingSpec(
+        10, "mg", 2.5, 20, "[S30][S7]", "Standing antihypertensive dose, IV, for a BP that stays high. " + _U
+    ),
+    "prn_labetalol_max_mg": SettingSpec(40, "mg per session", 5, 80, "[S30][S7]", _U),
+    "prn_labetalol_every_min": SettingSpec(10, "min between doses", 5, 60, "[S30][S7]", _U),
+    "prn_midazolam_dose_mg": SettingSpec(
+        1, "mg", 0.5, 2, "[S23][S20]", "Standing benzodiazepine dose, IV, for marked anxiety or dysphoria. " + _U
+    ),
+    "prn_midazolam_max_mg": SettingSpec(2, "mg per session", 0.5, 5, "[S23][S20]", _U),
+    "prn_midazolam_every_min": SettingSpec(5, "min between doses", 2, 30, "[S23][S20]", _U),
     # critical items [S70][S63]
     # suicide items alert from their own anchors (domain.escalation), not from settings
     "pcl5_item16_review_at": SettingSpec(2, "points", 1, 4, "[S63]", _U),
@@ -301,6 +318,9 @@ ORDERED: tuple[tuple[str, str, bool], ...] = (
     ("maintenance_min_weeks", "maintenance_max_weeks", False),
     ("standard_dose_mg_per_kg", "max_dose_mg_per_kg", False),
     ("titrated_dose_mg_per_kg", "max_dose_mg_per_kg", False),
+    ("prn_ondansetron_dose_mg", "prn_ondansetron_max_mg", False),
+    ("prn_labetalol_dose_mg", "prn_labetalol_max_mg", False),
+    ("prn_midazolam_dose_mg", "prn_midazolam_max_mg", False),
 )
 
 

@@ -66,6 +66,7 @@ SOURCES: dict[str, str] = {
     "S72": "FHIR R4 vital-signs profile and result value set: LOINC codes with UCUM units (clinical reference 3.4).",
     "S73": "ICD-10-CM code pages (F32.x, F33.x, F43.1x) as listed in the clinical reference, section 3.3.",
     "S73b": "No specific ICD-10-CM code for treatment-resistant depression; code the MDD episode (secondary).",
+    "S73c": "ICD-10-CM R45.851 Suicidal ideations.",
     "S75": "openFDA NDC records for ketamine injection (0409-2051, 25021-684, 42023-113 ...): DEA Schedule III.",
     "S84": "Chung F, Chan VW, Ong D. A post-anesthetic discharge scoring system for home readiness after "
     "ambulatory surgery. J Clin Anesth 1995;7:500-6 (PADSS).",

@@ -35,6 +35,7 @@ __all__ = [
     "do_update_weight",
     "eligibility_screen",
     "latest_intake",
+    "medication_classes",
 ]
 
 WEIGHT_RANGE_KG = (30, 250)
@@ -354,3 +355,12 @@ def eligibility_screen(
         raise InvalidInput(str(exc), field="diagnoses") from None
     result = screen_eligibility(data, on=at.date(), rules=clinic_rules())
     return Screen(result.status, [f.as_dict() for f in result.findings])
+
+
+def medication_classes(patient: Patient) -> dict[str, list[str]]:
+    """The interaction classes of the patient's current medications (MAOI, psychostimulant,
+    benzodiazepine and other CNS depressants, opioid, lamotrigine), each with its
+    medications, from the pre-procedure record [S37][S30]; for the eligibility screen to show."""
+    from ketamine_clinic.services import preprocedure
+
+    return preprocedure.medication_classes(patient)

@@ -15,11 +15,21 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from ketamine_clinic.domain import chairside
 from ketamine_clinic.domain.chairside import ALWAYS_ALERT, SIDE_EFFECTS
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.domain.prediction import segments_from_events
-from ketamine_clinic.services import alerts, audit, clinic, discharge, intake, ledger, protocols, rems, vitals
+from ketamine_clinic.services import (
+    alerts,
+    audit,
+    checklist,
+    clinic,
+    discharge,
+    intake,
+    ledger,
+    protocols,
+    rems,
+    vitals,
+)
 from ketamine_clinic.services._common import move, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
 from ketamine_clinic.services.vitals import check_vitals
@@ -43,6 +53,7 @@ __all__ = [
     "do_close_session",
     "do_discharge",
     "dose_timing_problem",
+    "early_stop_problem",
     "do_give_nasal_device",
     "do_open_session",
     "do_record_pump_event",
@@ -187,20 +198,22 @@ def do_complete_checklist(
 ) -> InfusionSession:
     """Record the pre-infusion checklist and pre-dose vitals.
 
-    Every item must be confirmed; pre-dose vitals above the deferral guide raise an
-    alert the prescriber must acknowledge before the infusion may start ([S30]).
+    Every item of the route's list must be confirmed (``checklist.check_items``: the
+    questionnaire item needs today's PHQ-9, and a C-SSRS when its item 9 is positive
+    [S70]); pre-dose vitals above the deferral guide raise an alert the prescriber must
+    acknowledge before the infusion may start ([S30]).
     """
     require(acting_user, Action.RECORD_VITALS, "Only the infusion team completes the checklist.")
     if session.status != "checklist":
-        raise Conflict("The checklist is already complete.", field="checklist")
-    missing = [name for name, _ in chairside.CHECKLIST if not items.get(name)]
-    if missing:
-        labels = dict(chairside.CHECKLIST)
-        raise InvalidInput(f"not confirmed: {labels[missing[0]]}", field=missing[0])
+        raise Conflict("The checklist is already complete (another tab or clinician).", field="checklist")
+    confirmed = checklist.check_items(session, items, at=at)
     clean = check_vitals(vitals)
     with transaction.atomic():
+        _lock(session)
+        if session.status != "checklist":
+            raise Conflict("The checklist is already complete (another tab or clinician).", field="checklist")
         vital = _save_vitals(session, clean, at=at, acting_user=acting_user, pre_dose=True)
-        session.checklist = {**items, "pre_dose_vital_id": vital.pk}
+        session.checklist = {**confirmed, "pre_dose_vital_id": vital.pk}
         session.checklist_by = acting_user
         session.status = move("session", session.status, "ready")
         session.save(update_fields=["checklist", "checklist_by", "status"])
@@ -354,11 +367,13 @@ def do_record_pump_event(
     rate_ml_per_h: Decimal | float | None,
     at: datetime,
     acting_user: User,
+    reason: str = "",
 ) -> PumpEvent:
     """Record a pump event; a start needs a verified order and a completed checklist.
 
     The rate may never exceed the order's rate by more than the clinic's titration
-    allowance, and unacknowledged "stop" alerts block a start or resume.
+    allowance, and unacknowledged "stop" alerts block a start or resume. A stop before
+    the ordered dose has run in needs a reason (``early_stop_problem``) [S11].
     """
     require(acting_user, Action.START_STOP_INFUSION, "Your role may not run the pump.")
     if session.order.route == "nasal":
@@ -378,6 +393,11 @@ def do_record_pump_event(
             blocked = dose_refusal(session, at=at, first_dose=kind == "start")
             if blocked:
                 raise Conflict(blocked, field="kind")
+        reason = reason.strip()
+        if kind == "stop":
+            early = early_stop_problem(session, at=at)
+            if early and not 5 <= len(reason) <= 300:
+                raise InvalidInput(early, field="stop_reason")
         event = PumpEvent.objects.create(
             session=session,
             at=at,
@@ -385,6 +405,7 @@ def do_record_pump_event(
             recorded_at=timezone.now(),
             kind=kind,
             rate_ml_per_h=rate,
+            note=reason[:300] if kind == "stop" else "",
         )
         new_status = {
             "start": "running",
@@ -411,10 +432,28 @@ def do_record_pump_event(
             actor=acting_user,
             patient=session.patient,
             subject=event,
-            new={"kind": kind, "rate_ml_per_h": str(rate)},
+            new={"kind": kind, "rate_ml_per_h": str(rate), **({"reason": reason} if kind == "stop" and reason else {})},
             at=at,
         )
     return event
+
+
+def early_stop_problem(session: InfusionSession, *, at: datetime, given_mg: float | None = None) -> str | None:
+    """Why a stop at ``at`` is early, or ``None``: less than the ordered dose has run in
+    (beyond 0.5 mg of rounding), so the record must say why the infusion ends short of
+    the order [S11]. Nasal sessions have no pump to stop. ``given_mg`` is the dose given
+    by ``at`` when the caller has already computed it from the same events."""
+    order = session.order
+    if order.route == "nasal" or session.status not in {"running", "paused"}:
+        return None
+    given = Decimal(str(_administered_mg(session, at) if given_mg is None else given_mg))
+    if given >= order.dose_mg - Decimal("0.5"):
+        return None
+    minutes = int((at - session.started_at).total_seconds() // 60) if session.started_at else 0
+    return (
+        f"Stopping early: {given} mg of the ordered {order.dose_mg} mg given in {minutes} of "
+        f"{order.duration_min} min. Give a reason for stopping (5 to 300 characters)."
+    )
 
 
 def _flag_overdose(session: InfusionSession, *, at: datetime, acting_user: User) -> None:
@@ -457,8 +496,13 @@ def administered_mg_at(session: InfusionSession, now: datetime) -> float:
 
 
 def _administered_mg(session: InfusionSession, now: datetime) -> float:
-    events = [(e.at, e.kind, float(e.rate_ml_per_h)) for e in current_entries(PumpEvent, session)]
-    _, segments = segments_from_events(events, float(session.order.concentration_mg_per_ml), now=now)
+    return administered_from(session, current_entries(PumpEvent, session), now)
+
+
+def administered_from(session: InfusionSession, events: list[PumpEvent], now: datetime) -> float:
+    """The dose given by ``events`` (the session's current pump events) up to ``now`` (mg)."""
+    rows = [(e.at, e.kind, float(e.rate_ml_per_h)) for e in events]
+    _, segments = segments_from_events(rows, float(session.order.concentration_mg_per_ml), now=now)
     return round(sum(s.dose_mg for s in segments), 1)
 
 

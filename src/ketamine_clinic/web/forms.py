@@ -167,6 +167,7 @@ class PumpForm(forms.Form):
     rate_ml_per_h = forms.DecimalField(
         label="Rate (mL/h)", min_value=0, max_value=999, decimal_places=1, required=False
     )
+    stop_reason = forms.CharField(label="Reason for stopping", max_length=300, required=False)
 
 
 class SideEffectForm(forms.Form):

@@ -20,6 +20,7 @@ from ketamine_clinic.web.views import (
     patients,
     portal,
     practice,
+    preprocedure,
     rems,
     reports,
     sessions,
@@ -66,6 +67,9 @@ urlpatterns = [
     path("clinic/sessions/<int:session_id>/rems/", rems.session_form, name="session-rems"),
     path("clinic/sessions/<int:session_id>/rems.pdf", rems.session_form_pdf, name="session-rems-pdf"),
     path("clinic/patients/<int:patient_id>/rems/", rems.enrol, name="rems-enrol"),
+    path("clinic/sessions/<int:session_id>/prn/", sessions.give_prn, name="session-prn"),
+    path("clinic/patients/<int:patient_id>/pre-procedure/", preprocedure.pre_procedure, name="pre-procedure"),
+    path("clinic/patients/<int:patient_id>/consent/", preprocedure.consent, name="consent-sign"),
     path("clinic/sessions/<int:session_id>/vitals/", sessions.record_vitals, name="session-vitals"),
     path(
         "clinic/sessions/<int:session_id>/vitals/<int:vital_id>/amend/",

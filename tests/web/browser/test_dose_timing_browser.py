@@ -14,7 +14,7 @@ from ketamine_clinic.services import clinic, courses, intake, orders, schedule, 
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import InfusionSession
-from tests.conftest import VITALS
+from tests.conftest import VITALS, complete_checklist
 from tests.web.browser.conftest import open_as, screenshot
 
 pytestmark = pytest.mark.browser
@@ -86,7 +86,7 @@ def test_a_second_infusion_on_the_same_day_is_refused_with_a_clear_message(page)
             orders.do_verify_order(order, at=WEDNESDAY - timedelta(hours=20), acting_user=staff["crna"])
         clock.move_to(first.starts_at)
         session = sessions.do_open_session(first, at=first.starts_at, acting_user=staff["rn"])
-        sessions.do_complete_checklist(
+        complete_checklist(
             session,
             items={n: True for n, _ in chairside.CHECKLIST},
             vitals=VITALS,

@@ -16,7 +16,7 @@ from ketamine_clinic.services import clinic, intake, orders, rems, schedule, ses
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import Course, PumpEvent, RemsDeviceLot
-from tests.conftest import VITALS
+from tests.conftest import VITALS, complete_checklist
 from tests.web.browser.conftest import open_as, screenshot
 
 pytestmark = pytest.mark.browser
@@ -102,7 +102,7 @@ def test_an_mdsi_course_from_enrolment_to_a_submitted_monitoring_form(page) -> N
 
         clock.move_to(visit.starts_at)
         session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=staff["rn"])
-        sessions.do_complete_checklist(
+        complete_checklist(
             session,
             items={n: True for n, _ in chairside.CHECKLIST},
             vitals={**VITALS, "systolic_mmhg": 128},

@@ -13,7 +13,7 @@ from ketamine_clinic.services import clinic, courses, intake, orders, schedule, 
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import PumpEvent
-from tests.conftest import VITALS
+from tests.conftest import VITALS, complete_checklist
 from tests.support.rems import rems_on_site, rems_ready
 from tests.web.browser.conftest import open_as, screenshot
 
@@ -77,7 +77,7 @@ def test_a_stop_level_bp_after_the_first_device_refuses_the_next(page) -> None: 
         clock.move_to(visit.starts_at)
         session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=staff["rn"])
         rems_on_site(session, staff["doc"], visit.starts_at)
-        sessions.do_complete_checklist(
+        complete_checklist(
             session,
             items={n: True for n, _ in chairside.CHECKLIST},
             vitals=VITALS,

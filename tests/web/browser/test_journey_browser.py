@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.utils import timezone
 
-from ketamine_clinic.services import clinic, schedule
+from ketamine_clinic.services import clinic, measures, schedule
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.storage.models import Course, Patient, User, Visit
 from tests.web.browser.conftest import open_as, screenshot
@@ -53,6 +54,11 @@ def _phq9(page, answers: list[int]) -> None:  # type: ignore[no-untyped-def]
 def _infusion(page, clock, patient: Patient, visit: Visit, number: int) -> None:  # type: ignore[no-untyped-def]
     chart = f"/clinic/patients/{patient.pk}/"
     clock.move_to(visit.starts_at - timedelta(minutes=45))
+    # the PHQ-9 of the day, taken with the RN: the checklist's questionnaire item needs it
+    answers = [2, 2, 2, 2, 2, 1, 1, 1, 0] if number < 4 else [1, 2, 1, 1, 1, 1, 1, 0, 0]
+    measures.do_record_assessment(
+        patient, "phq9", answers, at=timezone.now(), acting_user=User.objects.get(username="rn")
+    )
     _as(page, "doc", chart)
     page.get_by_role("link", name="Write order").click()
     page.get_by_role("button", name="Sign order").click()

@@ -15,6 +15,7 @@ from ketamine_clinic.services import clinic, courses, intake, ledger, measures, 
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import LedgerEntry, StockLot
+from tests.conftest import complete_checklist
 from tests.web.browser.conftest import open_as, screenshot
 
 pytestmark = pytest.mark.browser
@@ -74,7 +75,7 @@ def _clinic():  # type: ignore[no-untyped-def]
     )  # fmt: skip
     orders.do_verify_order(order, at=START - timedelta(hours=20), acting_user=users["crna"])
     session = sessions.do_open_session(visit, at=visit.starts_at, acting_user=users["rn"])
-    sessions.do_complete_checklist(
+    complete_checklist(
         session, items={n: True for n, _ in chairside.CHECKLIST}, vitals=VITALS,
         at=visit.starts_at + timedelta(minutes=2), acting_user=users["rn"],
     )  # fmt: skip
@@ -103,7 +104,7 @@ def test_a_dose_is_drawn_from_a_lot_and_the_residual_wasted_with_a_witness(page)
         clock.move_to(t0 + timedelta(minutes=5))
         _as(page, "crna", url)
         page.get_by_role("button", name="Start infusion").click()
-        page.wait_for_selector("button:has-text('Stop')")
+        page.wait_for_selector("button:has-text('Pause')")
         clock.move_to(t0 + timedelta(minutes=45))
         _as(page, "crna", url)
         page.get_by_role("button", name="Stop").click()

@@ -12,12 +12,12 @@ import time_machine
 from django.core import mail
 
 from ketamine_clinic.domain import chairside
-from ketamine_clinic.services import clinic, courses, intake, orders, schedule, sessions
+from ketamine_clinic.services import clinic, courses, intake, measures, orders, schedule, sessions
 from ketamine_clinic.services.accounts import do_create_user
 from ketamine_clinic.services.jobs import run_due_jobs
 from ketamine_clinic.services.patients import do_create_patient
 from ketamine_clinic.storage.models import InfusionSession, User
-from tests.conftest import VITALS
+from tests.conftest import VITALS, complete_checklist
 from tests.web.browser.conftest import open_as, screenshot
 
 pytestmark = pytest.mark.browser
@@ -117,7 +117,15 @@ def test_a_patient_at_risk_reaches_the_prescriber_and_no_dose_is_given_until_ass
         # chair-side: checklist done, but the CRNA may not start the pump
         rn = User.objects.get(username="rn")
         session = sessions.do_open_session(visit, at=visit.starts_at - timedelta(minutes=10), acting_user=rn)
-        sessions.do_complete_checklist(
+        # item 9 was positive: the checklist's questionnaire item needs today's C-SSRS screener [S70]
+        measures.do_record_assessment(
+            patient,
+            "cssrs_screen",
+            [1, 0, None, None, None, 0, None],
+            at=visit.starts_at - timedelta(minutes=9),
+            acting_user=rn,
+        )
+        complete_checklist(
             session,
             items={n: True for n, _ in chairside.CHECKLIST},
             vitals=VITALS,
@@ -136,6 +144,8 @@ def test_a_patient_at_risk_reaches_the_prescriber_and_no_dose_is_given_until_ass
         page.get_by_role("button", name="I am taking this alert").click()
         page.wait_for_selector("text=You have taken this alert")
         form = page.locator("form.questionnaire")
+        if not form.is_visible():  # the RN's screener of the morning is listed: the form is folded
+            page.locator("details.card-sub:has(form.questionnaire) > summary").click()
         for question, answer in ((1, "1"), (2, "0"), (6, "0")):
             form.locator(f"input[name=item_{question}][value='{answer}']").check()
         form.get_by_role("button", name="Save C-SSRS").click()

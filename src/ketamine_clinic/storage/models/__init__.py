@@ -20,6 +20,7 @@ from ketamine_clinic.storage.models.measures import (
     OnCallShift,
     SuicideRiskAssessment,
 )
+from ketamine_clinic.storage.models.medications import PrnDose
 from ketamine_clinic.storage.models.orders import Order
 from ketamine_clinic.storage.models.outreach import (
     CheckIn,
@@ -30,6 +31,7 @@ from ketamine_clinic.storage.models.outreach import (
     VisitRequest,
 )
 from ketamine_clinic.storage.models.patients import CareTeamMember, Patient
+from ketamine_clinic.storage.models.preprocedure import ConsentSignature, PreProcedureRecord
 from ketamine_clinic.storage.models.read_models import ReadModel
 from ketamine_clinic.storage.models.rems import RemsCertification, RemsDeviceLot, RemsEnrolment, RemsSessionRecord
 from ketamine_clinic.storage.models.sessions import (
@@ -49,6 +51,7 @@ __all__ = [
     "CareTeamMember",
     "CheckIn",
     "Chair",
+    "ConsentSignature",
     "ClinicSettings",
     "Course",
     "CourseDecision",
@@ -69,6 +72,8 @@ __all__ = [
     "LedgerSettings",
     "Order",
     "Patient",
+    "PreProcedureRecord",
+    "PrnDose",
     "PumpEvent",
     "ReadModel",
     "RemsCertification",

@@ -83,6 +83,8 @@ class PumpEvent(_Entry):
     ]
     kind = models.CharField(max_length=10, choices=KINDS)
     rate_ml_per_h = models.DecimalField(max_digits=6, decimal_places=1)
+    #: Why the pump stopped, when it stopped before the ordered dose had run in.
+    note = models.CharField(max_length=300, blank=True)
 
     class Meta(_Entry.Meta):
         db_table = "kc_pump_event"

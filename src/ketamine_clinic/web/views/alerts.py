@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from ketamine_clinic.domain.escalation import DISPOSITIONS, RISK_LEVELS
@@ -45,6 +47,16 @@ def _assessment_form(request: HttpRequest, alert: Alert, bound: bool) -> Suicide
     return SuicideRiskAssessmentForm(initial={"assessed_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}, **kwargs)
 
 
+def _back_to_alert(request: HttpRequest, alert: Alert) -> HttpResponse:
+    """Back to the alert page after a step (taking it, a C-SSRS), keeping where the clinician
+    came from (the chair), so the final acknowledgement returns there."""
+    target = reverse("alert", args=[alert.pk])
+    came_from = request.POST.get("next") or request.GET.get("next")
+    if came_from:
+        target += "?" + urlencode({"next": safe_next(request, came_from, "alert-list")})
+    return redirect(target)
+
+
 def _post(request: HttpRequest, alert: Alert, forms: dict[str, Any]) -> HttpResponse | None:
     """Handle one POSTed action; a response on success, ``None`` to re-render with errors."""
     who, now, action = actor(request), timezone.now(), request.POST.get("action", "acknowledge")
@@ -52,14 +64,14 @@ def _post(request: HttpRequest, alert: Alert, forms: dict[str, Any]) -> HttpResp
         if action == "claim":
             alerts.do_claim_alert(alert, at=now, acting_user=who)
             messages.success(request, "You have taken this alert. Record today's C-SSRS and your assessment.")
-            return redirect("alert", alert.pk)
+            return _back_to_alert(request, alert)
         if action == "cssrs":
             meta = measures.instrument_form("cssrs_screen")
             answers = [request.POST.get(item["name"]) for item in meta["items"]]
             parsed = [int(a) if a in {"0", "1"} else None for a in answers]
             measures.do_record_assessment(alert.patient, "cssrs_screen", parsed, at=now, acting_user=who)
             messages.success(request, "C-SSRS recorded.")
-            return redirect("alert", alert.pk)
+            return _back_to_alert(request, alert)
         if action == "assess":
             form = forms["assess"] = _assessment_form(request, alert, bound=True)
             if not form.is_valid():
@@ -77,13 +89,13 @@ def _post(request: HttpRequest, alert: Alert, forms: dict[str, Any]) -> HttpResp
                 acting_user=who,
             )
             messages.success(request, f"Assessment recorded: {DISPOSITIONS[data['disposition']].lower()}.")
-            return redirect_next(request, request.POST.get("next"), "alert-list")
+            return redirect_next(request, request.POST.get("next") or request.GET.get("next"), "alert-list")
         ack = forms["ack"] = AcknowledgeForm(request.POST)
         if not ack.is_valid():
             return None
         alerts.do_acknowledge_alert(alert, note=ack.cleaned_data["note"], at=now, acting_user=who)
         messages.success(request, "Alert acknowledged.")
-        return redirect_next(request, request.POST.get("next"), "alert-list")
+        return redirect_next(request, request.POST.get("next") or request.GET.get("next"), "alert-list")
     except ServiceError as exc:
         target = forms.get("assess" if action == "assess" else "ack")
         if target is not None and exc.field in target.fields:

@@ -323,6 +323,9 @@ def induction_decision(request: HttpRequest, course_id: int) -> HttpResponse:
             "suggestion": suggestion,
             "form": form,
             "due": courses.decision_due(course),
+            "under_way": course.status == "induction" and not courses.decision_due(course),
+            "done_count": courses.done_induction_visits(course),
+            "planned_count": course.visits.filter(phase="induction").exclude(status="cancelled").count(),
             "trajectory": presenters.trajectory_chart(course),
         },
     )

@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from ketamine_clinic.domain import billing, chairside
 from ketamine_clinic.domain.policy import Action
-from ketamine_clinic.services import clinic, documents, measures
+from ketamine_clinic.services import clinic, documents, measures, prn
 from ketamine_clinic.services.access import access_patient_by_id, access_session_by_id, access_visit_by_id
 from ketamine_clinic.storage.models import (
     Alert,
@@ -157,6 +157,7 @@ def session_record_context(session: InfusionSession) -> dict[str, Any]:
         if discharge.get("padss")
         else None,
         "check_ins": _check_ins(visit.pk),
+        "mar": prn.mar(session),
     }
 
 

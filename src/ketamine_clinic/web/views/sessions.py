@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from ketamine_clinic.domain import chairside
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.domain.prediction import predict, predict_nasal, segments_from_events
-from ketamine_clinic.services import alerts, clinic, measures, orders, schedule, sessions
+from ketamine_clinic.services import alerts, clinic, measures, orders, preprocedure, prn, schedule, sessions
+from ketamine_clinic.services import checklist as checklist_rules
 from ketamine_clinic.services import discharge as discharge_rules
 from ketamine_clinic.services.access import access_session_by_id, access_visit_by_id
 from ketamine_clinic.services.errors import ServiceError
@@ -52,12 +54,12 @@ def open_session(request: HttpRequest, visit_id: int) -> HttpResponse:
     return redirect("patient-chart", patient_id=visit.patient_id)
 
 
-def _chart(session: InfusionSession) -> dict[str, Any]:
+def _chart(session: InfusionSession, events: list[PumpEvent] | None = None) -> dict[str, Any]:
     now = timezone.now()
     intake = latest_intake(session.patient)
     weight = float(intake.weight_kg) if intake else float(session.order.weight_kg)
     birth, sex, on = session.patient.birth_date, session.patient.sex, now.date()
-    events = sessions.current_entries(PumpEvent, session)
+    events = sessions.current_entries(PumpEvent, session) if events is None else events
     if session.order.route == "nasal":
         devices = [e.at for e in events if e.kind == "device"]
         origin = devices[0] if devices else None
@@ -89,13 +91,57 @@ def _chart(session: InfusionSession) -> dict[str, Any]:
                 list(zip(prediction.times_min, prediction.plasma_ng_per_ml, strict=True)),
             )
         ],
-        title="Predicted plasma concentration from the recorded pump events",
+        title="Predicted plasma concentration from the "
+        + ("devices given" if session.order.route == "nasal" else "recorded pump events"),
         x_label="minutes since start",
         y_label="ng/mL",
         y_min=0,
         markers=markers,
     )
     return {"svg": svg, "prediction": prediction, "current": current, "elapsed": elapsed}
+
+
+def _timer(session: InfusionSession, now: datetime, given_mg: float | None) -> dict[str, Any]:
+    """What the chair's clock shows: the state, minutes in it, the planned minutes and the
+    dose given so far (from the recorded pump events or devices)."""
+    order, status = session.order, session.status
+    nasal = order.route == "nasal"
+    if status in {"checklist", "ready"} or session.started_at is None:
+        label = "Checklist" if status == "checklist" else ("Ready for the first device" if nasal else "Ready to start")
+        return {"label": label, "minutes": None, "of": None, "given": ""}
+    if status in {"running", "paused"}:
+        minutes = int((now - session.started_at).total_seconds() // 60)
+        if nasal:
+            return {"label": "Dosing", "minutes": minutes, "of": None, "given": ""}
+        given = given_mg if given_mg is not None else sessions.administered_mg_at(session, now)
+        label = "Infusing" if status == "running" else "Paused"
+        given_text = f"{given:g} of {order.dose_mg} mg given"
+        return {"label": label, "minutes": minutes, "of": order.duration_min, "given": given_text}
+    end = session.discharged_at or session.closed_at or now
+    observed = int((end - session.stopped_at).total_seconds() // 60) if session.stopped_at else None
+    total = f"{session.administered_mg} mg given" if session.administered_mg is not None else ""
+    if status == "observing":
+        planned = discharge_rules.min_observation_min(session)
+        return {"label": "Observing", "minutes": observed, "of": planned, "given": total}
+    return {"label": session.get_status_display().capitalize(), "minutes": None, "of": None, "given": total}
+
+
+def _clock(
+    session: InfusionSession, vitals_all: list[VitalSign], now: datetime, given_mg: float | None = None
+) -> dict[str, Any]:
+    """The timer and when the next reading is due (the clinic's interval [S6][S7])."""
+    last = max((v.at for v in vitals_all), default=None)
+    interval = clinic.vitals_interval_min(dosing=session.status == "running")
+    due_at = last + timedelta(minutes=interval) if last else None
+    return {
+        "session": session,
+        "words": chairside.route_words(session.order.route),
+        "status_label": chairside.status_label(session.order.route, session.status, session.get_status_display()),
+        "timer": _timer(session, now, given_mg),
+        "due_at": due_at,
+        "due_overdue": bool(due_at and now > due_at and session.status in {"running", "paused", "observing"}),
+        "vitals_interval": interval,
+    }
 
 
 def _discharge_scale(code: str) -> dict[str, Any]:
@@ -110,11 +156,15 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
     user = actor(request)
     vitals_all = list(VitalSign.objects.filter(session=session).select_related("recorded_by").order_by("at", "id"))
     amended = {v.amends_id for v in vitals_all if v.amends_id}
-    last = max((v.at for v in vitals_all), default=None)
-    interval = clinic.vitals_interval_min(dosing=session.status == "running")
-    due_at = last + timedelta(minutes=interval) if last else None
     now = timezone.now()
+    events_all = list(PumpEvent.objects.filter(session=session).select_related("recorded_by"))
+    replaced = {e.amends_id for e in events_all if e.amends_id}
+    current = [e for e in events_all if e.pk not in replaced]
+    prn_doses = prn.mar(session)
+    dosing = session.status in {"running", "paused"} and session.order.route != "nasal"
+    given_now = sessions.administered_from(session, current, now) if dosing else None
     return {
+        **_clock(session, vitals_all, now, given_now),
         "session": session,
         "visit": session.visit,
         "order": session.order,
@@ -122,7 +172,7 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "vitals": vitals_all,
         "amended_ids": amended,
         "effects": list(SideEffect.objects.filter(session=session).select_related("recorded_by")),
-        "pump_events": list(PumpEvent.objects.filter(session=session).select_related("recorded_by")),
+        "pump_events": events_all,
         "notes": list(SessionNote.objects.filter(session=session).select_related("recorded_by")),
         "amended_note_ids": set(
             SessionNote.objects.filter(session=session, amends__isnull=False).values_list("amends_id", flat=True)
@@ -131,10 +181,20 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "dose_block": alerts.dose_block_reason(session.patient, at=now)
         if session.status in {"ready", "running", "paused"}
         else None,
-        "checklist_items": chairside.CHECKLIST,
-        "due_at": due_at,
-        "due_overdue": bool(due_at and now > due_at and session.status in {"running", "paused", "observing"}),
-        "chart": _chart(session),
+        "checklist_items": checklist_rules.items_for(session),
+        "checked": forms.get("checked") or {},
+        "refusal": forms.get("refusal") or "",
+        "words": chairside.route_words(session.order.route),
+        "early_stop": sessions.early_stop_problem(session, at=now, given_mg=given_now)
+        if session.status in {"running", "paused"}
+        else None,
+        "screen": checklist_rules.todays_screen(session.patient, timezone.localdate(now))
+        if session.status == "checklist"
+        else {},
+        "screen_problem": checklist_rules.todays_screen_problem(session.patient, at=now)
+        if session.status == "checklist"
+        else None,
+        "chart": _chart(session, current),
         "vitals_form": forms.get("vitals_form") or VitalsForm(),
         "pump_form": forms.get("pump_form") or PumpForm(initial={"rate_ml_per_h": session.order.rate_ml_per_h}),
         "effect_form": forms.get("effect_form") or SideEffectForm(),
@@ -146,7 +206,6 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "aldrete": measures.instrument_form("aldrete"),
         "discharge_scales": [_discharge_scale("aldrete"), _discharge_scale("padss")],
         "posted": {},
-        "vitals_interval": interval,
         "assessments": list(Assessment.objects.filter(session=session).order_by("at")),
         "pre_scores": list(
             Assessment.objects.filter(
@@ -155,7 +214,11 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         ),
         "observed_min": int((now - session.stopped_at).total_seconds() // 60) if session.stopped_at else 0,
         "min_observation": discharge_rules.min_observation_min(session),
-        "devices_given": sum(1 for e in sessions.current_entries(PumpEvent, session) if e.kind == "device"),
+        "devices_given": sum(1 for e in current if e.kind == "device"),
+        "pre": preprocedure.summary(session.patient),
+        "mar": prn_doses,
+        "prn_orders": prn.standing_orders(session, user=user, doses=prn_doses),
+        "prn_posted": {},
     }
 
 
@@ -164,10 +227,25 @@ def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
     session = access_session_by_id(actor(request), session_id)
     if request.htmx and request.GET.get("part") == "chart":  # type: ignore[attr-defined]
         return render(request, "sessions/_chart.html", {"chart": _chart(session), "session": session})
+    if request.htmx and request.GET.get("part") == "timer":  # type: ignore[attr-defined]
+        readings = list(VitalSign.objects.filter(session=session))
+        return render(request, "sessions/_timer.html", _clock(session, readings, timezone.now()))
     return render(request, "sessions/session.html", _context(request, session))
 
 
-def _post(request: HttpRequest, session: InfusionSession, form: Any, action: Any, name: str) -> HttpResponse:
+def _refusal(form: Any) -> str:
+    """Every error of a refused form as one sentence for the top of the page, so a refusal
+    explains itself even when its form is not on the page any more (a stale second tab)."""
+    parts: list[str] = []
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else None
+        parts.extend(f"{label}: {e}" if label else str(e) for e in errors)
+    return " ".join(parts)
+
+
+def _post(
+    request: HttpRequest, session: InfusionSession, form: Any, action: Any, name: str, **extra: Any
+) -> HttpResponse:
     if form.is_valid():
         try:
             action(form.cleaned_data)
@@ -175,7 +253,9 @@ def _post(request: HttpRequest, session: InfusionSession, form: Any, action: Any
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             return redirect("session", session_id=session.pk)
-    return render(request, "sessions/session.html", _context(request, session, **{name: form}), status=422)
+    session.refresh_from_db()
+    context = _context(request, session, **{name: form}, refusal=_refusal(form), **extra)
+    return render(request, "sessions/session.html", context, status=422)
 
 
 @requires(Action.RECORD_VITALS)
@@ -195,7 +275,7 @@ def record_vitals(request: HttpRequest, session_id: int) -> HttpResponse:
 def checklist(request: HttpRequest, session_id: int) -> HttpResponse:
     session = access_session_by_id(actor(request), session_id, action=Action.RECORD_VITALS)
     form = VitalsForm(request.POST)
-    items = {name: request.POST.get(name) == "on" for name, _ in chairside.CHECKLIST}
+    items = {name: request.POST.get(name) == "on" for name, _ in checklist_rules.items_for(session)}
     return _post(
         request,
         session,
@@ -204,6 +284,7 @@ def checklist(request: HttpRequest, session_id: int) -> HttpResponse:
             session, items=items, vitals=d, at=timezone.now(), acting_user=actor(request)
         ),
         "vitals_form",
+        checked=items,
     )
 
 
@@ -221,6 +302,7 @@ def pump(request: HttpRequest, session_id: int) -> HttpResponse:
             rate_ml_per_h=d["rate_ml_per_h"],
             at=timezone.now(),
             acting_user=actor(request),
+            reason=d.get("stop_reason") or "",
         ),
         "pump_form",
     )
@@ -389,6 +471,29 @@ def amend_note(request: HttpRequest, session_id: int, note_id: int) -> HttpRespo
             messages.success(request, "Note amended; the original stays in the record.")
             return redirect("session", session_id=session.pk)
     return render(request, "sessions/amend_note.html", {"session": session, "original": original, "form": form})
+
+
+@requires(Action.GIVE_PRN)
+def give_prn(request: HttpRequest, session_id: int) -> HttpResponse:
+    """A PRN dose under the session's standing order, on its medication administration record."""
+    session = access_session_by_id(actor(request), session_id, action=Action.GIVE_PRN)
+    posted = {k: request.POST.get(k, "") for k in ("drug", "dose_mg", "indication")}
+    try:
+        row = prn.do_give_prn(
+            session,
+            posted["drug"],
+            dose_mg=posted["dose_mg"],
+            indication=posted["indication"],
+            at=timezone.now(),
+            acting_user=actor(request),
+        )
+    except ServiceError as exc:
+        session.refresh_from_db()
+        context = _context(request, session, refusal=exc.message)
+        context.update(prn_error=exc.message, prn_field=exc.field or "", prn_posted=posted)
+        return render(request, "sessions/session.html", context, status=422)
+    messages.success(request, f"{row.drug} {row.dose_mg.normalize():f} mg {row.route} recorded on the MAR.")
+    return redirect(reverse("session", args=[session.pk]) + "#sec-prn")
 
 
 @requires(Action.START_STOP_INFUSION)

@@ -1,0 +1,72 @@
+"""The pre-dose checklist of a session: its items by route, and the checks behind the
+items a tick cannot prove on its own (today's PHQ-9 and suicide screen).
+
+Errors: ``InvalidInput`` naming the first item not confirmed or not backed by a record.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.utils import timezone
+
+from ketamine_clinic.domain import chairside
+from ketamine_clinic.services.errors import InvalidInput
+from ketamine_clinic.storage.models import Assessment, InfusionSession, Patient
+
+__all__ = ["check_items", "items_for", "todays_screen", "todays_screen_problem"]
+
+
+def items_for(session: InfusionSession) -> tuple[tuple[str, str], ...]:
+    """The checklist of the session's route: nasal spray has no IV line [S33][S38b][S50]."""
+    return chairside.checklist_for(session.order.route)
+
+
+def todays_screen(patient: Patient, on: date) -> dict[str, Any]:
+    """Today's PHQ-9 and C-SSRS screener of ``patient`` (clinic time zone): the latest of
+    each recorded on ``on``, or ``None``."""
+    rows = Assessment.objects.filter(patient=patient, instrument__in=("phq9", "cssrs_screen")).order_by("-at")[:40]
+    found: dict[str, Any] = {"phq9": None, "cssrs_screen": None}
+    for row in rows:
+        if timezone.localdate(row.at) == on and found.get(row.instrument) is None:
+            found[row.instrument] = row
+    return found
+
+
+def todays_screen_problem(patient: Patient, *, at: datetime) -> str | None:
+    """Why "Today's PHQ-9 and suicide screen reviewed" may not be ticked at ``at``, or ``None``.
+
+    A PHQ-9 must be recorded for the patient today; when its item 9 (thoughts of self-harm)
+    is answered above "not at all", a C-SSRS screener recorded today must follow it, since
+    any such answer needs a suicide-risk assessment [S70][S65]."""
+    today = timezone.localdate(at)
+    found = todays_screen(patient, today)
+    phq9 = found["phq9"]
+    if phq9 is None:
+        return (
+            "No PHQ-9 is recorded for this patient today: the patient completes it (portal or chart) "
+            "before the item can be ticked."
+        )
+    answers = phq9.answers or []
+    item9 = answers[8] if len(answers) > 8 else None
+    if item9 and found["cssrs_screen"] is None:
+        return (
+            f"Today's PHQ-9 ({timezone.localtime(phq9.at):%H:%M}) answers item 9 (thoughts of self-harm) with "
+            f"{item9}: record today's C-SSRS screener before the item can be ticked."
+        )
+    return None
+
+
+def check_items(session: InfusionSession, items: dict[str, bool], *, at: datetime) -> dict[str, bool]:
+    """The route's items, each confirmed and, for the questionnaire item, backed by today's
+    records; returns the confirmed items. Raises ``InvalidInput`` naming the first item
+    that is not [S50][S2][S70]."""
+    listed = items_for(session)
+    missing = [name for name, _ in listed if not items.get(name)]
+    if missing:
+        raise InvalidInput(f"not confirmed: {dict(listed)[missing[0]]}", field=missing[0])
+    problem = todays_screen_problem(session.patient, at=at)
+    if problem:
+        raise InvalidInput(problem, field="questionnaire")
+    return {name: True for name, _ in listed}
