@@ -43,3 +43,21 @@ def test_general_settings_name_the_bad_field(admin) -> None:
     with pytest.raises(InvalidInput) as exc:
         clinic.do_update_clinic_settings(clinic_name="A", idle_timeout_minutes=999, acting_user=admin)
     assert exc.value.field == "idle_timeout_minutes"
+
+
+def test_within_a_request_the_settings_row_is_read_once_and_again_after_a_write(db) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ketamine_clinic.storage.models import ClinicSettings
+
+    ClinicSettings.objects.get_or_create(singleton=1)
+    with clinic.request_scope():
+        with CaptureQueriesContext(connection) as reads:
+            clinic.clinic_phone(), clinic.clinic_hours(), clinic.clinic_rules(), clinic.idle_timeout_minutes()
+        assert sum("kc_clinic_settings" in q["sql"] for q in reads.captured_queries) == 1
+        clinic.do_update_clinic_rules({"vitals_every_min": 10}, reason="Closer watch after dosing", acting_user=None)
+        assert clinic.vitals_interval_min() == 10  # the write is seen in the same request
+        ClinicSettings.objects.filter(singleton=1).update(clinic_phone="+1 555 0100")  # no save signal
+        assert clinic.clinic_phone() == ""  # read once: a bulk update bypassing the services is not seen...
+    assert clinic.clinic_phone() == "+1 555 0100"  # ...until the next request; outside one, every read is fresh

@@ -332,3 +332,26 @@ def test_page_titles_are_plain_text(client, personas) -> None:
         client.force_login(personas[role])
         title = re.search(r"<title>(.*?)</title>", client.get(url).content.decode(), re.S)
         assert title is not None and "<" not in title.group(1), (url, title and title.group(1)[:80])
+
+
+def test_the_week_page_shows_a_network_twelve_chairs_at_a_time(client, front_desk, nurse, course) -> None:
+    from ketamine_clinic.services import schedule
+    from ketamine_clinic.storage.models import Chair
+
+    for n in range(14):
+        schedule.do_create_chair(f"Zone {n:02d}", acting_user=None)
+    chairs = Chair.objects.filter(active=True).count()
+    client.force_login(front_desk)
+    first = client.get("/desk/").content.decode()
+    assert first.count('<th scope="row">') == 12 and "chairs=2" in first
+    last_page = -(-chairs // 12)
+    last = client.get(f"/desk/?chairs={last_page}").content.decode()
+    assert last.count('<th scope="row">') == chairs - 12 * (last_page - 1)
+    for odd in ("999", "0", "-1", "x", "1" * 40):
+        assert client.get(f"/desk/?chairs={odd}").status_code == 200
+    visit = course.visits.order_by("starts_at").first()
+    week = client.get(f"/desk/?week={visit.starts_at.date().isoformat()}").content.decode()
+    assert f'href="/desk/visits/{visit.pk}/"' in week  # the course's chairs sort first
+    client.force_login(nurse)
+    clinicians = client.get(f"/clinic/week/?week={visit.starts_at.date().isoformat()}").content.decode()
+    assert f'href="/clinic/patients/{visit.patient_id}/"' in clinicians and "/desk/visits/" not in clinicians

@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, Role, can
-from ketamine_clinic.services import audit
+from ketamine_clinic.services import audit, clinic
 from ketamine_clinic.services.errors import InvalidInput, NotAllowed
-from ketamine_clinic.storage.models import CareTeamMember, ClinicSettings, EventType, Patient, User
+from ketamine_clinic.storage.models import CareTeamMember, EventType, Patient, User
 
 __all__ = [
     "CLINICAL_ROLES",
@@ -27,8 +27,7 @@ CLINICAL_ROLES = frozenset({Role.PRESCRIBER, Role.CRNA, Role.RN})
 
 
 def care_team_only() -> bool:
-    row = ClinicSettings.objects.filter(singleton=1).only("care_team_only").first()
-    return bool(row and row.care_team_only)
+    return bool(clinic.settings_row().care_team_only)
 
 
 def on_care_team(user: User, patient: Patient) -> bool:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, timedelta
 from datetime import time as clock_time
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 from ketamine_clinic.domain.hours import ClinicHours, HoursError
@@ -39,7 +43,9 @@ __all__ = [
     "max_rate_factor",
     "min_gap_between_doses",
     "rule_overrides",
+    "request_scope",
     "rules_unconfirmed",
+    "settings_row",
     "two_factor_required",
     "verifier_roles",
     "vitals_interval_min",
@@ -48,8 +54,45 @@ __all__ = [
 IDLE_TIMEOUT_RANGE = (1, 240)
 
 
+#: The settings row read once per request: a page asks for several settings (hours, rules,
+#: phone, idle timeout...) and each used to be its own query. Outside ``request_scope`` (the
+#: worker, the shell, services called directly) every call reads the database.
+_scope: ContextVar[dict[str, ClinicSettings] | None] = ContextVar("kc_clinic_settings_scope", default=None)
+
+
+@contextmanager
+def request_scope() -> Iterator[None]:
+    """Within this block the settings row is read at most once (and again after a write)."""
+    token = _scope.set({})
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def _forget_row(**_: Any) -> None:
+    cache = _scope.get()
+    if cache is not None:
+        cache.clear()
+
+
+# any save of the row (this module's updates, a fixture, the admin) is read afresh
+post_save.connect(_forget_row, sender=ClinicSettings, dispatch_uid="kc_clinic_settings_forget")
+
+
 def _row() -> ClinicSettings:
-    return ClinicSettings.objects.filter(singleton=1).first() or ClinicSettings()
+    cache = _scope.get()
+    if cache is not None and "row" in cache:
+        return cache["row"]
+    row = ClinicSettings.objects.filter(singleton=1).first() or ClinicSettings()
+    if cache is not None:
+        cache["row"] = row
+    return row
+
+
+def settings_row() -> ClinicSettings:
+    """The clinic's settings row (read once per request; see ``request_scope``)."""
+    return _row()
 
 
 def idle_timeout_minutes() -> int:

@@ -128,6 +128,7 @@ MIDDLEWARE = [
     "ketamine_clinic.web.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ketamine_clinic.web.middleware.NoStoreMiddleware",
+    "ketamine_clinic.web.middleware.SettingsOncePerRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
-from ketamine_clinic.services import two_factor
+from ketamine_clinic.services import clinic, two_factor
 from ketamine_clinic.services.accounts import do_record_session_event
 from ketamine_clinic.services.clinic import idle_timeout_minutes, two_factor_required
 from ketamine_clinic.storage.models import EventType, User
@@ -32,6 +32,18 @@ class ContentSecurityPolicyMiddleware:
         response.headers.setdefault("Content-Security-Policy", settings.KC_CONTENT_SECURITY_POLICY)
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
+
+
+class SettingsOncePerRequestMiddleware:
+    """The clinic's settings row is read at most once while a request is answered
+    (``services.clinic.request_scope``)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with clinic.request_scope():
+            return self.get_response(request)
 
 
 class NoStoreMiddleware:

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from ketamine_clinic.domain.hours import ClinicHours
 from ketamine_clinic.domain.policy import Action
@@ -40,22 +42,67 @@ def _booster_patients(form: BoosterForm) -> list[int]:
     return [c.patient_id for c in form.fields["course"].queryset]  # type: ignore[attr-defined]
 
 
-def _week(request: HttpRequest) -> dict[str, Any]:
-    """The week's grid of chairs by open day, shared by the desk and the clinicians' view."""
+#: Chairs on one page of the week: a network has dozens, and a week of all of them is about a
+#: thousand visits (docs/decisions/0031).
+CHAIRS_PER_PAGE = 12
+
+
+def _slot(visit: Visit, href: str) -> SafeString:
+    """One visit's cell, built once in Python: on a network's week a thousand cells of
+    template tags were the page's whole cost."""
+    start, end = timezone.localtime(visit.starts_at), timezone.localtime(visit.ends_at)
+    meta = f"{visit.get_phase_display()} #{visit.number}"
+    if visit.staff is not None:
+        meta += f" · {visit.staff.last_name}"
+    if visit.status == "cancelled":
+        meta += " · cancelled"
+    elif visit.status == "no_show":
+        meta += " · no-show"
+    elif visit.arrived_at is not None:
+        meta += " · arrived"
+    return format_html(
+        '<a class="slot slot-{}" href="{}"><span class="slot-time">{}–{}</span>'
+        '<span class="slot-name">{}, {}.</span><span class="slot-meta">{}</span></a>',
+        visit.status,
+        href,
+        f"{start:%H:%M}",
+        f"{end:%H:%M}",
+        visit.patient.family_name,
+        visit.patient.given_name[:1],
+        meta,
+    )
+
+
+def _chair_page(raw: str | None, pages: int) -> int:
+    """The page of chairs asked for; anything malformed is the first, beyond the end the last."""
+    if not raw or not raw.isdigit() or len(raw) > 3 or int(raw) < 1:
+        return 1
+    return min(int(raw), pages)
+
+
+def _week(request: HttpRequest, *, desk: bool) -> dict[str, Any]:
+    """The week's grid of chairs by open day, shared by the desk (cells open the visit) and the
+    clinicians' view (cells open the chart), twelve chairs to a page."""
     start = _week_start(request.GET.get("week"))
     hours = clinic.clinic_hours()
     days = [start + timedelta(days=i) for i in range(7) if i in hours.days]
     begin = datetime.combine(start, time.min, tzinfo=timezone.get_current_timezone())
+    every_chair = list(Chair.objects.filter(active=True).order_by("name"))
+    pages = max(1, -(-len(every_chair) // CHAIRS_PER_PAGE))
+    page = _chair_page(request.GET.get("chairs"), pages)
+    chairs = every_chair[(page - 1) * CHAIRS_PER_PAGE : page * CHAIRS_PER_PAGE]
     visits = list(
-        Visit.objects.filter(starts_at__gte=begin, starts_at__lt=begin + timedelta(days=7))
-        .select_related("patient", "chair", "staff")
+        Visit.objects.filter(starts_at__gte=begin, starts_at__lt=begin + timedelta(days=7), chair__in=chairs)
+        .select_related("patient", "staff")
         .order_by("starts_at")
     )
-    chairs = list(Chair.objects.filter(active=True).order_by("name"))
     note_listed(v.patient_id for v in visits)
-    grid: dict[tuple[int, date], list[Visit]] = {}
+    # reversed once, not per visit: the desk opens the visit, clinicians the chart
+    prefix = reverse("desk-visit" if desk else "patient-chart", args=[0]).removesuffix("0/")
+    grid: dict[tuple[int, date], list[SafeString]] = {}
     for visit in visits:
-        grid.setdefault((visit.chair_id, timezone.localtime(visit.starts_at).date()), []).append(visit)
+        href = f"{prefix}{visit.pk if desk else visit.patient_id}/"
+        grid.setdefault((visit.chair_id, timezone.localtime(visit.starts_at).date()), []).append(_slot(visit, href))
     rows = [{"chair": c, "cells": [grid.get((c.pk, d), []) for d in days]} for c in chairs]
     closed = clinic.closure_reasons()
     return {
@@ -63,10 +110,14 @@ def _week(request: HttpRequest) -> dict[str, Any]:
         "rows": rows,
         "hours": hours,
         "today": timezone.localdate(),
+        "week": start,
         "prev_week": start - timedelta(days=7),
         "next_week": start + timedelta(days=7),
         "visit_count": sum(1 for v in visits if v.status == "scheduled"),
         "outside_hours": [v for v in visits if v.status == "scheduled" and not _within_hours(v, hours)],
+        "chair_pages": range(1, pages + 1) if pages > 1 else [],
+        "chair_page": page,
+        "desk": desk,
     }
 
 
@@ -97,13 +148,12 @@ def calendar(request: HttpRequest) -> HttpResponse:
         request,
         "desk/calendar.html",
         {
-            **_week(request),
+            **_week(request, desk=True),
             "booster_form": booster_form,
             "arrivals": arrivals,
             "now": timezone.now(),
             "waiting": waiting,
             "waitlist_form": WaitlistForm(),
-            "desk": True,
         },
     )
 
@@ -111,7 +161,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
 @requires(Action.VIEW_CHART)
 def clinician_week(request: HttpRequest) -> HttpResponse:
     """The week's chairs for the clinical team (read only: visits link to the chart)."""
-    return render(request, "desk/calendar.html", {**_week(request), "desk": False})
+    return render(request, "desk/calendar.html", _week(request, desk=False))
 
 
 @requires(Action.MANAGE_SCHEDULE)
