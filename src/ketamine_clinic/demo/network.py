@@ -209,6 +209,12 @@ def load_network(patients: int, *, at: datetime | None = None, years: int = 3, s
                 writer.patient(n, years)
             for key, value in writer.write().items():
                 totals[key] = totals.get(key, 0) + value
+    if connection.vendor == "postgresql" and totals:
+        # planner statistics for the bulk-loaded tables now, not whenever autovacuum gets to
+        # them: until then PostgreSQL plans for a handful of rows (e.g. 9 maintenance courses
+        # for 2,000) and picks sequential scans
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     return NetworkReport(
         max(0, patients - first),
         totals.get("courses", 0),

@@ -82,6 +82,15 @@ class Visit(models.Model):
     class Meta:
         db_table = "kc_visit"
         ordering = ["starts_at", "id"]
+        indexes = [
+            # "booked ahead?" per course (the desk's booster list, the recall list): a network
+            # has ~100,000 visits of which a few thousand are still scheduled
+            models.Index(
+                fields=["course", "starts_at"],
+                name="kc_visit_scheduled_ahead",
+                condition=models.Q(status="scheduled"),
+            ),
+        ]
 
 
 class CourseDecision(models.Model):
