@@ -179,7 +179,7 @@ def clinic_day(day: date, now: datetime) -> dict[str, Any]:
     visits = list(
         Visit.objects.filter(Q(starts_at__gte=start, starts_at__lt=end) | Q(pk__in=_open_session_visits()))
         .exclude(status="cancelled")
-        .select_related("patient", "chair", "course")
+        .select_related("patient", "chair")
         .prefetch_related(
             Prefetch(
                 "orders",
@@ -189,9 +189,9 @@ def clinic_day(day: date, now: datetime) -> dict[str, Any]:
         )
         .order_by("starts_at")
     )
-    sessions = {s.visit_id: s for s in InfusionSession.objects.filter(visit__in=visits)}
+    sessions = {s.visit_id: s for s in InfusionSession.objects.filter(visit_id__in=[v.pk for v in visits])}
     last_vitals = dict(
-        VitalSign.objects.filter(session__in=list(sessions.values()))
+        VitalSign.objects.filter(session_id__in=[s.pk for s in sessions.values()])
         .values("session")
         .annotate(last=Max("at"))
         .values_list("session", "last")
