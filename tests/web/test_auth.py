@@ -71,6 +71,24 @@ def test_idle_timeout_logs_the_user_out(client, nurse) -> None:
     assert "logged out after 15 minutes without activity" in page.content.decode()
 
 
+def test_the_last_action_is_written_to_the_session_at_most_every_half_minute(client, nurse) -> None:
+    """A session write per click was a database write per page: the last action's time
+    moves in steps of half a minute, which a 15-minute timeout does not notice."""
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        client.force_login(nurse)
+        client.get("/clinic/")
+        first = client.session["kc_last_seen"]
+        clock.move_to(start + timedelta(seconds=20))
+        client.get("/clinic/")
+        assert client.session["kc_last_seen"] == first  # not rewritten
+        clock.move_to(start + timedelta(seconds=31))
+        client.get("/clinic/")
+        assert client.session["kc_last_seen"] == pytest.approx(first + 31)
+        clock.move_to(start + timedelta(minutes=15, seconds=20))
+        assert client.get("/clinic/").status_code == 200  # 14:49 after the last write
+
+
 def test_security_headers_are_set(client) -> None:
     response = client.get("/login/")
     csp = response["Content-Security-Policy"]

@@ -78,6 +78,10 @@ class IdleTimeoutMiddleware:
     """
 
     KEY = "kc_last_seen"
+    #: The last action's time is written at most this often (seconds): a session write per
+    #: click was a database write transaction per page; half a minute is nothing against a
+    #: timeout counted in minutes.
+    RESOLUTION_S = 30
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -89,7 +93,7 @@ class IdleTimeoutMiddleware:
             limit = idle_timeout_minutes()
             if last is not None and now - float(last) > limit * 60:
                 return self._expire(request, limit)
-            if last is None or is_user_action(request):
+            if last is None or (is_user_action(request) and now - float(last) >= self.RESOLUTION_S):
                 request.session[self.KEY] = now
         return self.get_response(request)
 
