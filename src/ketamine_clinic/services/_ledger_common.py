@@ -7,11 +7,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 from ketamine_clinic.domain import ledger as rules
 from ketamine_clinic.domain.ledger import LedgerError
 from ketamine_clinic.domain.policy import Action, can
+from ketamine_clinic.services import clinic
 from ketamine_clinic.services._common import require
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import LedgerEntry, LedgerSettings, StockLot, User
@@ -32,7 +34,11 @@ ZERO = Decimal("0")
 
 
 def ledger_settings() -> LedgerSettings:
-    return LedgerSettings.objects.filter(singleton=1).first() or LedgerSettings()
+    """The ledger's settings row, read once per request (``clinic.per_request``)."""
+    return clinic.per_request("ledger", lambda: LedgerSettings.objects.filter(singleton=1).first() or LedgerSettings())
+
+
+post_save.connect(clinic.forget_cached, sender=LedgerSettings, dispatch_uid="kc_ledger_settings_forget")
 
 
 def allowed_roles(action: Action) -> tuple[str, ...]:

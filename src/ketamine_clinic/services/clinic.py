@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, timedelta
 from datetime import time as clock_time
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -43,6 +43,8 @@ __all__ = [
     "max_rate_factor",
     "min_gap_between_doses",
     "rule_overrides",
+    "forget_cached",
+    "per_request",
     "request_scope",
     "rules_unconfirmed",
     "settings_row",
@@ -57,7 +59,9 @@ IDLE_TIMEOUT_RANGE = (1, 240)
 #: The settings row read once per request: a page asks for several settings (hours, rules,
 #: phone, idle timeout...) and each used to be its own query. Outside ``request_scope`` (the
 #: worker, the shell, services called directly) every call reads the database.
-_scope: ContextVar[dict[str, ClinicSettings] | None] = ContextVar("kc_clinic_settings_scope", default=None)
+T = TypeVar("T")
+
+_scope: ContextVar[dict[str, Any] | None] = ContextVar("kc_clinic_settings_scope", default=None)
 
 
 @contextmanager
@@ -70,24 +74,30 @@ def request_scope() -> Iterator[None]:
         _scope.reset(token)
 
 
-def _forget_row(**_: Any) -> None:
+def forget_cached(**_: Any) -> None:
+    """Drop this request's cached settings rows (connected to their models' ``post_save``)."""
     cache = _scope.get()
     if cache is not None:
         cache.clear()
 
 
+def per_request(key: str, load: Callable[[], T]) -> T:
+    """``load()`` once per request under ``key`` (every time outside ``request_scope``). For
+    settings singletons only: the model's ``post_save`` must call ``forget_cached``."""
+    cache = _scope.get()
+    if cache is None:
+        return load()
+    if key not in cache:
+        cache[key] = load()
+    return cast(T, cache[key])
+
+
 # any save of the row (this module's updates, a fixture, the admin) is read afresh
-post_save.connect(_forget_row, sender=ClinicSettings, dispatch_uid="kc_clinic_settings_forget")
+post_save.connect(forget_cached, sender=ClinicSettings, dispatch_uid="kc_clinic_settings_forget")
 
 
 def _row() -> ClinicSettings:
-    cache = _scope.get()
-    if cache is not None and "row" in cache:
-        return cache["row"]
-    row = ClinicSettings.objects.filter(singleton=1).first() or ClinicSettings()
-    if cache is not None:
-        cache["row"] = row
-    return row
+    return per_request("clinic", lambda: ClinicSettings.objects.filter(singleton=1).first() or ClinicSettings())
 
 
 def settings_row() -> ClinicSettings:
