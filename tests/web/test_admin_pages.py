@@ -47,14 +47,23 @@ def test_settings_out_of_range_say_the_range(client, admin) -> None:
     assert AuditEvent.objects.filter(event_type=EventType.SETTINGS_CHANGED).exists()
 
 
-def test_the_audit_page_filters_and_verifies(client, admin, nurse, patient) -> None:
+def test_the_audit_page_filters_and_verifies(client, admin, nurse, patient, django_capture_on_commit_callbacks) -> None:
     client.force_login(admin)
     text = client.get("/admin-area/audit/", {"patient": "T-0001"}).content.decode()
     assert "<td>patient created</td>" in text and "<td>user created</td>" not in text
     text = client.get("/admin-area/audit/", {"user": "admin1", "event_type": "110"}).content.decode()
     assert "No events match" not in text
-    text = client.get("/admin-area/audit/?verify=1").content.decode()
-    assert "The chain is intact" in text
+    assert "has not been verified from this page yet" in client.get("/admin-area/audit/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = client.post("/admin-area/audit/", {"op": "verify"}, follow=True).content.decode()
+    assert "Verification of the whole trail queued" in queued and "is running on the task worker" in queued
+    again = client.post("/admin-area/audit/", {"op": "verify"}, follow=True).content.decode()
+    assert "A verification is already queued or running" in again
+    from ketamine_clinic.services.jobs import run_due_jobs
+
+    assert run_due_jobs() == 1
+    text = client.get("/admin-area/audit/").content.decode()
+    assert "The chain is intact" in text and "is running on the task worker" not in text
 
 
 def test_admin_gives_a_patient_a_login_to_their_own_record(client, admin, stranger) -> None:

@@ -9,12 +9,12 @@ from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.domain.settings import SETTINGS
 from ketamine_clinic.domain.sources import SOURCES, cited_keys
-from ketamine_clinic.services import access, accounts, care_team, clinic, two_factor
-from ketamine_clinic.services.audit import verify_chain
+from ketamine_clinic.services import access, accounts, audit_verification, care_team, clinic, two_factor
 from ketamine_clinic.services.errors import InvalidInput, ServiceError
 from ketamine_clinic.services.patients import do_create_patient_login
 from ketamine_clinic.storage.models import AuditChainHead, AuditEvent, CareTeamMember, ClinicSettings, Patient, User
@@ -251,9 +251,17 @@ def _keyset_page(events: QuerySet[AuditEvent], before: int | None, after: int | 
 
 @requires(Action.VIEW_AUDIT)
 def audit_log(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and request.POST.get("op") == "verify":
+        if audit_verification.do_request_verification(acting_user=actor(request), at=timezone.now()):
+            messages.success(
+                request, "Verification of the whole trail queued: the result appears here when it is done."
+            )
+        else:
+            messages.info(request, "A verification is already queued or running: its result appears here.")
+        return redirect("admin-audit")
     form = AuditFilterForm(request.GET or None)
     page = _keyset_page(_filtered(form), _cursor(request.GET.get("before")), _cursor(request.GET.get("after")))
-    chain = verify_chain() if request.GET.get("verify") else None
+    chain = audit_verification.last_verification()
     access.note_listed(e.patient_id for e in page["rows"])  # type: ignore[attr-defined]
     query = request.GET.copy()
     for key in ("page", "before", "after", "verify"):
