@@ -55,24 +55,30 @@ def _staff(role: str) -> User:
     return user
 
 
-def setup(users: int) -> list[tuple[str, int, int]]:
-    """(username, patient id, session id) per virtual user: a CRNA and a running infusion."""
+def setup(levels: list[int]) -> dict[str, list[tuple[str, int, int]]]:
+    """(username, patient id, session id) per virtual user, for the warm-up ("w") and for
+    each level: a CRNA and a patient with an infusion running. Every level has patients of
+    its own, so a session page holds what that level wrote, not what every level before it
+    piled on. The sessions stay open between runs (closing one needs the controlled-substance
+    record tied out), so each run adds one level's writes to its level's sessions."""
     prescriber, rn = _staff("prescriber"), _staff("rn")
     now = timezone.now()
     _open_around(now)
-    out = []
-    for n in range(users):
-        name = f"load.crna{n:02d}"
-        user = User.objects.filter(username=name).first() or do_create_user(
-            name, "crna", PASSWORD, credentials="CRNA", acting_user=None
-        )
-        mrn = f"LOAD-{n:02d}"
-        patient = Patient.objects.filter(mrn=mrn).first()
-        session = InfusionSession.objects.filter(patient=patient, status__in=("running", "paused")).first()
-        if session is None:
-            session = _running_session(n, patient, mrn, prescriber, rn, user, now)
-        out.append((name, session.patient_id, session.pk))
-    return out
+    sets: dict[str, list[tuple[str, int, int]]] = {}
+    for tag, users in [("w", max(levels)), *((str(u), u) for u in levels)]:
+        sets[tag] = []
+        for n in range(users):
+            name = f"load.crna{n:02d}"
+            user = User.objects.filter(username=name).first() or do_create_user(
+                name, "crna", PASSWORD, credentials="CRNA", acting_user=None
+            )
+            mrn = f"LOAD-{tag}-{n:02d}"
+            patient = Patient.objects.filter(mrn=mrn).first()
+            session = InfusionSession.objects.filter(patient=patient, status__in=("running", "paused")).first()
+            if session is None:
+                session = _running_session(n, patient, mrn, prescriber, rn, user, now, chair=f"Load {tag}-{n:02d}")
+            sets[tag].append((name, session.patient_id, session.pk))
+    return sets
 
 
 def _open_around(now: datetime) -> None:
@@ -89,12 +95,12 @@ def _open_around(now: datetime) -> None:
     )
 
 
-def _running_session(n, patient, mrn, prescriber, rn, crna, now):  # type: ignore[no-untyped-def]
+def _running_session(n, patient, mrn, prescriber, rn, crna, now, *, chair):  # type: ignore[no-untyped-def]
     if patient is None:
         patient = do_create_patient(
             mrn=mrn,
             given_name="Load",
-            family_name=f"Patient{n:02d}",
+            family_name=f"Patient{mrn[5:]}",
             birth_date=date(1970 + n, 1, 1),
             sex="female",
             at=now - timedelta(days=30),
@@ -115,8 +121,7 @@ def _running_session(n, patient, mrn, prescriber, rn, crna, now):  # type: ignor
     )
     intake.do_decide_eligibility(row, decision="eligible", note="", at=now - timedelta(days=6), acting_user=prescriber)
     measures.do_record_assessment(patient, "phq9", [2] * 8 + [0], at=now - timedelta(days=6), acting_user=rn)
-    chair_name = f"Load {n:02d}"
-    chair = Chair.objects.filter(name=chair_name).first() or schedule.do_create_chair(chair_name, acting_user=None)
+    chair = Chair.objects.filter(name=chair).first() or schedule.do_create_chair(chair, acting_user=None)
     local = timezone.localtime(now - timedelta(minutes=10))
     course = courses.do_plan_course(
         patient,
@@ -293,7 +298,7 @@ def main() -> int:
     args = parser.parse_args()
     levels = [int(x) for x in os.environ.get("BENCH_USERS", "1,2,4,8,16").split(",")]
     seconds = float(os.environ.get("BENCH_SECONDS", "20"))
-    people = setup(max(levels))
+    sets = setup(levels)
     connection.close()
     if args.setup_only:
         return 0
@@ -302,11 +307,11 @@ def main() -> int:
     header += f" {'login p50':>10} {'login max':>10}"
     print(header)
     # warm every gunicorn worker (imports, templates, the PK engine) before anything is timed
-    run_level(args.port, people, min(seconds, 10))
+    run_level(args.port, sets["w"], min(seconds, 10))
     worst_p95, failed, curve = 0.0, 0, []
     detail: dict[str, list[float]] = {}
     for users in levels:
-        result, wall, logins = run_level(args.port, people[:users], seconds)
+        result, wall, logins = run_level(args.port, sets[str(users)], seconds)
         every = [t for ts in result.times.values() for t in ts]
         p95 = _pct(every, 95)
         curve.append((users, len(every) / wall, p95))
