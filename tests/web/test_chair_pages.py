@@ -190,3 +190,30 @@ def test_the_session_record_pdf_lists_the_prn_doses_and_an_early_stops_reason(
     text = _get_pdf(client, nurse, f"/clinic/sessions/{running_session.pk}/record.pdf")
     assert "Medicines given (PRN)" in text and "Ondansetron" in text and "Nausea" in text
     assert "Stop: Vomiting" in text
+
+
+def test_a_blocking_alert_tells_the_nurse_to_pause_or_stop_the_running_pump(
+    client, running_session, nurse, crna
+) -> None:
+    t = running_session.started_at
+    chair = f"/clinic/sessions/{running_session.pk}/"
+    client.force_login(crna)
+    with time_machine.travel(t + timedelta(minutes=4), tick=False):
+        assert "The pump is still running" not in client.get(chair).content.decode()
+    sessions.do_record_vitals(  # a pause-level reading: the pump still runs until a person pauses it
+        running_session, {**VITALS, "systolic_mmhg": 185}, at=t + timedelta(minutes=5), acting_user=nurse
+    )
+    with time_machine.travel(t + timedelta(minutes=6), tick=False):
+        page = client.get(chair).content.decode()
+    assert "The pump is still running: pause it now" in page
+    sessions.do_record_vitals(
+        running_session, {**VITALS, "systolic_mmhg": 205}, at=t + timedelta(minutes=7), acting_user=nurse
+    )
+    with time_machine.travel(t + timedelta(minutes=8), tick=False):
+        page = client.get(chair).content.decode()
+    assert "The pump is still running: stop it now" in page and "(with the reason)" in page
+    sessions.do_record_pump_event(
+        running_session, "pause", rate_ml_per_h=None, at=t + timedelta(minutes=8), acting_user=crna
+    )
+    with time_machine.travel(t + timedelta(minutes=9), tick=False):
+        assert "The pump is still running" not in client.get(chair).content.decode()

@@ -152,6 +152,19 @@ def _discharge_scale(code: str) -> dict[str, Any]:
     return form
 
 
+def _pump_now(session: InfusionSession, open_now: list[Any]) -> str | None:
+    """What the nurse must do to a pump that still runs while a blocking alert is open: the
+    service refuses every start and resume, but only a person can pause the pump [S7]."""
+    if session.status != "running" or session.order.route == "nasal":
+        return None
+    severities = {a.severity for a in open_now}
+    if "stop" in severities:
+        return "stop"
+    if severities & {"pause", "urgent"}:
+        return "pause"
+    return None
+
+
 def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> dict[str, Any]:
     user = actor(request)
     vitals_all = list(VitalSign.objects.filter(session=session).select_related("recorded_by").order_by("at", "id"))
@@ -163,7 +176,9 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
     prn_doses = prn.mar(session)
     dosing = session.status in {"running", "paused"} and session.order.route != "nasal"
     given_now = sessions.administered_from(session, current, now) if dosing else None
+    open_now = alerts.most_serious_first(alerts.open_alerts(session.patient))
     return {
+        "pump_now": _pump_now(session, open_now),
         **_clock(session, vitals_all, now, given_now),
         "session": session,
         "visit": session.visit,
@@ -177,7 +192,7 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "amended_note_ids": set(
             SessionNote.objects.filter(session=session, amends__isnull=False).values_list("amends_id", flat=True)
         ),
-        "open_alerts": alerts.most_serious_first(alerts.open_alerts(session.patient)),
+        "open_alerts": open_now,
         "dose_block": alerts.dose_block_reason(session.patient, at=now)
         if session.status in {"ready", "running", "paused"}
         else None,
