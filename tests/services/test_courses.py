@@ -52,3 +52,17 @@ def test_ending_a_course_cancels_its_open_visits_with_the_reason(course, prescri
 def test_the_induction_decision_lists_its_choices(course) -> None:
     assert {code for code, _ in courses.induction_decision_choices()} == set(courses.INDUCTION_DECISIONS)
     assert courses.course_scores(course) == []
+
+
+def test_remission_by_total_still_warns_when_phq9_item_9_is_positive(course) -> None:
+    from types import SimpleNamespace
+
+    later = course.planned_at + timedelta(days=14)
+    quiet = SimpleNamespace(instrument="phq9", total=3, at=later, answers=[1, 1, 1, 0, 0, 0, 0, 0, 0])
+    item9 = SimpleNamespace(instrument="phq9", total=3, at=later, answers=[1, 1, 0, 0, 0, 0, 0, 0, 1])
+    assert course.baseline_instrument == "phq9" and course.baseline_score > 10
+    calm = courses.response_status(course, [quiet])
+    warned = courses.response_status(course, [item9])
+    assert calm.category == warned.category == "remission"  # the cited definition is by total score
+    assert "item 9" not in calm.explanation
+    assert "item 9 (thoughts of self-harm)" in warned.explanation and "suicide-risk pathway" in warned.explanation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -496,8 +497,17 @@ def response_status(course: Any, scores: list[Any]) -> ResponseStatus | None:
     if course is None:
         return None
     measure = course.baseline_instrument
-    own = [s.total for s in scores if s.instrument == measure and s.at >= course.planned_at]
+    own = [s for s in scores if s.instrument == measure and s.at >= course.planned_at]
     baseline = course.baseline_score
     if baseline is None:
         return None
-    return evaluate_response(measure, baseline, own[-1] if own else None, clinic.clinic_rules())
+    status = evaluate_response(measure, baseline, own[-1].total if own else None, clinic.clinic_rules())
+    answers = list(getattr(own[-1], "answers", None) or []) if own else []
+    if measure == "phq9" and status.category in {"remission", "response"} and len(answers) > 8 and answers[8]:
+        # a low total can hide item 9: the score's category stands, the page must not read as "well" [S70][S65]
+        status = dataclasses.replace(
+            status,
+            explanation=status.explanation + ' But item 9 (thoughts of self-harm) was answered above "not at '
+            'all" on this PHQ-9: the suicide-risk pathway applies whatever the total.',
+        )
+    return status
