@@ -114,3 +114,26 @@ def test_a_care_team_is_made_of_clinicians(client, admin, front_desk, patient) -
     assert "made of prescribers, CRNAs and RNs" in page.content.decode()
     unknown = client.post("/admin-area/care-teams/", {"mrn": "NOPE", "username": front_desk.username, "op": "add"})
     assert "No patient has this MRN" in unknown.content.decode()
+
+
+def test_the_care_team_restriction_also_limits_the_today_board_and_the_alerts_list(
+    client, admin, nurse, patient, stranger
+) -> None:
+    from django.db import transaction
+    from django.utils import timezone
+
+    from ketamine_clinic.services import alerts, care_team
+
+    with transaction.atomic():
+        for who in (patient, stranger):
+            alerts.raise_alert(
+                who, kind="vitals", severity="notify", message=f"Check {who.family_name}", source="test",
+                at=timezone.now(), actor=None,
+            )  # fmt: skip
+    client.force_login(nurse)
+    assert "Check Stranger" in client.get("/clinic/alerts/").content.decode()  # no restriction: everyone
+    _restrict(admin)
+    care_team.do_add_care_team_member(patient, nurse, acting_user=admin)
+    for url in ("/clinic/", "/clinic/alerts/"):
+        page = client.get(url).content.decode()
+        assert "Check Example" in page and "Check Stranger" not in page, url

@@ -163,6 +163,15 @@ def access_alert_by_id(actor: User, alert_id: int, *, action: Action = Action.VI
     return _access_child(Alert, actor, alert_id, action)  # type: ignore[no-any-return]
 
 
+def care_team_filter(actor: User) -> set[int] | None:
+    """The ids of the patients ``actor`` may see when the clinic limits clinicians to their
+    care teams (``care_team_only``), else ``None`` (no limit): for lists that gather patients
+    from several tables (the Today board, the alerts list)."""
+    if actor.role in care_team.CLINICAL_ROLES and care_team.care_team_only():
+        return set(patient_queryset_for(actor, action=Action.VIEW_CHART).values_list("pk", flat=True))
+    return None
+
+
 def patient_queryset_for(actor: User, *, action: Action = Action.VIEW_DEMOGRAPHICS):  # type: ignore[no-untyped-def]
     """Patients ``actor`` may list (never audited per row: a list shows no chart)."""
     if actor.role == Role.PATIENT:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from ketamine_clinic.domain.escalation import DISPOSITIONS, RISK_LEVELS
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import alerts, measures
-from ketamine_clinic.services.access import access_alert_by_id, note_listed
+from ketamine_clinic.services.access import access_alert_by_id, care_team_filter, note_listed
 from ketamine_clinic.services.errors import ServiceError
 from ketamine_clinic.storage.models import Alert, Assessment
 from ketamine_clinic.web.forms import AcknowledgeForm, SuicideRiskAssessmentForm
@@ -29,6 +29,9 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     rows = alerts.most_serious_first(  # newest first within each severity
         alerts.open_alerts().select_related("patient", "claimed_by").order_by("-raised_at")
     )
+    team = care_team_filter(actor(request))
+    if team is not None:  # the clinic limits clinicians to their care teams' patients
+        rows = [a for a in rows if a.patient_id in team]
     note_listed(a.patient_id for a in rows)
     return render(request, "clinical/alerts.html", {"rows": rows})
 

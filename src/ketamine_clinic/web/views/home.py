@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, Role
 from ketamine_clinic.services import measures, outcomes, portal, rems
-from ketamine_clinic.services.access import access_patient_by_id, note_listed, patient_queryset_for
+from ketamine_clinic.services.access import access_patient_by_id, care_team_filter, note_listed, patient_queryset_for
 from ketamine_clinic.web import presenters
 from ketamine_clinic.web.permissions import actor, requires
 
@@ -34,7 +34,14 @@ def clinic_home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     day = outcomes.clinic_day(timezone.localdate(), now)
     summary, summary_at = outcomes.dashboard_summary(now)
-    rems_due = rems.forms_due(timezone.localdate(now))
+    team = care_team_filter(actor(request))
+    rems_due = rems.forms_due(timezone.localdate(now), patient_ids=team)
+    if team is not None:  # the clinic limits clinicians to their care teams' patients
+        day = {
+            "rows": [r for r in day["rows"] if r["visit"].patient_id in team],
+            "alerts": [a for a in day["alerts"] if a.patient_id in team],
+            "decisions_due": [c for c in day["decisions_due"] if c.patient_id in team],
+        }
     note_listed([r.session.patient_id for r in rems_due.due + rems_due.overdue])
     note_listed(
         [r["visit"].patient_id for r in day["rows"]]
