@@ -217,3 +217,23 @@ def test_a_blocking_alert_tells_the_nurse_to_pause_or_stop_the_running_pump(
     )
     with time_machine.travel(t + timedelta(minutes=9), tick=False):
         assert "The pump is still running" not in client.get(chair).content.decode()
+
+
+def test_no_vitals_are_due_once_the_session_is_closed(client, running_session, nurse, crna) -> None:
+    t = running_session.started_at
+    chair = f"/clinic/sessions/{running_session.pk}/"
+    sessions.do_record_vitals(running_session, VITALS, at=t + timedelta(minutes=5), acting_user=nurse)
+    client.force_login(crna)
+    with time_machine.travel(t + timedelta(minutes=6), tick=False):
+        assert "Next vitals due" in client.get(chair).content.decode()
+        sessions.do_record_pump_event(
+            running_session, "stop", rate_ml_per_h=None, at=t + timedelta(minutes=6), acting_user=crna,
+            reason="Patient asked to stop the infusion",
+        )  # fmt: skip
+        running_session.refresh_from_db()
+        sessions.do_close_session(
+            running_session, reason="Patient left against advice", at=t + timedelta(minutes=6), acting_user=nurse
+        )
+    with time_machine.travel(t + timedelta(minutes=90), tick=False):
+        page = client.get(chair).content.decode()
+    assert "Next vitals due" not in page and "Vitals overdue" not in page

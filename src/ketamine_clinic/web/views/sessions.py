@@ -132,14 +132,15 @@ def _clock(
     """The timer and when the next reading is due (the clinic's interval [S6][S7])."""
     last = max((v.at for v in vitals_all), default=None)
     interval = clinic.vitals_interval_min(dosing=session.status == "running")
-    due_at = last + timedelta(minutes=interval) if last else None
+    watching = session.status in {"running", "paused", "observing"}  # none due once the patient has left
+    due_at = last + timedelta(minutes=interval) if last and watching else None
     return {
         "session": session,
         "words": chairside.route_words(session.order.route),
         "status_label": chairside.status_label(session.order.route, session.status, session.get_status_display()),
         "timer": _timer(session, now, given_mg),
         "due_at": due_at,
-        "due_overdue": bool(due_at and now > due_at and session.status in {"running", "paused", "observing"}),
+        "due_overdue": bool(due_at and now > due_at),
         "vitals_interval": interval,
     }
 
