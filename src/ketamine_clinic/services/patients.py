@@ -16,6 +16,7 @@ from ketamine_clinic.services._common import move, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from ketamine_clinic.storage.models import (
     Alert,
+    Assessment,
     CareTeamMember,
     ClinicSettings,
     Course,
@@ -24,6 +25,8 @@ from ketamine_clinic.storage.models import (
     Patient,
     RemsEnrolment,
     User,
+    Visit,
+    WaitlistEntry,
 )
 
 __all__ = [
@@ -33,9 +36,11 @@ __all__ = [
     "do_invite_to_portal",
     "do_update_patient",
     "merge_patients",
+    "merge_summary",
     "next_mrn",
     "patient_relations",
     "possible_duplicates",
+    "same_person",
 ]
 
 _SEXES = ("female", "male", "other")
@@ -79,12 +84,7 @@ def do_create_patient(
         ClinicSettings.objects.get_or_create(singleton=1)
         ClinicSettings.objects.select_for_update().filter(singleton=1).first()  # registrations one at a time
         if not confirm_not_duplicate:
-            twin = Patient.objects.filter(
-                status="active",
-                given_name__iexact=given_name.strip(),
-                family_name__iexact=family_name.strip(),
-                birth_date=birth_date,
-            ).first()
+            twin = next(iter(same_person(given_name, family_name, birth_date)), None)
             if twin is not None:
                 raise Conflict(
                     f"{twin.full_name}, born {birth_date:%Y-%m-%d}, is already registered as {twin.mrn}. "
@@ -302,16 +302,21 @@ def patient_relations() -> list[tuple[type[Any], str]]:
     ]
 
 
-def possible_duplicates(patient: Patient) -> list[Patient]:
-    """Other active records with the same name and birth date (the registration check)."""
+def same_person(given_name: str, family_name: str, birth_date: date) -> list[Patient]:
+    """Active records with this name (any case) and birth date: the registration check."""
     return list(
         Patient.objects.filter(
             status="active",
-            given_name__iexact=patient.given_name,
-            family_name__iexact=patient.family_name,
-            birth_date=patient.birth_date,
-        ).exclude(pk=patient.pk)
+            given_name__iexact=given_name.strip(),
+            family_name__iexact=family_name.strip(),
+            birth_date=birth_date,
+        ).order_by("id")
     )
+
+
+def possible_duplicates(patient: Patient) -> list[Patient]:
+    """Other active records with the same name and birth date as ``patient``."""
+    return [p for p in same_person(patient.given_name, patient.family_name, patient.birth_date) if p.pk != patient.pk]
 
 
 def _merge_refusal(keep: Patient, duplicate: Patient) -> None:
@@ -414,3 +419,20 @@ def merge_patients(
             at=at,
         )
     return kept
+
+
+def merge_summary(patient: Patient) -> dict[str, Any]:
+    """What the merge page shows of one record, side by side with the other: demographics,
+    the portal login, and how many of each kind of row would move (read-only)."""
+    counts = {
+        "visits": Visit.objects.filter(patient=patient).count(),
+        "courses": Course.objects.filter(patient=patient).count(),
+        "active_course": Course.objects.filter(patient=patient, status__in=Course.ACTIVE).exists(),
+        "sessions": InfusionSession.objects.filter(patient=patient).count(),
+        "open_session": InfusionSession.objects.filter(
+            patient=patient, status__in=InfusionSession.OPEN_STATUSES
+        ).exists(),
+        "questionnaires": Assessment.objects.filter(patient=patient).count(),
+        "waitlist": WaitlistEntry.objects.filter(patient=patient, status="waiting").count(),
+    }
+    return {"patient": patient, "portal": patient.user_id is not None, **counts}
