@@ -22,7 +22,11 @@ ELSEWHERE: dict[str, tuple[str, ...]] = {
     "services/documents.py": ("tests/web/test_documents.py",),
     "services/exports.py": ("tests/api/test_fhir.py",),
     "services/importer.py": ("tests/api/test_import.py",),
-    "services/navigation.py": ("tests/web/test_navigation_pages.py", "tests/web/browser/test_desk_browser.py"),
+    "services/navigation.py": (
+        "tests/services/test_navigation.py",
+        "tests/web/test_navigation_pages.py",
+        "tests/web/browser/test_desk_browser.py",
+    ),
     "services/ledger_reports.py": ("tests/services/test_ledger.py", "tests/cli/test_ledger_cli.py"),
     "services/passwords.py": ("tests/web/test_accounts_security.py",),
     "services/portal.py": ("tests/web/test_portal.py",),

@@ -9,7 +9,7 @@ from ketamine_clinic.domain.policy import ACTIONS, ROLES, can
 
 # Spelled out here, apart from the code, so a change to the matrix must change this too.
 EXPECTED: dict[str, set[str]] = {
-    "admin": {"manage_users", "manage_settings", "view_audit", "manage_on_call"},
+    "admin": {"manage_users", "manage_settings", "view_audit", "manage_on_call", "merge_patients"},
     "prescriber": {
         "view_chart",
         "view_demographics",
@@ -77,7 +77,7 @@ EXPECTED: dict[str, set[str]] = {
         "give_prn",
         "record_pre_procedure",
     },
-    "front_desk": {"view_demographics", "manage_schedule", "view_dashboard"},
+    "front_desk": {"view_demographics", "manage_schedule", "view_dashboard", "merge_patients"},
     "patient": {"complete_own_questionnaire", "view_own_results"},
     "auditor": {"view_audit", "view_audit_values"},
 }
@@ -134,3 +134,7 @@ def test_no_one_outside_the_licensed_clinicians_touches_controlled_stock() -> No
     ledger = {"view_ledger", "receive_stock", "draw_stock", "waste_stock", "witness_waste", "count_stock"}
     for role in ("admin", "front_desk", "patient"):
         assert not any(can(role, a) for a in ledger), role
+
+
+def test_only_the_front_desk_and_admins_merge_duplicate_patient_records() -> None:
+    assert {r.value for r in ROLES if can(r, "merge_patients")} == {"front_desk", "admin"}

@@ -25,6 +25,7 @@ ALLOWED = {
     },
     "visit": {("scheduled", "done"), ("scheduled", "cancelled"), ("scheduled", "no_show")},
     "alert": {("open", "acknowledged"), ("open", "closed")},
+    "patient": {("active", "merged")},
 }  # fmt: skip
 
 

@@ -154,3 +154,22 @@ def test_the_database_refuses_two_overlapping_bookings_of_one_chair(course) -> N
         )
     Visit.objects.filter(pk=second.pk).update(status="cancelled")
     Visit.objects.filter(pk=second.pk).update(chair=first.chair, starts_at=first.starts_at, ends_at=first.ends_at)
+
+
+def test_racing_merges_in_opposite_directions_merge_once_without_deadlock(patient, front_desk) -> None:
+    from ketamine_clinic.services.patients import merge_patients
+
+    twin = do_create_patient(
+        mrn="T-0009", given_name="Pat", family_name="Example", birth_date=date(1980, 1, 2), sex="female",
+        at=timezone.now(), acting_user=None,
+    )  # fmt: skip
+    reason = "Registered twice on the same morning"
+
+    def merge(keep: Patient, duplicate: Patient):  # type: ignore[no-untyped-def]
+        return lambda: merge_patients(keep, duplicate, reason=reason, acting_user=front_desk)
+
+    errors = _race([merge(patient, twin), merge(twin, patient), merge(patient, twin), merge(twin, patient)])
+    _only_friendly(errors)
+    assert len(errors) == 3 and all(isinstance(e, Conflict) and "already merged" in e.message for e in errors)
+    states = sorted(Patient.objects.filter(pk__in=[patient.pk, twin.pk]).values_list("status", flat=True))
+    assert states == ["active", "merged"]

@@ -99,6 +99,7 @@ class Action(StrEnum):
     RESOLVE_DISCREPANCY = "resolve_discrepancy"
     GIVE_PRN = "give_prn"
     RECORD_PRE_PROCEDURE = "record_pre_procedure"
+    MERGE_PATIENTS = "merge_patients"
 
 
 ROLES: tuple[Role, ...] = tuple(Role)
@@ -124,7 +125,9 @@ _BEDSIDE = frozenset(
 )
 
 _MATRIX: dict[Role, frozenset[Action]] = {
-    Role.ADMIN: frozenset({Action.MANAGE_USERS, Action.MANAGE_SETTINGS, Action.VIEW_AUDIT, Action.MANAGE_ON_CALL}),
+    Role.ADMIN: frozenset(
+        {Action.MANAGE_USERS, Action.MANAGE_SETTINGS, Action.VIEW_AUDIT, Action.MANAGE_ON_CALL, Action.MERGE_PATIENTS}
+    ),
     Role.PRESCRIBER: _CLINICAL_READ
     | {
         Action.VIEW_LEDGER,
@@ -150,7 +153,9 @@ _MATRIX: dict[Role, frozenset[Action]] = {
     },
     Role.CRNA: _CLINICAL_READ | _BEDSIDE | {Action.TITRATE_DOSE, Action.START_STOP_INFUSION, Action.DISCHARGE},
     Role.RN: _CLINICAL_READ | _BEDSIDE | {Action.EDIT_INTAKE, Action.START_STOP_INFUSION, Action.DISCHARGE},
-    Role.FRONT_DESK: frozenset({Action.VIEW_DEMOGRAPHICS, Action.MANAGE_SCHEDULE, Action.VIEW_DASHBOARD}),
+    Role.FRONT_DESK: frozenset(
+        {Action.VIEW_DEMOGRAPHICS, Action.MANAGE_SCHEDULE, Action.VIEW_DASHBOARD, Action.MERGE_PATIENTS}
+    ),
     Role.PATIENT: frozenset({Action.COMPLETE_OWN_QUESTIONNAIRE, Action.VIEW_OWN_RESULTS}),
     Role.AUDITOR: frozenset({Action.VIEW_AUDIT, Action.VIEW_AUDIT_VALUES}),
 }

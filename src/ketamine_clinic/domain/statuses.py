@@ -7,7 +7,8 @@ discharged; nasal devices go ready/running -> observing; any open session may be
 without discharge (not while the pump runs). A course goes induction -> decision due ->
 maintenance or referred (or back to induction when extended) and ends completed or
 cancelled. A visit is scheduled until done, cancelled or marked a no-show. An alert is open until
-acknowledged or closed.
+acknowledged or closed. A patient record is active until merged into another (a
+duplicate registration); a merged record never comes back.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ _COURSE = {
 }
 _VISIT = {"scheduled": {"done", "cancelled", "no_show"}, "done": set(), "cancelled": set(), "no_show": set()}
 _ALERT = {"open": {"acknowledged", "closed"}, "acknowledged": set(), "closed": set()}
+_PATIENT = {"active": {"merged"}, "merged": set()}
 
 #: kind -> status -> the statuses it may move to.
 TRANSITIONS = MappingProxyType(
@@ -52,6 +54,7 @@ TRANSITIONS = MappingProxyType(
         "course": MappingProxyType({k: frozenset(v) for k, v in _COURSE.items()}),
         "visit": MappingProxyType({k: frozenset(v) for k, v in _VISIT.items()}),
         "alert": MappingProxyType({k: frozenset(v) for k, v in _ALERT.items()}),
+        "patient": MappingProxyType({k: frozenset(v) for k, v in _PATIENT.items()}),
     }
 )
 STATUSES = MappingProxyType({kind: tuple(table) for kind, table in TRANSITIONS.items()})

@@ -21,7 +21,7 @@ from django.db import transaction
 
 from ketamine_clinic.domain.policy import Action, Role, can
 from ketamine_clinic.services import audit, care_team
-from ketamine_clinic.services.errors import NotFound
+from ketamine_clinic.services.errors import NotFound, PatientMerged
 from ketamine_clinic.storage.models import (
     Alert,
     Course,
@@ -121,13 +121,16 @@ def access_patient_by_id(actor: User, patient_id: int, *, action: Action = Actio
     """The patient ``patient_id`` if ``actor`` may perform ``action`` on them; audited.
 
     Patients see only their own record; staff need ``action`` in their role.
-    Raises ``NotFound`` otherwise, identical to a missing patient.
+    Raises ``NotFound`` otherwise, identical to a missing patient; ``PatientMerged`` (a
+    ``NotFound``) naming the kept record when the patient was a merged duplicate.
     """
     patient = Patient.objects.filter(pk=patient_id).first()
     if patient is None:
         raise NotFound("No such patient.")
     if not _may_see(actor, patient, action):
         raise NotFound("No such patient.")
+    if patient.merged_into_id is not None:
+        raise PatientMerged(patient.merged_into_id)
     _audit_read(actor, patient, patient, action)
     return patient
 
@@ -173,11 +176,13 @@ def care_team_filter(actor: User) -> set[int] | None:
 
 
 def patient_queryset_for(actor: User, *, action: Action = Action.VIEW_DEMOGRAPHICS):  # type: ignore[no-untyped-def]
-    """Patients ``actor`` may list (never audited per row: a list shows no chart)."""
+    """Patients ``actor`` may list (never audited per row: a list shows no chart). A
+    duplicate merged into another record is never listed."""
+    active = Patient.objects.filter(status="active")
     if actor.role == Role.PATIENT:
-        return Patient.objects.filter(user_id=actor.id)
+        return active.filter(user_id=actor.id)
     if not (actor.is_active and can(actor.role, action)):
         return Patient.objects.none()
     if actor.role in care_team.CLINICAL_ROLES and care_team.care_team_only():
-        return Patient.objects.filter(care_team__user=actor)
-    return Patient.objects.all()
+        return active.filter(care_team__user=actor)
+    return active

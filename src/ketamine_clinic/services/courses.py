@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from ketamine_clinic.domain.course import DECISIONS, InductionDecision, Reason, ResponseStatus, evaluate_response
@@ -47,6 +48,7 @@ __all__ = [
     "induction_decision_choices",
     "plan_placements",
     "response_status",
+    "with_decision_due",
 ]
 
 SLOT_STEP = timedelta(minutes=30)
@@ -264,6 +266,20 @@ def do_plan_course(
 
 def done_induction_visits(course: Course) -> int:
     return course.visits.filter(phase="induction", status="done").count()
+
+
+def with_decision_due(found: QuerySet[Course]) -> QuerySet[Course]:
+    """The courses of ``found`` whose end-of-induction decision is due, filtered in SQL by
+    the same rule as ``decision_due``: in induction, no induction visit still scheduled, at
+    least one done."""
+    return (
+        found.filter(status="induction")
+        .annotate(
+            induction_pending=Count("visits", filter=Q(visits__phase="induction", visits__status="scheduled")),
+            induction_done=Count("visits", filter=Q(visits__phase="induction", visits__status="done")),
+        )
+        .filter(induction_pending=0, induction_done__gt=0)
+    )
 
 
 def decision_due(course: Course) -> bool:

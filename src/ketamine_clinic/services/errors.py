@@ -4,6 +4,8 @@ Hierarchy::
 
     ServiceError
       NotFound            the row does not exist, or the actor may not see it (same error)
+        PatientMerged     the patient record was a duplicate merged into ``kept_id`` (raised
+                          only to an actor who may see it; anywhere else it is a NotFound)
       NotAllowed          the actor's role may not perform the action
       InvalidInput        a field is out of range; ``field`` names it, nothing was saved
       Conflict            the request clashes with the record's state (e.g. already signed)
@@ -11,7 +13,7 @@ Hierarchy::
 
 from __future__ import annotations
 
-__all__ = ["Conflict", "InvalidInput", "NotAllowed", "NotFound", "ServiceError"]
+__all__ = ["Conflict", "InvalidInput", "NotAllowed", "NotFound", "PatientMerged", "ServiceError"]
 
 
 class ServiceError(Exception):
@@ -25,6 +27,14 @@ class ServiceError(Exception):
 
 class NotFound(ServiceError):
     code = "not_found"
+
+
+class PatientMerged(NotFound):
+    code = "not_found"
+
+    def __init__(self, kept_id: int) -> None:
+        super().__init__("This record was a duplicate, merged into another patient's record.")
+        self.kept_id = kept_id
 
 
 class NotAllowed(ServiceError):

@@ -5,20 +5,22 @@ role's task queue. Read-only; every patient list goes through
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, JSONField, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.domain.protocols import PROTOCOLS
-from ketamine_clinic.services import access, alerts, clinic, courses
+from ketamine_clinic.services import access, alerts, clinic, courses, rems
 from ketamine_clinic.storage.models import (
     Course,
     InfusionSession,
     Intake,
     Order,
     Patient,
+    PreProcedureRecord,
     SessionNote,
     User,
     Visit,
@@ -44,20 +46,43 @@ def _age(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def _allergies(patient: Patient) -> str | None:
-    """Allergies when the pre-procedure record keeps them (a related ``allergies`` list),
-    else ``None`` (the banner says "not recorded")."""
-    related = getattr(patient, "allergies", None)
-    if related is None or not hasattr(related, "all"):
-        return None
-    names = [str(getattr(a, "substance", a)) for a in related.all()]
-    return ", ".join(names) if names else "none known"
+def _allergies(listed: object, none_known: bool | None) -> str | None:
+    """The allergies of the latest pre-procedure record: the substances listed, "No known
+    drug allergies" when that is stated, ``None`` without a record (the banner says "not
+    recorded"). An empty list is never read as "none known"."""
+    rows = listed if isinstance(listed, list) else []
+    names = [str(a.get("substance", "")).strip() for a in rows if isinstance(a, dict)]
+    names = [n for n in names if n]
+    if names:
+        return ", ".join(names)
+    return "No known drug allergies" if none_known else None
+
+
+def _weight_and_allergies(patient: Patient) -> tuple[float | None, str | None]:
+    """The latest intake weight and the latest pre-procedure record's allergies, in one
+    query (the banner is on every patient page)."""
+    latest_intake = Intake.objects.filter(patient=OuterRef("pk")).order_by("-recorded_at", "-id")
+    latest_record = PreProcedureRecord.objects.filter(patient=OuterRef("pk")).order_by("-at", "-id")
+    row = (
+        Patient.objects.filter(pk=patient.pk)
+        .annotate(
+            latest_weight_kg=Subquery(latest_intake.values("weight_kg")[:1]),
+            allergies_listed=Subquery(latest_record.values("allergies")[:1], output_field=JSONField()),
+            no_known_allergies=Subquery(latest_record.values("no_known_allergies")[:1]),
+        )
+        .values("latest_weight_kg", "allergies_listed", "no_known_allergies")
+        .first()
+    )
+    if row is None:
+        return None, None
+    weight = float(row["latest_weight_kg"]) if row["latest_weight_kg"] is not None else None
+    return weight, _allergies(row["allergies_listed"], row["no_known_allergies"])
 
 
 def banner(patient: Patient, *, at: datetime) -> Banner:
     """The facts every patient page shows above its content: name, age, the latest weight,
     the active course (protocol, phase, visits done of planned), allergies, open alerts."""
-    latest = Intake.objects.filter(patient=patient).order_by("-recorded_at", "-id").only("weight_kg").first()
+    weight_kg, allergies = _weight_and_allergies(patient)
     course = (
         Course.objects.filter(patient=patient, status__in=Course.ACTIVE)
         .annotate(
@@ -73,9 +98,9 @@ def banner(patient: Patient, *, at: datetime) -> Banner:
     return Banner(
         patient=patient,
         age_years=_age(patient.birth_date, timezone.localdate(at)),
-        weight_kg=float(latest.weight_kg) if latest is not None else None,
+        weight_kg=weight_kg,
         course=text,
-        allergies=_allergies(patient),
+        allergies=allergies,
         open_alerts=alerts.open_alerts(patient).count(),
     )
 
@@ -109,11 +134,39 @@ class Task:
     urgent: bool = False
 
 
+def _local_day(at: datetime) -> tuple[datetime, datetime]:
+    """The start of the clinic's local day holding ``at`` and of the next one (aware; a
+    daylight-saving day is 23 or 25 hours long)."""
+    today = timezone.localdate(at)
+    zone = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(today, time.min), zone)
+    return start, timezone.make_aware(datetime.combine(today + timedelta(days=1), time.min), zone)
+
+
+def _forms_due(visible: QuerySet[Patient, dict[str, Any]], *, today: date) -> list[Task]:
+    """The REMS Patient Monitoring Forms due or overdue for the patients ``visible``, the
+    same list as the dashboard's (``rems.forms_due``); an overdue one is urgent [S37]."""
+    found = rems.forms_due(today, visible)
+    tasks = []
+    for overdue, rows in ((True, found.overdue), (False, found.due)):
+        for row in rows[:50]:
+            patient = row.session.patient
+            state = "overdue since" if overdue else "due"
+            tasks.append(
+                Task("rems_form", f"REMS monitoring form for {patient.full_name}, {state} {row.due_on:%d %b %Y}",
+                     "session-rems", (row.session_id,), patient.pk,
+                     timezone.make_aware(datetime.combine(row.due_on, time.min)) if row.due_on else None,
+                     urgent=overdue)
+            )  # fmt: skip
+    return tasks
+
+
 def my_tasks(actor: User, *, at: datetime) -> list[Task]:
     """What waits for ``actor``'s role: orders to verify (the clinic's verifying roles, never
     the signer's own), orders to sign for the next two days, end-of-induction decisions due,
-    session notes to sign, open alerts, today's arrivals to check in, the waiting list,
-    and a patient's own questionnaires. Each task links to the page that does it."""
+    session notes to sign, open alerts, REMS monitoring forms due or overdue (for the roles
+    that complete them), today's arrivals to check in and the waiting list. Each task links
+    to the page that does it."""
     role = actor.role
     out: list[Task] = []
     visible = access.patient_queryset_for(actor, action=Action.VIEW_CHART).values("pk")
@@ -140,12 +193,12 @@ def my_tasks(actor: User, *, at: datetime) -> list[Task]:
                      visit.patient_id, visit.starts_at)
             )  # fmt: skip
     if can(role, Action.DECIDE_INDUCTION):
-        for course in Course.objects.filter(status__in=["induction", "decision_due"], patient__in=visible):
-            if courses.decision_due(course):
-                out.append(
-                    Task("decide", f"End-of-induction decision for {course.patient.full_name}",
-                         "induction-decision", (course.pk,), course.patient_id)
-                )  # fmt: skip
+        due = courses.with_decision_due(Course.objects.filter(patient__in=visible)).select_related("patient")
+        for course in due.order_by("id")[:50]:
+            out.append(
+                Task("decide", f"End-of-induction decision for {course.patient.full_name}",
+                     "induction-decision", (course.pk,), course.patient_id)
+            )  # fmt: skip
     if can(role, Action.SIGN_NOTE):
         unsigned = InfusionSession.objects.filter(
             status="discharged", visit__patient__in=visible, discharged_at__gte=at - timedelta(days=7)
@@ -162,14 +215,18 @@ def my_tasks(actor: User, *, at: datetime) -> list[Task]:
                      f"{alert.message}", "alert", (alert.pk,), alert.patient_id, alert.raised_at,
                      urgent=alert.severity in {"urgent", "stop"})
             )  # fmt: skip
+    if can(role, Action.SIGN_ORDER) or can(role, Action.RECORD_VITALS):
+        out.extend(_forms_due(visible, today=timezone.localdate(at)))
     if can(role, Action.MANAGE_SCHEDULE):
-        today = timezone.localdate(at)
-        for visit in Visit.objects.filter(status="scheduled", arrived_at__isnull=True).select_related("patient"):
-            if timezone.localdate(visit.starts_at) == today:
-                out.append(
-                    Task("arrive", f"Check in {visit.patient.full_name} ({timezone.localtime(visit.starts_at):%H:%M})",
-                         "desk-visit", (visit.pk,), visit.patient_id, visit.starts_at)
-                )  # fmt: skip
+        day_starts, day_ends = _local_day(at)
+        arriving = Visit.objects.filter(
+            status="scheduled", arrived_at__isnull=True, starts_at__gte=day_starts, starts_at__lt=day_ends
+        )
+        for visit in arriving.select_related("patient").order_by("starts_at", "id"):
+            out.append(
+                Task("arrive", f"Check in {visit.patient.full_name} ({timezone.localtime(visit.starts_at):%H:%M})",
+                     "desk-visit", (visit.pk,), visit.patient_id, visit.starts_at)
+            )  # fmt: skip
         waiting = WaitlistEntry.objects.filter(status="waiting").count()
         if waiting:
             out.append(Task("waitlist", f"{waiting} patient(s) on the waiting list", "desk-home"))

@@ -59,6 +59,9 @@ ACTION_LABELS: dict[str, str] = {
     Action.WITNESS_WASTE: "witness waste",
     Action.COUNT_STOCK: "count stock",
     Action.RESOLVE_DISCREPANCY: "resolve a count discrepancy",
+    Action.GIVE_PRN: "give an as-needed (PRN) medicine",
+    Action.RECORD_PRE_PROCEDURE: "record the pre-procedure assessment",
+    Action.MERGE_PATIENTS: "merge duplicate patient records",
 }
 
 _WORDS = {

@@ -15,6 +15,7 @@ from ketamine_clinic.web.views import (
     ledger,
     links,
     me,
+    merge,
     navigation,
     oncall,
     patients,
@@ -132,6 +133,7 @@ urlpatterns = [
     path("search/", navigation.search, name="search"),
     path("tasks/", navigation.tasks, name="tasks"),
     path("desk/patients/<int:patient_id>/", navigation.desk_patient, name="desk-patient"),
+    path("desk/patients/merge/", merge.merge, name="patient-merge"),
     path("admin-area/hours/", admin.clinic_hours_page, name="admin-hours"),
     # patients
     path("q/<str:token>/", links.patient_link, name="patient-link"),

@@ -34,6 +34,7 @@ class EventType(models.IntegerChoices):
     ACCOUNT_UNLOCKED = 121, "locked account unlocked by an administrator"
     PATIENT_CREATED = 201, "patient created"
     PATIENT_UPDATED = 202, "patient updated"
+    PATIENT_MERGED = 203, "duplicate patient record merged"
     CHART_VIEWED = 210, "chart viewed"
     DOCUMENT_GENERATED = 211, "document generated (PDF or CSV)"
     PORTAL_INVITED = 222, "portal invitation sent"

@@ -22,11 +22,30 @@ class Patient(models.Model):
         related_name="patient_record",
     )
     created_at = models.DateTimeField()
+    #: "merged" when this was a duplicate registration merged into ``merged_into``; the
+    #: record stays (amended, never destroyed) but no list or search shows it.
+    status = models.CharField(max_length=10, choices=[("active", "active"), ("merged", "merged")], default="active")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_duplicates"
+    )
+    merged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "kc_patient"
         ordering = ["family_name", "given_name"]
         indexes = [models.Index(fields=["family_name", "given_name"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status="active", merged_into__isnull=True, merged_at__isnull=True)
+                    | models.Q(status="merged", merged_into__isnull=False, merged_at__isnull=False)
+                ),
+                name="kc_patient_merged_names_its_record",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(merged_into=models.F("id")), name="kc_patient_not_merged_into_self"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.family_name}, {self.given_name} ({self.mrn})"

@@ -68,5 +68,11 @@ def desk_patient(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(
         request,
         "navigation/desk_patient.html",
-        {"patient": patient, "form": form, "visits": visits, "suggested_username": suggested},
+        {
+            "patient": patient,
+            "form": form,
+            "visits": visits,
+            "suggested_username": suggested,
+            "duplicates": patients.possible_duplicates(patient),
+        },
     )

@@ -14,7 +14,8 @@ from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import courses, measures, orders, outcomes
 from ketamine_clinic.services.access import access_patient_by_id, note_listed, patient_queryset_for
 from ketamine_clinic.services.errors import ServiceError
-from ketamine_clinic.services.patients import do_create_patient
+from ketamine_clinic.services.patients import do_create_patient, same_person
+from ketamine_clinic.storage.models import Patient
 from ketamine_clinic.web import presenters
 from ketamine_clinic.web.forms import PatientForm
 from ketamine_clinic.web.permissions import actor, requires
@@ -37,6 +38,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 @requires(Action.MANAGE_SCHEDULE)
 def patient_new(request: HttpRequest) -> HttpResponse:
     form = PatientForm(request.POST or None)
+    twins: list[Patient] = []
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         different = data.pop("different_person")
@@ -48,12 +50,13 @@ def patient_new(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
             if exc.field == "duplicate":  # the next submit, if the user confirms, registers anyway
                 form.fields["different_person"].widget = forms.CheckboxInput()
+                twins = same_person(data["given_name"], data["family_name"], data["birth_date"])
         else:
             messages.success(request, f"Registered {patient.full_name} ({patient.mrn}).")
             if can(actor(request).role, Action.VIEW_CHART):
                 return redirect("patient-chart", patient_id=patient.pk)
             return redirect("desk-home")
-    return render(request, "patients/new.html", {"form": form})
+    return render(request, "patients/new.html", {"form": form, "twins": twins})
 
 
 @requires(Action.VIEW_CHART)
