@@ -22,7 +22,27 @@ def test_the_today_board_costs_the_same_queries_for_one_patient_or_three(prescri
     board = outcomes.clinic_day(MONDAY.date(), MONDAY + timedelta(hours=2))
     assert len(board["rows"]) == 3
     three = count_queries(lambda: outcomes.clinic_day(MONDAY.date(), MONDAY + timedelta(hours=2)))
-    assert one == three == 7  # the open sessions are read apart (index kc_session_open)
+    assert one == three == 8  # the open sessions are read apart (index kc_session_open); one for the chairs
+
+
+def test_the_today_board_shows_a_network_twelve_chairs_at_a_time(prescriber, nurse, crna) -> None:
+    from ketamine_clinic.services import schedule
+
+    for n in range(14):
+        schedule.do_create_chair(f"Bay {n:02d}", acting_user=None)
+    for n in range(14):  # one patient a chair, all at 09:00
+        patient_in_the_chair(n + 1, prescriber=prescriber, nurse=nurse, crna=crna, start=time(9, 0))
+    now = MONDAY + timedelta(hours=2)
+    first = outcomes.clinic_day(MONDAY.date(), now)
+    assert first["total"] == 14 and list(first["chair_pages"]) == [1, 2] and len(first["rows"]) == 12
+    second = outcomes.clinic_day(MONDAY.date(), now, chair_page=2)
+    assert len(second["rows"]) == 2 and second["chair_page"] == 2
+    chairs = [r["visit"].chair.name for r in first["rows"] + second["rows"]]
+    assert len(set(chairs)) == 14 and max(c for c in chairs[:12]) < min(chairs[12:])  # by name, no chair twice
+    assert outcomes.clinic_day(MONDAY.date(), now, chair_page=99)["chair_page"] == 2  # past the end: the last
+    one = {first["rows"][0]["visit"].patient_id}
+    mine = outcomes.clinic_day(MONDAY.date(), now, patient_ids=one)
+    assert mine["total"] == 1 and not list(mine["chair_pages"]) and len(mine["rows"]) == 1
 
 
 def test_the_outcomes_summary_costs_the_same_queries_for_one_course_or_three(prescriber, nurse, crna, chairs) -> None:

@@ -355,3 +355,22 @@ def test_the_week_page_shows_a_network_twelve_chairs_at_a_time(client, front_des
     client.force_login(nurse)
     clinicians = client.get(f"/clinic/week/?week={visit.starts_at.date().isoformat()}").content.decode()
     assert f'href="/clinic/patients/{visit.patient_id}/"' in clinicians and "/desk/visits/" not in clinicians
+
+
+def test_the_today_board_pages_a_network_by_chair(client, nurse, prescriber, crna) -> None:
+    from datetime import time
+
+    from ketamine_clinic.services import schedule
+    from tests.support.clinic_day import patient_in_the_chair
+
+    for n in range(13):
+        schedule.do_create_chair(f"Bay {n:02d}", acting_user=None)
+    for n in range(13):
+        patient_in_the_chair(n + 1, prescriber=prescriber, nurse=nurse, crna=crna, start=time(9, 0))
+    client.force_login(nurse)
+    with time_machine.travel(MONDAY + timedelta(hours=2), tick=False):
+        first = client.get("/clinic/").content.decode()
+        second = client.get("/clinic/?chairs=2").content.decode()
+        assert client.get("/clinic/?chairs=x").status_code == 200
+    assert '<span class="tile-num">13</span>' in first and "?chairs=2#chairs" in first
+    assert "12 of 13 infusions on this page" in first and "1 of 13 infusions on this page" in second

@@ -26,7 +26,11 @@ def _get(client, url):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("who", "url", "expected"),
     [
-        ("nurse", "/clinic/", 19),  # the outcomes come from one read-model row; settings read once a request
+        (
+            "nurse",
+            "/clinic/",
+            20,
+        ),  # the outcomes come from one read-model row; settings read once a request; chairs paged
         ("nurse", "/clinic/patients/", 12),
         ("nurse", "/clinic/alerts/", 11),
         ("front_desk", "/desk/", 14),  # the booster list is one plain query; settings read once a request

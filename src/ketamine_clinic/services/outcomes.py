@@ -172,13 +172,28 @@ def _open_session_visits() -> list[int]:
     )
 
 
-def clinic_day(day: date, now: datetime) -> dict[str, Any]:
-    """Today's chairs and sessions, vitals due, open alerts and decisions due."""
+#: Chairs on one page of the Today board: a network has dozens of chairs and a couple of
+#: hundred infusions a day (the desk's week pages chairs the same way).
+TODAY_CHAIRS_PER_PAGE = 12
+
+
+def clinic_day(day: date, now: datetime, *, chair_page: int = 1, patient_ids: set[int] | None = None) -> dict[str, Any]:
+    """Today's chairs and sessions, vitals due, open alerts and decisions due. The chairs
+    with a visit today (or an open session) are shown ``TODAY_CHAIRS_PER_PAGE`` at a time,
+    page ``chair_page``; ``total`` counts the day's infusions on every chair. ``patient_ids``
+    limits everything to those patients (a clinician limited to their care teams)."""
     start, end = _day_bounds(day)
     # today's visits, and any visit whose session is still open wherever it was opened from
+    day_visits = Visit.objects.filter(Q(starts_at__gte=start, starts_at__lt=end) | Q(pk__in=_open_session_visits()))
+    day_visits = day_visits.exclude(status="cancelled")
+    if patient_ids is not None:
+        day_visits = day_visits.filter(patient_id__in=patient_ids)
+    per_chair = sorted(day_visits.order_by().values_list("chair__name", "chair_id").annotate(n=Count("id")))
+    pages = max(1, -(-len(per_chair) // TODAY_CHAIRS_PER_PAGE))
+    page = min(max(chair_page, 1), pages)
+    shown = [c for _, c, _ in per_chair[(page - 1) * TODAY_CHAIRS_PER_PAGE : page * TODAY_CHAIRS_PER_PAGE]]
     visits = list(
-        Visit.objects.filter(Q(starts_at__gte=start, starts_at__lt=end) | Q(pk__in=_open_session_visits()))
-        .exclude(status="cancelled")
+        day_visits.filter(chair_id__in=shown)
         .select_related("patient", "chair")
         .prefetch_related(
             Prefetch(
@@ -215,20 +230,28 @@ def clinic_day(day: date, now: datetime) -> dict[str, Any]:
                 "other_day": not start <= v.starts_at < end,
             }
         )
-    open_alerts = alerts.most_serious_first(
-        Alert.objects.filter(acknowledged_at__isnull=True).select_related("patient").order_by("-raised_at")
-    )
+    open_now = Alert.objects.filter(acknowledged_at__isnull=True)
+    induction = Course.objects.filter(status="induction")
+    if patient_ids is not None:
+        open_now, induction = open_now.filter(patient_id__in=patient_ids), induction.filter(patient_id__in=patient_ids)
+    open_alerts = alerts.most_serious_first(open_now.select_related("patient").order_by("-raised_at"))
     # the same rule as courses.decision_due, in one query for every course
     due_courses = list(
-        Course.objects.filter(status="induction")
-        .annotate(
+        induction.annotate(
             pending=Count("visits", filter=Q(visits__phase="induction", visits__status="scheduled")),
             done=Count("visits", filter=Q(visits__phase="induction", visits__status="done")),
         )
         .filter(pending=0, done__gt=0)
         .select_related("patient")
     )
-    return {"rows": rows, "alerts": open_alerts, "decisions_due": due_courses}
+    return {
+        "rows": rows,
+        "alerts": open_alerts,
+        "decisions_due": due_courses,
+        "total": sum(n for _, _, n in per_chair),
+        "chair_pages": range(1, pages + 1) if pages > 1 else range(0),
+        "chair_page": page,
+    }
 
 
 SUMMARY_KEY = "outcomes-summary"

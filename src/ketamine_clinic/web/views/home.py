@@ -32,16 +32,12 @@ def home(request: HttpRequest) -> HttpResponse:
 @requires(Action.VIEW_CHART)
 def clinic_home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    day = outcomes.clinic_day(timezone.localdate(), now)
+    team = care_team_filter(actor(request))  # None unless the clinic limits clinicians to their care teams
+    raw = request.GET.get("chairs", "1")
+    page = int(raw) if raw.isdigit() and len(raw) < 4 else 1
+    day = outcomes.clinic_day(timezone.localdate(), now, chair_page=page, patient_ids=team)
     summary, summary_at = outcomes.dashboard_summary(now)
-    team = care_team_filter(actor(request))
     rems_due = rems.forms_due(timezone.localdate(now), patient_ids=team)
-    if team is not None:  # the clinic limits clinicians to their care teams' patients
-        day = {
-            "rows": [r for r in day["rows"] if r["visit"].patient_id in team],
-            "alerts": [a for a in day["alerts"] if a.patient_id in team],
-            "decisions_due": [c for c in day["decisions_due"] if c.patient_id in team],
-        }
     note_listed([r.session.patient_id for r in rems_due.due + rems_due.overdue])
     note_listed(
         [r["visit"].patient_id for r in day["rows"]]
