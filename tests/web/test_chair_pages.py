@@ -237,3 +237,19 @@ def test_no_vitals_are_due_once_the_session_is_closed(client, running_session, n
     with time_machine.travel(t + timedelta(minutes=90), tick=False):
         page = client.get(chair).content.decode()
     assert "Next vitals due" not in page and "Vitals overdue" not in page
+
+
+def test_unbound_fields_are_rendered_once_but_never_across_values_or_errors(db) -> None:
+    from django.template.loader import render_to_string
+
+    from ketamine_clinic.web.forms import PumpForm, VitalsForm
+    from ketamine_clinic.web.templatetags.kc import field_html
+
+    fresh = VitalsForm()["systolic_mmhg"]
+    assert field_html(fresh) == render_to_string("_field.html", {"field": fresh})
+    assert field_html(VitalsForm()["systolic_mmhg"]) == field_html(fresh)  # reused
+    fifty, sixty = PumpForm(initial={"rate_ml_per_h": 50})["rate_ml_per_h"], PumpForm(initial={"rate_ml_per_h": 60})
+    assert 'value="50"' in field_html(fifty) and 'value="60"' in field_html(sixty["rate_ml_per_h"])
+    refused = VitalsForm(data={"systolic_mmhg": "900"})
+    refused.is_valid()
+    assert "has-error" in field_html(refused["systolic_mmhg"]) and "has-error" not in field_html(fresh)

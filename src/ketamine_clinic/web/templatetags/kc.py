@@ -3,7 +3,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from django import template
+from django import forms, template
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -152,3 +153,38 @@ def today_rows(rows: list[dict[str, Any]]) -> SafeString:
             )
         )
     return mark_safe("".join(out))  # noqa: S308 - every row is format_html output
+
+
+#: ``_field.html`` of unbound forms' fields, by everything the HTML depends on (bounded).
+_FIELD_HTML: dict[tuple[Any, ...], str] = {}
+
+
+@register.simple_tag
+def field_html(field: Any) -> str:
+    """``{% field_html field %}``: the field as ``_field.html`` renders it. A field of an
+    unbound form whose choices do not come from the database is rendered once per process
+    and reused (keyed by its form, name, value, widget attributes, label, help and choices):
+    Django renders every widget through templates, and the chair page's forms were a fifth
+    of its cost."""
+    form, spec = field.form, field.field
+    if form.is_bound or isinstance(spec, forms.ModelChoiceField):
+        return render_to_string("_field.html", {"field": field})
+    key = (
+        type(form).__module__,
+        type(form).__qualname__,
+        form.prefix,
+        form.auto_id,
+        field.name,
+        repr(field.value()),
+        repr(sorted(spec.widget.attrs.items())),
+        str(spec.label),
+        str(spec.help_text),
+        spec.required,
+        repr(getattr(spec, "choices", None)),
+    )
+    html = _FIELD_HTML.get(key)
+    if html is None:
+        html = render_to_string("_field.html", {"field": field})
+        if len(_FIELD_HTML) < 1024:
+            _FIELD_HTML[key] = html
+    return html
