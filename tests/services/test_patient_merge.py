@@ -176,3 +176,56 @@ def test_both_rows_are_locked_lower_id_first(twin, patient, front_desk) -> None:
     assert locks and 'ORDER BY "kc_patient"."id" ASC' in locks[0]
     if connection.features.has_select_for_update:  # PostgreSQL; SQLite locks the whole file
         assert "FOR UPDATE" in locks[0]
+
+
+def test_two_different_people_are_never_merged(patient, stranger, front_desk) -> None:
+    with pytest.raises(Conflict, match="these differ") as error:
+        patients.merge_patients(stranger, patient, reason=REASON, acting_user=front_desk)
+    assert error.value.field == "duplicate" and "birth date" in error.value.message
+    patient.refresh_from_db()
+    assert patient.status == "active" and patient.user_id is not None  # the portal login stays where it was
+
+
+def _pre(patient, who, at, *, allergies=(), meds=()):  # type: ignore[no-untyped-def]
+    from ketamine_clinic.services import preprocedure
+
+    return preprocedure.do_record_pre_procedure(
+        patient, allergies=[{"substance": a, "reaction": "rash"} for a in allergies],
+        no_known_allergies=not allergies, medications=[{"name": m, "dose": "15 mg"} for m in meds],
+        asa_class="2", airway_note="", npo_solids_since=None, npo_clear_since=None, escort_name="Sam Example",
+        escort_phone="+1 555 0100", diagnoses=["F33.2"], at=at, acting_user=who,
+    )  # fmt: skip
+
+
+def test_an_allergy_on_the_duplicate_is_never_hidden_by_the_merge(twin, patient, nurse, front_desk) -> None:
+    _pre(patient, nurse, AT, allergies=["Penicillin"], meds=["phenelzine"])
+    _pre(twin, nurse, AT + timedelta(hours=1))  # "no known drug allergies" on the record that stays
+    with pytest.raises(Conflict, match="penicillin, phenelzine") as error:
+        patients.merge_patients(twin, patient, reason=REASON, acting_user=front_desk)
+    assert error.value.field == "pre_procedure"
+    _pre(twin, nurse, AT + timedelta(hours=2), allergies=["Penicillin"], meds=["Phenelzine"])  # reconciled
+    patients.merge_patients(twin, patient, reason=REASON, acting_user=front_desk)
+    assert "Penicillin" in (navigation.banner(twin, at=AT + timedelta(hours=3)).allergies or "")
+
+
+def test_two_waiting_list_entries_are_refused(twin, patient, front_desk) -> None:
+    for who in (twin, patient):
+        schedule.do_add_to_waitlist(who, wanted="Any weekday morning", at=MONDAY, acting_user=front_desk)
+    with pytest.raises(Conflict) as error:
+        patients.merge_patients(twin, patient, reason=REASON, acting_user=front_desk)
+    assert error.value.field == "waitlist"
+
+
+def test_a_page_that_read_the_duplicate_before_the_merge_cannot_write_to_it(twin, patient, nurse, front_desk) -> None:
+    from ketamine_clinic.services import measures
+
+    from ketamine_clinic.storage.models import Assessment
+
+    before = Assessment.objects.count()
+    stale = Patient.objects.get(pk=patient.pk)  # read before the merge
+    patients.merge_patients(twin, patient, reason=REASON, acting_user=front_desk)
+    with pytest.raises(PatientMerged):  # a PHQ-9 with item 9 would raise its alert on an invisible record
+        measures.do_record_assessment(stale, "phq9", [1, 1, 1, 1, 1, 1, 1, 1, 2], at=AT, acting_user=nurse)
+    with pytest.raises(PatientMerged):
+        _pre(stale, nurse, AT)
+    assert Assessment.objects.count() == before

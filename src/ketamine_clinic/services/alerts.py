@@ -31,7 +31,7 @@ from django.utils import timezone
 from ketamine_clinic.domain.escalation import DISPOSITIONS, RISK_LEVELS, SEVERITY_RANK, Escalation, worst_severity
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import audit
-from ketamine_clinic.services._common import require
+from ketamine_clinic.services._common import lock_active_patient, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import (
     Alert,
@@ -177,7 +177,7 @@ def raise_suicide_risk(
     """
     if not escalations:
         return None
-    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    lock_active_patient(patient.pk)
     new = [_finding(e, assessment, at, instrument) for e in escalations]
     alert = Alert.objects.select_for_update().filter(patient=patient, kind=SUICIDE_RISK, acknowledged_at=None).first()
     if alert is None:

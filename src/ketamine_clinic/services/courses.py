@@ -18,7 +18,7 @@ from ketamine_clinic.domain.hours import booking_problem
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.domain.protocols import PROTOCOLS, maintenance_rule, plan_esketamine_continuation
 from ketamine_clinic.services import audit, clinic, protocols
-from ketamine_clinic.services._common import check_day, move, require
+from ketamine_clinic.services._common import check_day, lock_active_patient, move, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
 from ketamine_clinic.services.schedule import chair_is_free
 from ketamine_clinic.storage.models import (
@@ -220,7 +220,7 @@ def do_plan_course(
     minutes = protocols.slot_minutes(protocol)
     with transaction.atomic():
         # lock, then check, then write: two prescribers at once plan one course
-        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        lock_active_patient(patient.pk)
         if Course.objects.filter(patient=patient, status__in=Course.ACTIVE).exists():
             raise Conflict("The patient already has an active course.", field="protocol")
         list(Chair.objects.select_for_update().filter(active=True))  # serialise bookings

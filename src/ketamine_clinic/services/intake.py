@@ -19,7 +19,7 @@ from ketamine_clinic.domain.eligibility import CONTRAINDICATIONS, UnknownContrai
 from ketamine_clinic.domain.eligibility import Intake as DomainIntake
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.services import audit
-from ketamine_clinic.services._common import require
+from ketamine_clinic.services._common import lock_active_patient, require
 from ketamine_clinic.services.clinic import clinic_rules
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.services.vitals import check_vitals
@@ -138,6 +138,7 @@ def do_record_intake(
     )
     warnings = _confirm_plausible(patient, kg, height, unit, confirm_weight)
     with transaction.atomic():
+        lock_active_patient(patient.pk)  # not onto a record merged meanwhile
         intake = Intake.objects.create(
             patient=patient,
             recorded_by=acting_user,

@@ -14,6 +14,7 @@ from ketamine_clinic.domain import instruments
 from ketamine_clinic.domain.escalation import Escalation, evaluate_escalation
 from ketamine_clinic.domain.policy import Action, Role, can
 from ketamine_clinic.services import alerts, audit
+from ketamine_clinic.services._common import lock_active_patient
 from ketamine_clinic.services.clinic import clinic_rules
 from ketamine_clinic.services.errors import InvalidInput, NotAllowed
 from ketamine_clinic.storage.models import (
@@ -72,6 +73,7 @@ def do_record_assessment(
     except ValueError as exc:
         raise InvalidInput(str(exc), field=error_field(exc)) from None
     with transaction.atomic():
+        lock_active_patient(patient.pk)  # not onto a record merged meanwhile
         row = Assessment.objects.create(
             patient=patient,
             visit=visit,

@@ -23,6 +23,7 @@ from ketamine_clinic.storage.models import (
     EventType,
     InfusionSession,
     Patient,
+    PreProcedureRecord,
     RemsEnrolment,
     User,
     Visit,
@@ -319,6 +320,45 @@ def possible_duplicates(patient: Patient) -> list[Patient]:
     return [p for p in same_person(patient.given_name, patient.family_name, patient.birth_date) if p.pk != patient.pk]
 
 
+def _demographic_differences(keep: Patient, duplicate: Patient) -> list[str]:
+    def norm(value: str) -> str:
+        return " ".join(value.casefold().split())
+
+    out = []
+    for label, a, b in (
+        ("family name", norm(keep.family_name), norm(duplicate.family_name)),
+        ("given name", norm(keep.given_name), norm(duplicate.given_name)),
+        ("birth date", keep.birth_date.isoformat(), duplicate.birth_date.isoformat()),
+        ("sex", keep.sex, duplicate.sex),
+    ):
+        if a != b:
+            out.append(f"{label} {b} / {a}")
+    return out
+
+
+def _pre_procedure_refusal(keep: Patient, duplicate: Patient) -> None:
+    """The kept record's pre-procedure record must be the latest and hold every allergy and
+    medicine the duplicate's latest one lists: after the merge the page, the banner and the
+    checklist read only the newest record, so anything else would hide an allergy."""
+    newest = PreProcedureRecord.objects.order_by("-at", "-id")
+    dup, kept = newest.filter(patient=duplicate).first(), newest.filter(patient=keep).first()
+    if dup is None or kept is None:
+        return  # one record or none: the one there is stays the current one
+
+    def names(rows: list[dict[str, Any]], key: str) -> set[str]:
+        return {" ".join(str(r.get(key, "")).casefold().split()) for r in rows or [] if r.get(key)}
+
+    missing = sorted(names(dup.allergies, "substance") - names(kept.allergies, "substance"))
+    missing += sorted(names(dup.medications, "name") - names(kept.medications, "name"))
+    if missing or (dup.at, dup.pk) > (kept.at, kept.pk):
+        detail = f" (missing on the kept record: {', '.join(missing)})" if missing else ""
+        raise Conflict(
+            "Both records have a pre-procedure record: a clinician first records one on the kept record with "
+            f"both records' allergies and medicines{detail}; then merge.",
+            field="pre_procedure",
+        )
+
+
 def _merge_refusal(keep: Patient, duplicate: Patient) -> None:
     """Raise ``Conflict`` naming the field when the duplicate's data cannot be moved safely."""
     if keep.pk == duplicate.pk:
@@ -326,6 +366,16 @@ def _merge_refusal(keep: Patient, duplicate: Patient) -> None:
     for row, field in ((keep, "keep"), (duplicate, "duplicate")):
         if row.status != "active":
             raise Conflict(f"{row.full_name} ({row.mrn}) is already merged into another record.", field=field)
+    differences = _demographic_differences(keep, duplicate)
+    if differences:
+        raise Conflict(
+            "Only two registrations of the same person are merged, and these differ: "
+            f"{'; '.join(differences)}. If they are one person, correct the wrong record first.",
+            field="duplicate",
+        )
+    _pre_procedure_refusal(keep, duplicate)
+    if all(WaitlistEntry.objects.filter(patient=p, status="waiting").exists() for p in (keep, duplicate)):
+        raise Conflict("Both records are on the waiting list; take one entry off it first.", field="waitlist")
     active = [p.mrn for p in (keep, duplicate) if p.courses.filter(status__in=Course.ACTIVE).exists()]
     if len(active) == 2:
         raise Conflict(

@@ -32,7 +32,7 @@ from ketamine_clinic.domain.preprocedure import (
     classes_for_medication,
 )
 from ketamine_clinic.services import audit
-from ketamine_clinic.services._common import require
+from ketamine_clinic.services._common import lock_active_patient, require
 from ketamine_clinic.services.errors import InvalidInput
 from ketamine_clinic.storage.models import ConsentSignature, EventType, Patient, PreProcedureRecord, User
 
@@ -149,7 +149,7 @@ def do_record_pre_procedure(
     if len(airway) > 300:
         raise InvalidInput("airway note must be at most 300 characters", field="airway_note")
     with transaction.atomic():
-        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        lock_active_patient(patient.pk)
         previous = current_record(patient)
         row = PreProcedureRecord.objects.create(
             patient=patient,

@@ -30,14 +30,13 @@ from ketamine_clinic.services import (
     rems,
     vitals,
 )
-from ketamine_clinic.services._common import move, require
+from ketamine_clinic.services._common import lock_active_patient, move, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
 from ketamine_clinic.services.vitals import check_vitals
 from ketamine_clinic.storage.models import (
     EventType,
     InfusionSession,
     Order,
-    Patient,
     PumpEvent,
     SessionNote,
     SideEffect,
@@ -161,7 +160,7 @@ def do_open_session(visit: Visit, *, at: datetime, acting_user: User) -> Infusio
     if order.verified_at is None:
         raise Conflict("The order must be verified by a second clinician first.", field="order")
     with transaction.atomic():
-        Patient.objects.select_for_update().filter(pk=visit.patient_id).first()
+        lock_active_patient(visit.patient_id)
         existing = InfusionSession.objects.filter(visit=visit).first()
         if existing is not None:
             return existing
