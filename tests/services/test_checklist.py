@@ -131,3 +131,30 @@ def test_a_stop_once_the_ordered_dose_has_run_in_needs_no_reason(running_session
     sessions.do_record_pump_event(running_session, "stop", rate_ml_per_h=None, at=at, acting_user=crna)
     running_session.refresh_from_db()
     assert running_session.status == "observing"
+
+
+def test_the_screener_must_follow_the_positive_phq9_and_a_later_phq9_does_not_undo_it(
+    verified_order, nurse, prescriber, patient
+) -> None:
+    from ketamine_clinic.services import checklist
+
+    session = _iv_session(verified_order, nurse)
+    t = session.visit.starts_at
+    cssrs = [0, 0, None, None, None, 0, None]
+    measures.do_record_assessment(patient, "cssrs_screen", cssrs, at=t - timedelta(minutes=40), acting_user=prescriber)
+    screen_today(patient, t - timedelta(minutes=30), nurse, answers=(1, 1, 1, 1, 1, 1, 1, 1, 2))
+    screen_today(patient, t - timedelta(minutes=20), nurse)  # item 9 "not at all" this time
+    problem = checklist.todays_screen_problem(patient, at=t)
+    assert problem is not None and "item 9" in problem  # the earlier screener did not assess the later answer
+    measures.do_record_assessment(patient, "cssrs_screen", cssrs, at=t - timedelta(minutes=10), acting_user=prescriber)
+    assert checklist.todays_screen_problem(patient, at=t) is None
+    assert checklist.todays_screen_problem(patient, at=t - timedelta(minutes=35)) is not None  # nothing yet then
+
+
+def test_a_phq9_recorded_after_the_checklist_time_does_not_count(verified_order, nurse, patient) -> None:
+    from ketamine_clinic.services import checklist
+
+    session = _iv_session(verified_order, nurse)
+    t = session.visit.starts_at
+    screen_today(patient, t + timedelta(minutes=30), nurse)
+    assert "No PHQ-9" in (checklist.todays_screen_problem(patient, at=t) or "")

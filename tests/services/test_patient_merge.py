@@ -218,7 +218,6 @@ def test_two_waiting_list_entries_are_refused(twin, patient, front_desk) -> None
 
 def test_a_page_that_read_the_duplicate_before_the_merge_cannot_write_to_it(twin, patient, nurse, front_desk) -> None:
     from ketamine_clinic.services import measures
-
     from ketamine_clinic.storage.models import Assessment
 
     before = Assessment.objects.count()

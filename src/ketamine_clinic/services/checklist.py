@@ -37,24 +37,34 @@ def todays_screen(patient: Patient, on: date) -> dict[str, Any]:
 def todays_screen_problem(patient: Patient, *, at: datetime) -> str | None:
     """Why "Today's PHQ-9 and suicide screen reviewed" may not be ticked at ``at``, or ``None``.
 
-    A PHQ-9 must be recorded for the patient today; when its item 9 (thoughts of self-harm)
-    is answered above "not at all", a C-SSRS screener recorded today must follow it, since
-    any such answer needs a suicide-risk assessment [S70][S65]."""
+    A PHQ-9 must be recorded for the patient today, before ``at``; when any of today's PHQ-9s
+    answers item 9 (thoughts of self-harm) above "not at all", a C-SSRS screener recorded
+    after the latest such PHQ-9 (and before ``at``) must follow it: a later PHQ-9 answering
+    "not at all" does not undo an earlier positive answer, and a screener taken before the
+    positive answer does not assess it [S70][S65]."""
     today = timezone.localdate(at)
-    found = todays_screen(patient, today)
-    phq9 = found["phq9"]
-    if phq9 is None:
+    rows = [
+        r
+        for r in Assessment.objects.filter(
+            patient=patient, instrument__in=("phq9", "cssrs_screen"), at__lte=at
+        ).order_by("-at", "-id")[:40]
+        if timezone.localdate(r.at) == today
+    ]
+    phq9s = [r for r in rows if r.instrument == "phq9"]
+    if not phq9s:
         return (
             "No PHQ-9 is recorded for this patient today: the patient completes it (portal or chart) "
             "before the item can be ticked."
         )
-    answers = phq9.answers or []
-    item9 = answers[8] if len(answers) > 8 else None
-    if item9 and found["cssrs_screen"] is None:
-        return (
-            f"Today's PHQ-9 ({timezone.localtime(phq9.at):%H:%M}) answers item 9 (thoughts of self-harm) with "
-            f"{item9}: record today's C-SSRS screener before the item can be ticked."
-        )
+    positive = [r for r in phq9s if len(r.answers or []) > 8 and r.answers[8]]
+    if positive:
+        latest = positive[0]  # newest first
+        screened = [r for r in rows if r.instrument == "cssrs_screen" and (r.at, r.pk) > (latest.at, latest.pk)]
+        if not screened:
+            return (
+                f"Today's PHQ-9 at {timezone.localtime(latest.at):%H:%M} answers item 9 (thoughts of self-harm) with "
+                f"{latest.answers[8]}: record a C-SSRS screener after it before the item can be ticked."
+            )
     return None
 
 
