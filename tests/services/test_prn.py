@@ -163,3 +163,14 @@ def test_no_prn_dose_after_discharge(running_session, nurse, crna) -> None:
             at=t + timedelta(minutes=110),
             acting_user=nurse,
         )
+
+
+@pytest.mark.parametrize("dose", ["0.004", "3.999", "0", "-1", "NaN", "4 mg"])
+def test_a_dose_the_record_cannot_keep_exactly_is_refused_naming_the_field(running_session, nurse, dose) -> None:
+    from ketamine_clinic.services.errors import InvalidInput
+
+    at = running_session.started_at + timedelta(minutes=12)
+    with pytest.raises(InvalidInput) as error:
+        prn.do_give_prn(running_session, "ondansetron_iv", dose_mg=dose, indication="Nausea", at=at, acting_user=nurse)
+    assert error.value.field == "dose_mg"
+    assert not prn.mar(running_session)

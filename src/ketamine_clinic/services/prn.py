@@ -86,6 +86,9 @@ def _dose(value: Any) -> float:
         raise InvalidInput("dose must be a number of mg", field="dose_mg") from None
     if not dose.is_finite():
         raise InvalidInput("dose must be a number of mg", field="dose_mg")
+    if dose != dose.quantize(Decimal("0.01")) or dose < Decimal("0.01"):
+        # the record keeps hundredths: 0.004 mg would be kept as 0 and 3.999 as 4.00
+        raise InvalidInput("dose must be at least 0.01 mg, with at most 2 decimals", field="dose_mg")
     return float(dose)
 
 
