@@ -40,3 +40,24 @@ def test_a_broken_trail_is_reported_by_the_worker(admin, patient, django_capture
 def test_only_the_roles_that_read_the_trail_may_queue_it(nurse) -> None:
     with pytest.raises(NotAllowed):
         audit_verification.do_request_verification(acting_user=nurse, at=timezone.now())
+
+
+def test_a_run_that_fails_is_reported_and_a_dead_run_does_not_block_the_button(
+    admin, patient, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    from datetime import timedelta
+
+    def unreadable() -> None:
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    monkeypatch.setattr(audit_verification, "verify_chain", unreadable)
+    with django_capture_on_commit_callbacks(execute=True):
+        audit_verification.do_request_verification(acting_user=admin, at=timezone.now())
+    run_due_jobs()
+    failed = audit_verification.last_verification()
+    assert failed.report is not None and failed.report["ok"] is False and not failed.pending
+    assert "could not finish" in failed.report["reason"]
+    long_ago = timezone.now() - audit_verification.STALE_AFTER - timedelta(minutes=1)
+    assert audit_verification.do_request_verification(acting_user=admin, at=long_ago) is True  # queued, never run
+    assert not audit_verification.last_verification().pending  # the page offers the button again
+    assert audit_verification.do_request_verification(acting_user=admin, at=timezone.now()) is True

@@ -63,7 +63,7 @@ def test_the_audit_page_filters_and_verifies(client, admin, nurse, patient, djan
 
     assert run_due_jobs() == 1
     text = client.get("/admin-area/audit/").content.decode()
-    assert "The chain is intact" in text and "is running on the task worker" not in text
+    assert "The chain was intact when verified" in text and "is running on the task worker" not in text
 
 
 def test_admin_gives_a_patient_a_login_to_their_own_record(client, admin, stranger) -> None:

@@ -41,7 +41,8 @@ class Verification:
 
     @property
     def pending(self) -> bool:
-        return self.queued_at is not None
+        """Queued and not yet reported, and not so long ago that the run must have died."""
+        return self.queued_at is not None and self.queued_at >= timezone.now() - STALE_AFTER
 
 
 def last_verification() -> Verification:
@@ -67,13 +68,21 @@ def do_request_verification(*, acting_user: User, at: datetime) -> bool:
 def run_verification() -> dict[str, Any]:
     """Verify the whole trail and keep the report (JSON) with its duration."""
     started = time.perf_counter()
-    report = verify_chain()
-    data = {
-        **asdict(report),
-        "problems": list(report.problems),
-        "warnings": list(report.warnings),
-        "seconds": round(time.perf_counter() - started, 1),
-    }
+    try:
+        report = verify_chain()
+    except Exception as exc:  # noqa: BLE001 - an unreadable checkpoint must not leave the last green report
+        data: dict[str, Any] = {
+            "ok": False,
+            "checked": 0,
+            "broken_id": None,
+            "reason": f"the verification could not finish: {type(exc).__name__}: {exc}"[:300],
+            "problems": [],
+            "warnings": [],
+            "checkpoints": 0,
+        }
+    else:
+        data = {**asdict(report), "problems": list(report.problems), "warnings": list(report.warnings)}
+    data["seconds"] = round(time.perf_counter() - started, 1)
     ReadModel.objects.update_or_create(
         key=VERIFICATION_KEY, defaults={"data": data, "computed_at": timezone.now(), "refresh_queued_at": None}
     )
