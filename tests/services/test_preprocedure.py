@@ -136,3 +136,11 @@ def test_a_consent_is_refused_for_an_old_version_no_confirmation_or_another_name
         preprocedure.do_sign_consent(patient, document.code, at=MONDAY, acting_user=nurse, **values)
     assert error.value.field == field
     assert not ConsentSignature.objects.exists()
+
+
+@pytest.mark.parametrize("asa", ["²", "٣", "5", "0", "x", ""])
+def test_an_asa_class_outside_1_to_4_is_refused_naming_the_field(patient, nurse, asa) -> None:
+    with pytest.raises(InvalidInput) as error:
+        _record(patient, nurse, asa_class=asa)
+    assert error.value.field == "asa_class"
+    assert not PreProcedureRecord.objects.filter(patient=patient).exists()

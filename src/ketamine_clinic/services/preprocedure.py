@@ -12,6 +12,7 @@ time in the future, a phone that is not one, a signature that is not the patient
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -138,7 +139,7 @@ def do_record_pre_procedure(
     clean_allergies = _allergies(allergies, no_known_allergies)
     clean_meds = _medications(medications)
     try:
-        asa = check_asa(int(asa_class) if str(asa_class).strip().isdigit() else None)
+        asa = check_asa(int(asa_class) if re.fullmatch(r"[0-9]{1,2}", str(asa_class).strip()) else None)
         codes = check_diagnoses(list(diagnoses))
         check_fasting(npo_solids_since, npo_clear_since, at=at)
         phone = check_phone(escort_phone)
