@@ -144,3 +144,13 @@ def test_an_asa_class_outside_1_to_4_is_refused_naming_the_field(patient, nurse,
         _record(patient, nurse, asa_class=asa)
     assert error.value.field == "asa_class"
     assert not PreProcedureRecord.objects.filter(patient=patient).exists()
+
+
+def test_a_pre_procedure_record_edited_behind_the_application_is_reported(patient, nurse) -> None:
+    from ketamine_clinic.services import audit
+
+    row = _record(patient, nurse)
+    assert audit.verify_chain().ok
+    PreProcedureRecord.objects.filter(pk=row.pk).update(allergies=[])
+    report = audit.verify_chain()
+    assert not report.ok and any(f"PreProcedureRecord #{row.pk} differs" in p for p in report.problems)

@@ -174,3 +174,14 @@ def test_a_dose_the_record_cannot_keep_exactly_is_refused_naming_the_field(runni
         prn.do_give_prn(running_session, "ondansetron_iv", dose_mg=dose, indication="Nausea", at=at, acting_user=nurse)
     assert error.value.field == "dose_mg"
     assert not prn.mar(running_session)
+
+
+def test_a_prn_dose_edited_behind_the_application_is_reported_by_the_verification(running_session, nurse) -> None:
+    from ketamine_clinic.services import audit
+
+    at = running_session.started_at + timedelta(minutes=12)
+    row = prn.do_give_prn(running_session, "ondansetron_iv", dose_mg="4", indication="Nausea", at=at, acting_user=nurse)
+    assert audit.verify_chain().ok
+    PrnDose.objects.filter(pk=row.pk).update(dose_mg=Decimal("1"))
+    report = audit.verify_chain()
+    assert not report.ok and any(f"PrnDose #{row.pk} differs" in p for p in report.problems)

@@ -35,8 +35,11 @@ from ketamine_clinic.storage.models import (
     Assessment,
     AuditChainHead,
     AuditEvent,
+    ConsentSignature,
     EventType,
     Patient,
+    PreProcedureRecord,
+    PrnDose,
     PumpEvent,
     SessionNote,
     SideEffect,
@@ -61,7 +64,8 @@ __all__ = [
 #: Clinical entries that are never edited in place (a correction is a new, linked row):
 #: their values when audited are kept in the audit row and compared by ``verify_chain``.
 WATCHED: dict[str, type[models.Model]] = {
-    m.__name__: m for m in (VitalSign, PumpEvent, SideEffect, SessionNote, Assessment)
+    m.__name__: m
+    for m in (VitalSign, PumpEvent, SideEffect, SessionNote, Assessment, PrnDose, PreProcedureRecord, ConsentSignature)
 }
 
 GENESIS = "0" * 64
