@@ -158,3 +158,30 @@ def test_a_phq9_recorded_after_the_checklist_time_does_not_count(verified_order,
     t = session.visit.starts_at
     screen_today(patient, t + timedelta(minutes=30), nurse)
     assert "No PHQ-9" in (checklist.todays_screen_problem(patient, at=t) or "")
+
+
+def test_the_fasting_tick_is_refused_when_the_pre_procedure_record_says_the_patient_just_ate(
+    verified_order, nurse, patient
+) -> None:
+    from ketamine_clinic.services import preprocedure
+
+    session = _iv_session(verified_order, nurse)
+    t = session.visit.starts_at
+    screen_today(patient, t - timedelta(minutes=20), nurse)
+
+    def record(solids, clear):  # type: ignore[no-untyped-def]
+        preprocedure.do_record_pre_procedure(
+            patient, allergies=[], no_known_allergies=True, medications=[], asa_class="2", airway_note="",
+            npo_solids_since=solids, npo_clear_since=clear, escort_name="Sam Example", escort_phone="+1 555 0100",
+            diagnoses=["F33.2"], at=t - timedelta(minutes=5), acting_user=nurse,
+        )  # fmt: skip
+
+    record(t - timedelta(minutes=12), t - timedelta(hours=3))
+    with pytest.raises(InvalidInput, match="last food") as error:
+        sessions.do_complete_checklist(session, items=_ticks("iv"), vitals=VITALS, at=t, acting_user=nurse)
+    assert error.value.field == "fasting"
+    record(t - timedelta(hours=4), t - timedelta(minutes=7))
+    with pytest.raises(InvalidInput, match="last liquids"):
+        sessions.do_complete_checklist(session, items=_ticks("iv"), vitals=VITALS, at=t, acting_user=nurse)
+    record(t - timedelta(hours=4), t - timedelta(minutes=45))
+    sessions.do_complete_checklist(session, items=_ticks("iv"), vitals=VITALS, at=t, acting_user=nurse)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 __all__ = [
     "ALWAYS_ALERT",
     "CHECKLIST",
@@ -13,6 +15,24 @@ __all__ = [
     "side_effect_label",
     "status_label",
 ]
+
+#: The fasting the checklist's item states: no food for 2 h and no liquids for 30 min before
+#: the dose [S50][S30].
+FASTING_FOOD = timedelta(hours=2)
+FASTING_LIQUIDS = timedelta(minutes=30)
+
+
+def fasting_problem(solids_since: datetime | None, clear_since: datetime | None, *, at: datetime) -> str | None:
+    """Why the recorded last food or liquid contradicts "fasting as instructed" at ``at``."""
+    for last, wait, what in ((solids_since, FASTING_FOOD, "food"), (clear_since, FASTING_LIQUIDS, "liquids")):
+        if last is not None and at - wait < last <= at:
+            return (
+                f"The pre-procedure record gives the last {what} at {last:%H:%M}, less than "
+                f"{int(wait.total_seconds() // 60)} min before now: dose from {last + wait:%H:%M}, "
+                "or correct the record."
+            )
+    return None
+
 
 #: Pre-infusion checklist for an IV infusion (field name, label). Sources: fasting and
 #: escort [S50], consent [S2], the suicide screen before dosing [S70].

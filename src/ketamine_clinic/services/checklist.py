@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ketamine_clinic.domain import chairside
 from ketamine_clinic.services.errors import InvalidInput
-from ketamine_clinic.storage.models import Assessment, InfusionSession, Patient
+from ketamine_clinic.storage.models import Assessment, InfusionSession, Patient, PreProcedureRecord
 
 __all__ = ["check_items", "items_for", "todays_screen", "todays_screen_problem"]
 
@@ -79,4 +79,13 @@ def check_items(session: InfusionSession, items: dict[str, bool], *, at: datetim
     problem = todays_screen_problem(session.patient, at=at)
     if problem:
         raise InvalidInput(problem, field="questionnaire")
+    record = PreProcedureRecord.objects.filter(patient=session.patient, at__lte=at).order_by("-at", "-id").first()
+    if record is not None:
+        late = chairside.fasting_problem(
+            timezone.localtime(record.npo_solids_since) if record.npo_solids_since else None,
+            timezone.localtime(record.npo_clear_since) if record.npo_clear_since else None,
+            at=timezone.localtime(at),
+        )
+        if late:
+            raise InvalidInput(late, field="fasting")
     return {name: True for name, _ in listed}
