@@ -154,3 +154,14 @@ def test_a_pre_procedure_record_edited_behind_the_application_is_reported(patien
     PreProcedureRecord.objects.filter(pk=row.pk).update(allergies=[])
     report = audit.verify_chain()
     assert not report.ok and any(f"PreProcedureRecord #{row.pk} differs" in p for p in report.problems)
+
+
+def test_asa_class_iv_is_flagged_for_the_prescriber_once(patient, nurse) -> None:
+    from ketamine_clinic.services import alerts
+
+    _record(patient, nurse, asa_class="3")
+    assert not alerts.open_alerts(patient).filter(kind="asa_class").exists()
+    _record(patient, nurse, asa_class="4")
+    _record(patient, nurse, asa_class="4")  # a later version at IV: no second flag
+    flags = list(alerts.open_alerts(patient).filter(kind="asa_class"))
+    assert len(flags) == 1 and flags[0].severity == "notify" and "ASA class IV" in flags[0].message

@@ -32,7 +32,7 @@ from ketamine_clinic.domain.preprocedure import (
     check_phone,
     classes_for_medication,
 )
-from ketamine_clinic.services import audit
+from ketamine_clinic.services import alerts, audit
 from ketamine_clinic.services._common import lock_active_patient, require
 from ketamine_clinic.services.errors import InvalidInput
 from ketamine_clinic.storage.models import ConsentSignature, EventType, Patient, PreProcedureRecord, User
@@ -184,6 +184,17 @@ def do_record_pre_procedure(
             },
             at=at,
         )
+        if asa == 4 and (previous is None or previous.asa_class != 4):
+            # ASA IV is recorded, and flagged for the prescriber before any sedation [S44][S49]
+            alerts.raise_alert(
+                patient,
+                kind="asa_class",
+                severity="notify",
+                message="ASA class IV recorded: the prescriber reviews fitness for sedation before dosing",
+                source="[S44][S49]",
+                at=at,
+                actor=acting_user,
+            )
     return row
 
 
