@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import getpass
 import os
 import shutil
@@ -98,7 +99,11 @@ def _serve(args: argparse.Namespace) -> int:
     secure_data_dir(cfg.data_dir)
     if not args.no_migrate:
         _call("migrate", "--noinput", "-v", "0")
-    _call("collectstatic", "--noinput", "-v", "0")
+    # several instances may start at once on one data directory: one collects at a time
+    # (two collectstatic runs into one folder delete each other's temporary files)
+    with open(cfg.data_dir / ".collectstatic.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _call("collectstatic", "--noinput", "-v", "0")
     bind = args.bind or cfg.bind
     workers = args.workers or cfg.workers
     print(f"Ketamine Clinic is serving on http://{bind}/  (Ctrl-C stops it)", flush=True)
