@@ -20,7 +20,7 @@ from django_tasks import task
 
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services._common import require
-from ketamine_clinic.services.audit import verify_chain
+from ketamine_clinic.services.audit import ChainReport, verify_chain
 from ketamine_clinic.storage.models import ReadModel, User
 
 __all__ = ["VERIFICATION_KEY", "Verification", "do_request_verification", "last_verification", "run_verification"]
@@ -71,18 +71,13 @@ def run_verification() -> dict[str, Any]:
     try:
         report = verify_chain()
     except Exception as exc:  # noqa: BLE001 - an unreadable checkpoint must not leave the last green report
-        data: dict[str, Any] = {
-            "ok": False,
-            "checked": 0,
-            "broken_id": None,
-            "reason": f"the verification could not finish: {type(exc).__name__}: {exc}"[:300],
-            "problems": [],
-            "warnings": [],
-            "checkpoints": 0,
-        }
-    else:
-        data = {**asdict(report), "problems": list(report.problems), "warnings": list(report.warnings)}
-    data["seconds"] = round(time.perf_counter() - started, 1)
+        report = ChainReport(False, 0, reason=f"the verification could not finish: {type(exc).__name__}: {exc}"[:300])
+    data: dict[str, Any] = {
+        **asdict(report),
+        "problems": list(report.problems),
+        "warnings": list(report.warnings),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     ReadModel.objects.update_or_create(
         key=VERIFICATION_KEY, defaults={"data": data, "computed_at": timezone.now(), "refresh_queued_at": None}
     )

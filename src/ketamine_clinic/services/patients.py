@@ -11,7 +11,7 @@ from django.db.models import ForeignObjectRel
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, can
-from ketamine_clinic.services import audit
+from ketamine_clinic.services import audit, preprocedure
 from ketamine_clinic.services._common import move, require
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from ketamine_clinic.storage.models import (
@@ -23,7 +23,6 @@ from ketamine_clinic.storage.models import (
     EventType,
     InfusionSession,
     Patient,
-    PreProcedureRecord,
     RemsEnrolment,
     User,
     Visit,
@@ -340,8 +339,7 @@ def _pre_procedure_refusal(keep: Patient, duplicate: Patient) -> None:
     """The kept record's pre-procedure record must be the latest and hold every allergy and
     medicine the duplicate's latest one lists: after the merge the page, the banner and the
     checklist read only the newest record, so anything else would hide an allergy."""
-    newest = PreProcedureRecord.objects.order_by("-at", "-id")
-    dup, kept = newest.filter(patient=duplicate).first(), newest.filter(patient=keep).first()
+    dup, kept = preprocedure.current_record(duplicate), preprocedure.current_record(keep)
     if dup is None or kept is None:
         return  # one record or none: the one there is stays the current one
 

@@ -4,8 +4,6 @@ page's cost."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import template
 from django.middleware.csrf import get_token
 from django.urls import reverse
@@ -18,7 +16,7 @@ from ketamine_clinic.storage.models import Visit
 register = template.Library()
 
 
-def _state(visit: Visit, form: SafeString, now: Any) -> SafeString:
+def _state(visit: Visit, form: SafeString) -> SafeString:
     if visit.status == "no_show":
         return mark_safe("<strong>no-show</strong>")
     if visit.status == "done":
@@ -63,7 +61,7 @@ def arrival_rows(context: template.Context, arrivals: list[Visit]) -> SafeString
                 visit.pk,
                 visit.patient.full_name,
                 visit.chair.name,
-                _state(visit, form, now),
+                _state(visit, form),
             )
         )
     return mark_safe("".join(rows))  # noqa: S308 - every row is format_html output
