@@ -253,3 +253,31 @@ def test_unbound_fields_are_rendered_once_but_never_across_values_or_errors(db) 
     refused = VitalsForm(data={"systolic_mmhg": "900"})
     refused.is_valid()
     assert "has-error" in field_html(refused["systolic_mmhg"]) and "has-error" not in field_html(fresh)
+
+
+def test_the_flowsheet_shows_alerts_corrections_and_who_may_correct(client, nurse, prescriber, running_session) -> None:
+    """The flowsheet rows (built in Python for speed) keep what the template showed: the
+    reading, its alert flags, the correction tag and reason (escaped), and a "Correct" link
+    only on a reading not yet corrected and only for a role that records vital signs."""
+    at = running_session.visit.starts_at + timedelta(minutes=12)
+    high = sessions.do_record_vitals(
+        running_session, {**VITALS, "systolic_mmhg": 182, "diastolic_mmhg": 96}, at=at, acting_user=nurse
+    )
+    sessions.do_amend_vitals(
+        high, {**VITALS, "respiratory_rate": None}, reason="cuff <too small>", at=at, acting_user=nurse
+    )
+    client.force_login(nurse)
+    page = client.get(f"/clinic/sessions/{running_session.pk}/").content.decode()
+    flowsheet = page[
+        page.index('class="table flowsheet"') : page.index("</table>", page.index('class="table flowsheet"'))
+    ]
+    rows = flowsheet.split("<tr")[2:]  # after the header row
+    assert len(rows) == 3
+    corrected = next(r for r in rows if "182/96" in r)
+    assert 'class="amended"' in corrected and "sev sev-" in corrected and "/amend/" not in corrected
+    correction = next(r for r in rows if 'class="amendment"' in r)
+    assert '<span class="tag">correction</span>' in correction and "<td>–</td>" in correction
+    assert "cuff &lt;too small&gt;" in correction and f"/vitals/{high.pk + 1}/amend/" in correction
+    client.force_login(prescriber)
+    page = client.get(f"/clinic/sessions/{running_session.pk}/").content.decode()
+    assert "182/96" in page and ">Correct</a>" not in page

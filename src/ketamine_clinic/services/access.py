@@ -135,9 +135,13 @@ def access_patient_by_id(actor: User, patient_id: int, *, action: Action = Actio
     return patient
 
 
+#: Rows read with the patient-scoped row because every page of it shows them (one query).
+_RELATED: dict[type, tuple[str, ...]] = {}
+
+
 def _access_child(model, actor: User, row_id: int, action: Action):  # type: ignore[no-untyped-def]
     """Load a patient-scoped row of ``model``; same ``NotFound`` for missing and not yours."""
-    row = model.objects.select_related("patient").filter(pk=row_id).first()
+    row = model.objects.select_related("patient", *_RELATED.get(model, ())).filter(pk=row_id).first()
     if row is None:
         raise NotFound("Not found.")
     if not _may_see(actor, row.patient, action):
@@ -156,6 +160,9 @@ def access_visit_by_id(actor: User, visit_id: int, *, action: Action = Action.VI
 
 def access_order_by_id(actor: User, order_id: int, *, action: Action = Action.VIEW_CHART) -> Order:
     return _access_child(Order, actor, order_id, action)  # type: ignore[no-any-return]
+
+
+_RELATED[InfusionSession] = ("order", "order__verified_by", "visit", "visit__chair")
 
 
 def access_session_by_id(actor: User, session_id: int, *, action: Action = Action.VIEW_CHART) -> InfusionSession:

@@ -370,13 +370,18 @@ def do_close_suicide_alert(
     return record
 
 
-def dose_block_reason(patient: Patient, *, at: datetime) -> str | None:
+def dose_block_reason(patient: Patient, *, at: datetime, open_now: Iterable[Alert] | None = None) -> str | None:
     """Why no dose may be started, resumed or given now, or ``None``.
 
     An open urgent suicide-risk alert [S65][S70]; an open pause or stop vital-sign alert
     [S30]; a suicide-risk assessment today whose disposition was not "treat today" [S65].
+    ``open_now``: the patient's open alerts when the caller has just read them (a page).
     """
-    open_now = list(open_alerts(patient).filter(severity__in=["urgent", "stop", "pause"]).order_by("raised_at"))
+    if open_now is None:
+        open_now = open_alerts(patient).filter(severity__in=["urgent", "stop", "pause"])
+    open_now = sorted(
+        (a for a in open_now if a.severity in {"urgent", "stop", "pause"}), key=lambda a: (a.raised_at, a.pk)
+    )
     urgent = [a for a in open_now if a.kind == SUICIDE_RISK and a.severity == "urgent"]
     if urgent:
         return (

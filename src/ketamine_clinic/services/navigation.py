@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, JSONField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, JSONField, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, can
 from ketamine_clinic.domain.protocols import PROTOCOLS
 from ketamine_clinic.services import access, alerts, clinic, courses, rems
 from ketamine_clinic.storage.models import (
+    Alert,
     Course,
     InfusionSession,
     Intake,
@@ -58,31 +59,39 @@ def _allergies(listed: object, none_known: bool | None) -> str | None:
     return "No known drug allergies" if none_known else None
 
 
-def _weight_and_allergies(patient: Patient) -> tuple[float | None, str | None]:
-    """The latest intake weight and the latest pre-procedure record's allergies, in one
-    query (the banner is on every patient page)."""
+def _weight_allergies_alerts(patient: Patient) -> tuple[float | None, str | None, int]:
+    """The latest intake weight, the latest pre-procedure record's allergies and the number
+    of open alerts, in one query (the banner is on every patient page)."""
     latest_intake = Intake.objects.filter(patient=OuterRef("pk")).order_by("-recorded_at", "-id")
     latest_record = PreProcedureRecord.objects.filter(patient=OuterRef("pk")).order_by("-at", "-id")
+    open_alerts = (
+        Alert.objects.filter(patient=OuterRef("pk"), acknowledged_at__isnull=True)
+        .order_by()
+        .values("patient")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     row = (
         Patient.objects.filter(pk=patient.pk)
         .annotate(
             latest_weight_kg=Subquery(latest_intake.values("weight_kg")[:1]),
             allergies_listed=Subquery(latest_record.values("allergies")[:1], output_field=JSONField()),
             no_known_allergies=Subquery(latest_record.values("no_known_allergies")[:1]),
+            open_alert_count=Subquery(open_alerts, output_field=IntegerField()),
         )
-        .values("latest_weight_kg", "allergies_listed", "no_known_allergies")
+        .values("latest_weight_kg", "allergies_listed", "no_known_allergies", "open_alert_count")
         .first()
     )
     if row is None:
-        return None, None
+        return None, None, 0
     weight = float(row["latest_weight_kg"]) if row["latest_weight_kg"] is not None else None
-    return weight, _allergies(row["allergies_listed"], row["no_known_allergies"])
+    return weight, _allergies(row["allergies_listed"], row["no_known_allergies"]), row["open_alert_count"] or 0
 
 
 def banner(patient: Patient, *, at: datetime) -> Banner:
     """The facts every patient page shows above its content: name, age, the latest weight,
     the active course (protocol, phase, visits done of planned), allergies, open alerts."""
-    weight_kg, allergies = _weight_and_allergies(patient)
+    weight_kg, allergies, open_alert_count = _weight_allergies_alerts(patient)
     course = (
         Course.objects.filter(patient=patient, status__in=Course.ACTIVE)
         .annotate(
@@ -101,7 +110,7 @@ def banner(patient: Patient, *, at: datetime) -> Banner:
         weight_kg=weight_kg,
         course=text,
         allergies=allergies,
-        open_alerts=alerts.open_alerts(patient).count(),
+        open_alerts=open_alert_count,
     )
 
 

@@ -265,7 +265,7 @@ def session_forms(session: Any, user: User, data: Any = None, which: str = "") -
             devices=kind == "esketamine_device",
         ),
         "waste_form": WasteForm(
-            data if which == "waste" else None, lots=StockLot.objects.filter(pk__in=list(drawn)), witnesses=witnesses
+            data if which == "waste" else None, lots=StockLot.objects.filter(pk__in=drawn), witnesses=witnesses
         ),
     }
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -178,6 +179,14 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
     dosing = session.status in {"running", "paused"} and session.order.route != "nasal"
     given_now = sessions.administered_from(session, current, now) if dosing else None
     open_now = alerts.most_serious_first(alerts.open_alerts(session.patient))
+    notes = list(SessionNote.objects.filter(session=session).select_related("recorded_by"))
+    # the session's ratings and the day's questionnaires before it, in one query
+    day = timezone.localtime(session.visit.starts_at).date()
+    scores = list(
+        Assessment.objects.filter(Q(session=session) | Q(patient=session.patient, at__date=day, session=None)).order_by(
+            "at", "id"
+        )
+    )
     return {
         "pump_now": _pump_now(session, open_now),
         **_clock(session, vitals_all, now, given_now),
@@ -189,12 +198,10 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "amended_ids": amended,
         "effects": list(SideEffect.objects.filter(session=session).select_related("recorded_by")),
         "pump_events": events_all,
-        "notes": list(SessionNote.objects.filter(session=session).select_related("recorded_by")),
-        "amended_note_ids": set(
-            SessionNote.objects.filter(session=session, amends__isnull=False).values_list("amends_id", flat=True)
-        ),
+        "notes": notes,
+        "amended_note_ids": {n.amends_id for n in notes if n.amends_id},
         "open_alerts": open_now,
-        "dose_block": alerts.dose_block_reason(session.patient, at=now)
+        "dose_block": alerts.dose_block_reason(session.patient, at=now, open_now=open_now)
         if session.status in {"ready", "running", "paused"}
         else None,
         "checklist_items": checklist_rules.items_for(session),
@@ -222,12 +229,8 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "aldrete": measures.instrument_form("aldrete"),
         "discharge_scales": [_discharge_scale("aldrete"), _discharge_scale("padss")],
         "posted": {},
-        "assessments": list(Assessment.objects.filter(session=session).order_by("at")),
-        "pre_scores": list(
-            Assessment.objects.filter(
-                patient=session.patient, at__date=timezone.localtime(session.visit.starts_at).date(), session=None
-            ).order_by("at")
-        ),
+        "assessments": [a for a in scores if a.session_id == session.pk],
+        "pre_scores": [a for a in scores if a.session_id is None],
         "observed_min": int((now - session.stopped_at).total_seconds() // 60) if session.stopped_at else 0,
         "min_observation": discharge_rules.min_observation_min(session),
         "devices_given": sum(1 for e in current if e.kind == "device"),
