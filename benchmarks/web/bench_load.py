@@ -46,8 +46,9 @@ from ketamine_clinic.storage.models import Chair, InfusionSession, Patient, User
 
 BUDGET_MS = 200.0
 #: A running session younger than this is reused by the next run (its 40-minute dose is
-#: not reached during a run of five levels).
-FRESH = timedelta(minutes=15)
+#: not reached during a run of five levels). ``BENCH_FRESH_MIN=0`` gives every run new
+#: sessions, so runs compared with each other start from the same state.
+FRESH = timedelta(minutes=float(os.environ.get("BENCH_FRESH_MIN", "15")))
 PASSWORD = "load-bench-password-2026"
 VITALS = {"systolic_mmhg": 122, "diastolic_mmhg": 76, "heart_rate_bpm": 72, "spo2_percent": 98, "respiratory_rate": 14}
 

@@ -51,6 +51,9 @@ def _queries() -> dict[str, QuerySet]:  # type: ignore[type-arg]
         "open sessions": InfusionSession.objects.filter(status__in=InfusionSession.OPEN_STATUSES).values("visit_id"),
         "open alerts": Alert.objects.filter(acknowledged_at__isnull=True).order_by("-raised_at"),
         "courses in induction": Course.objects.filter(status="induction"),
+        "induction visits still to give": Visit.objects.filter(
+            course_id__in=[1, 2, 3], phase="induction", status="scheduled"
+        ).values("course_id"),
         "last vital per session": VitalSign.objects.filter(session_id__in=[1, 2, 3])
         .values("session")
         .annotate(last=Max("at")),

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q
 from django.utils import timezone
 from django_tasks import task
 
@@ -235,14 +235,14 @@ def clinic_day(day: date, now: datetime, *, chair_page: int = 1, patient_ids: se
     if patient_ids is not None:
         open_now, induction = open_now.filter(patient_id__in=patient_ids), induction.filter(patient_id__in=patient_ids)
     open_alerts = alerts.most_serious_first(open_now.select_related("patient").order_by("-raised_at"))
-    # the same rule as courses.decision_due, in one query for every course
+    # the same rule as courses.decision_due (no induction visit scheduled, at least one
+    # given), in one query for every course: an anti-join on kc_visit_induction_ahead
+    induction_visits = Visit.objects.filter(course=OuterRef("pk"), phase="induction")
     due_courses = list(
-        induction.annotate(
-            pending=Count("visits", filter=Q(visits__phase="induction", visits__status="scheduled")),
-            done=Count("visits", filter=Q(visits__phase="induction", visits__status="done")),
-        )
-        .filter(pending=0, done__gt=0)
+        induction.filter(Exists(induction_visits.filter(status="done")))
+        .exclude(Exists(induction_visits.filter(status="scheduled")))
         .select_related("patient")
+        .order_by("pk")
     )
     return {
         "rows": rows,

@@ -90,6 +90,13 @@ class Visit(models.Model):
                 name="kc_visit_scheduled_ahead",
                 condition=models.Q(status="scheduled"),
             ),
+            # the Today board's "induction decision due": courses with no induction visit
+            # left to give (an anti-join over a few thousand entries, not every visit)
+            models.Index(
+                fields=["course"],
+                name="kc_visit_induction_ahead",
+                condition=models.Q(status="scheduled", phase="induction"),
+            ),
         ]
 
 
