@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from ketamine_clinic.storage.models import (
@@ -48,6 +48,9 @@ def _queries() -> dict[str, QuerySet]:  # type: ignore[type-arg]
     return {
         # the Today dashboard (services.outcomes.clinic_day)
         "today's visits": Visit.objects.filter(starts_at__gte=now, starts_at__lt=now + timedelta(days=1)),
+        "today's visits and those of open sessions": Visit.objects.filter(
+            Q(starts_at__gte=now, starts_at__lt=now + timedelta(days=1)) | Q(pk__any_of=[1, 2, 3])
+        ).exclude(status="cancelled"),
         "open sessions": InfusionSession.objects.filter(status__in=InfusionSession.OPEN_STATUSES).values("visit_id"),
         "open alerts": Alert.objects.filter(acknowledged_at__isnull=True).order_by("-raised_at"),
         "courses in induction": Course.objects.filter(status="induction"),

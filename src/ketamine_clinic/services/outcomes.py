@@ -184,7 +184,7 @@ def clinic_day(day: date, now: datetime, *, chair_page: int = 1, patient_ids: se
     limits everything to those patients (a clinician limited to their care teams)."""
     start, end = _day_bounds(day)
     # today's visits, and any visit whose session is still open wherever it was opened from
-    day_visits = Visit.objects.filter(Q(starts_at__gte=start, starts_at__lt=end) | Q(pk__in=_open_session_visits()))
+    day_visits = Visit.objects.filter(Q(starts_at__gte=start, starts_at__lt=end) | Q(pk__any_of=_open_session_visits()))
     day_visits = day_visits.exclude(status="cancelled")
     if patient_ids is not None:
         day_visits = day_visits.filter(patient_id__in=patient_ids)

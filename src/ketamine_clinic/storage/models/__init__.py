@@ -1,5 +1,6 @@
 """The clinic's tables, one module per noun. Only ``services`` writes clinical rows."""
 
+from ketamine_clinic.storage import lookups as _lookups  # noqa: F401 - registers ``id__any_of``
 from ketamine_clinic.storage.models.accounts import User
 from ketamine_clinic.storage.models.api import ApiToken, ExportFile, ExportJob
 from ketamine_clinic.storage.models.audit import AuditChainHead, AuditEvent, EventType
