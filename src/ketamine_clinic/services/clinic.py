@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, timedelta
 from datetime import time as clock_time
+from functools import lru_cache
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
@@ -322,7 +323,14 @@ def rules_unconfirmed() -> bool:
 
 def clinic_rules() -> ClinicRules:
     """The clinic's thresholds: the cited defaults with the admin's overrides."""
-    return ClinicRules().with_(**rule_overrides())
+    return _rules_for(tuple(sorted(rule_overrides().items())))
+
+
+@lru_cache(maxsize=32)
+def _rules_for(overrides: tuple[tuple[str, float], ...]) -> ClinicRules:
+    """One checked ``ClinicRules`` per set of overrides (it is immutable): the Today board
+    asks for a rule on every row, and each build validated every threshold."""
+    return ClinicRules().with_(**dict(overrides))
 
 
 def max_rate_factor() -> float:
