@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import random
 import re
 import statistics
 import sys
@@ -228,8 +229,20 @@ class Result:
 CADSS = {f"item_{i}": 0 for i in range(1, 24)}
 
 
+#: Seconds a user waits between two clicks (``BENCH_THINK_S``, default 0: clicking without
+#: pause, the stress case the budget is set for). Each wait is drawn between half and one
+#: and a half times this, so users do not click in step.
+THINK_S = float(os.environ.get("BENCH_THINK_S", "0"))
+
+
+def _think(rng: random.Random) -> None:
+    if THINK_S > 0:
+        time.sleep(rng.uniform(0.5, 1.5) * THINK_S)
+
+
 def user_loop(browser: Browser, patient_id: int, session_id: int, until: float, result: Result, n: int) -> None:
     step = n
+    rng = random.Random(n)
     # the session keeps its state from the previous level: pause only what runs
     paused = InfusionSession.objects.filter(pk=session_id, status="paused").exists()
     connection.close()
@@ -239,6 +252,7 @@ def user_loop(browser: Browser, patient_id: int, session_id: int, until: float, 
             ("GET chart", f"/clinic/patients/{patient_id}/"),
             ("GET session", f"/clinic/sessions/{session_id}/"),
         ):
+            _think(rng)
             start = time.perf_counter()
             try:
                 status, page = browser.request("GET", path)
@@ -258,6 +272,7 @@ def user_loop(browser: Browser, patient_id: int, session_id: int, until: float, 
         else:
             form = {"instrument": "cadss", **CADSS}
             op, path = "POST CADSS", f"/clinic/sessions/{session_id}/assessment/"
+        _think(rng)
         start = time.perf_counter()
         try:
             status, text = browser.request("POST", path, {**tokens, **form})
@@ -315,7 +330,8 @@ def main() -> int:
     connection.close()
     if args.setup_only:
         return 0
-    print(f"database: {connection.vendor}; {seconds:.0f} s per level; users {levels}")
+    think = f"{THINK_S:g} s (0.5-1.5x) between clicks" if THINK_S > 0 else "no pause between clicks"
+    print(f"database: {connection.vendor}; {seconds:.0f} s per level; users {levels}; {think}")
     header = f"{'users':>5} {'requests':>9} {'errors':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7}"
     header += f" {'login p50':>10} {'login max':>10}"
     print(header)
