@@ -5,8 +5,11 @@ Each virtual user is a CRNA with one patient in the chair (a running infusion, s
 through the services). One round of a user: the Today dashboard, the patient's chart, the
 session page (the one-time form token comes from it), then one write chosen in turn:
 vital signs, a pump event (pause, then resume) or a CADSS rating. Users run for
-``BENCH_SECONDS`` at each level of ``BENCH_USERS`` (default 1,2,4,8,16). Logins (Argon2)
-are timed apart: all users log in at once before the rounds.
+``BENCH_SECONDS`` at each level of ``BENCH_USERS`` (default 1,2,4,8,16), without pause
+unless ``BENCH_THINK_S`` is set. Logins (Argon2) are timed apart: all users log in at once
+before the rounds. The dose of each load session is drawn from a lot; at the end of the run
+(and at the start, for a run that was interrupted) every load session is stopped, its
+residual wasted before a witness and closed, so the next run starts from the same state.
 
 Prints, for each number of users: requests, errors, p50/p95/p99 of the whole request and
 throughput, then the throughput-versus-users curve; exits non-zero when any request
@@ -30,6 +33,7 @@ import time
 import urllib.parse
 from datetime import date, datetime, timedelta
 from datetime import time as clock
+from decimal import Decimal
 
 import django
 
@@ -40,16 +44,20 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from ketamine_clinic.domain import chairside  # noqa: E402
-from ketamine_clinic.services import clinic, courses, intake, measures, orders, schedule, sessions  # noqa: E402
+from ketamine_clinic.services import clinic, courses, intake, ledger, measures, orders, schedule, sessions  # noqa: E402
 from ketamine_clinic.services.accounts import do_create_user  # noqa: E402
+from ketamine_clinic.services.errors import ServiceError  # noqa: E402
 from ketamine_clinic.services.patients import do_create_patient  # noqa: E402
-from ketamine_clinic.storage.models import Chair, InfusionSession, Patient, User  # noqa: E402
+from ketamine_clinic.storage.models import (  # noqa: E402
+    Chair,
+    InfusionSession,
+    Patient,
+    StockLot,
+    StorageLocation,
+    User,
+)
 
 BUDGET_MS = 200.0
-#: A running session younger than this is reused by the next run (its 40-minute dose is
-#: not reached during a run of five levels). ``BENCH_FRESH_MIN=0`` gives every run new
-#: sessions, so runs compared with each other start from the same state.
-FRESH = timedelta(minutes=float(os.environ.get("BENCH_FRESH_MIN", "15")))
 PASSWORD = "load-bench-password-2026"
 VITALS = {"systolic_mmhg": 122, "diastolic_mmhg": 76, "heart_rate_bpm": 72, "spo2_percent": 98, "respiratory_rate": 14}
 
@@ -62,37 +70,92 @@ def _staff(role: str) -> User:
 
 def setup(levels: list[int]) -> dict[str, list[tuple[str, int, int]]]:
     """(username, patient id, session id) per virtual user, for the warm-up ("w") and for
-    each level: a CRNA and a patient with an infusion running. Every level has patients of
-    its own, so a session page holds what that level wrote, not what every level before it
-    piled on. A session is reused by a later run only while its dose still has most of its
-    40 minutes to run (``FRESH``); after that the ordered dose is reached during the run and
-    the clinic rightly refuses to resume the pump, so the run takes a new patient on a new
-    chair (``LOAD-<level>-<n>-<k>``). Old sessions stay open (closing one needs the
-    controlled-substance record tied out): the benchmark database gathers them."""
+    each level: a CRNA and a patient with an infusion running (``LOAD-<level>-<n>-<k>``, on
+    a chair of their own). Every level has patients of its own, so a session page holds what
+    that level wrote, not what every level before it piled on. Sessions a run left open (an
+    interrupted run) are first retired like the clinic would, so each run starts from the
+    same state and the benchmark database does not gather open sessions on its Today board."""
     prescriber, rn = _staff("prescriber"), _staff("rn")
     now = timezone.now()
     _open_around(now)
+    crnas = [
+        User.objects.filter(username=f"load.crna{n:02d}").first()
+        or do_create_user(f"load.crna{n:02d}", "crna", PASSWORD, credentials="CRNA", acting_user=None)
+        for n in range(max(max(levels), 2))
+    ]
+    retire_load_sessions()
     sets: dict[str, list[tuple[str, int, int]]] = {}
     for tag, users in [("w", max(levels)), *((str(u), u) for u in levels)]:
         sets[tag] = []
         for n in range(users):
-            name = f"load.crna{n:02d}"
-            user = User.objects.filter(username=name).first() or do_create_user(
-                name, "crna", PASSWORD, credentials="CRNA", acting_user=None
-            )
             base = f"LOAD-{tag}-{n:02d}"
             k = Patient.objects.filter(mrn__startswith=base).count()
-            mrn = f"{base}-{k - 1}" if k > 1 else base
-            patient = Patient.objects.filter(mrn=mrn).first()
-            session = InfusionSession.objects.filter(
-                patient=patient, status__in=("running", "paused"), started_at__gte=now - FRESH
-            ).first()
-            if session is None:
-                mrn = f"{base}-{k}" if patient is not None else mrn
-                chair = f"Load {tag}-{n:02d}/{k}" if patient is not None else f"Load {tag}-{n:02d}"
-                session = _running_session(n, None, mrn, prescriber, rn, user, now, chair=chair)
-            sets[tag].append((name, session.patient_id, session.pk))
+            session = _running_session(
+                n, f"{base}-{k}", prescriber, rn, crnas[n], timezone.now(), chair=f"Load {tag}-{n:02d}/{k}"
+            )
+            sets[tag].append((crnas[n].username, session.patient_id, session.pk))
     return sets
+
+
+def retire_load_sessions() -> int:
+    """Stop, account for and close every session the load opened and left open, through the
+    clinic's services: the pump is stopped early (with the reason), what was drawn and not
+    given is wasted before a witness, and the session is closed without discharge."""
+    load = list(
+        InfusionSession.objects.filter(patient__mrn__startswith="LOAD-", status__in=InfusionSession.OPEN_STATUSES)
+        .select_related("patient", "order", "visit")
+        .order_by("pk")
+    )
+    first, second = (User.objects.get(username=f"load.crna{n:02d}") for n in (0, 1))
+    prescriber = _staff("prescriber")
+    reason = "load benchmark run ended"
+    closed = 0
+    for session in load:
+        if session.status in {"running", "paused"} and ledger.session_ledger(session).tie.drawn_mg == 0:
+            # a session of an older version of this benchmark, which drew nothing
+            dose = session.order.dose_mg
+            ledger.do_draw_stock(session, _lot_for(dose, prescriber), mg=dose, at=timezone.now(), acting_user=first)
+        if session.status in {"running", "paused"}:
+            sessions.do_record_pump_event(
+                session, "stop", rate_ml_per_h=None, at=timezone.now(), acting_user=first, reason=reason
+            )
+            session.refresh_from_db()
+        summary = ledger.session_ledger(session)
+        if summary.tie.drawn_mg > 0 and summary.tie.residual_mg > 0:
+            drawn = next(e.lot for e in summary.entries if e.kind == "draw")
+            ledger.do_waste_stock(
+                session, drawn, mg=summary.tie.residual_mg, witness=second, witness_password=PASSWORD,
+                reason=reason, at=timezone.now(), acting_user=first,
+            )  # fmt: skip
+        try:
+            sessions.do_close_session(session, reason=reason, at=timezone.now(), acting_user=first)
+        except ServiceError as exc:  # stopped by an older version without a draw: left as it is
+            print(f"left session {session.pk} open: {exc.message}")
+        else:
+            closed += 1
+    return closed
+
+
+def _lot_for(mg: Decimal, prescriber: User) -> StockLot:
+    """An in-date ketamine lot with ``mg`` left; the registrant receives one when none has."""
+    today = timezone.localdate()
+    lot = (
+        StockLot.objects.filter(product_kind="ketamine_vial", expiry__gte=today, balance_mg__gte=mg)
+        .order_by("expiry", "pk")
+        .first()
+    )
+    if lot is not None:
+        return lot
+    location = StorageLocation.objects.order_by("pk").first() or ledger.do_add_location(
+        "Load benchmark safe", acting_user=prescriber
+    )
+    number = f"LOAD{StockLot.objects.count():05d}"
+    return ledger.do_receive_stock(
+        product_kind="ketamine_vial", product_name="Ketamine HCl injection 50 mg/mL", ndc="0409-2051-05",
+        concentration_mg_per_ml=50, volume_ml=10, quantity=100, lot_number=number,
+        expiry=today + timedelta(days=365), supplier="Load benchmark", invoice_ref=f"INV-{number}",
+        order_form_ref=f"CSOS-{number}", location=location, at=timezone.now(), acting_user=prescriber,
+    )  # fmt: skip
 
 
 def _open_around(now: datetime) -> None:
@@ -109,17 +172,16 @@ def _open_around(now: datetime) -> None:
     )
 
 
-def _running_session(n, patient, mrn, prescriber, rn, crna, now, *, chair):  # type: ignore[no-untyped-def]
-    if patient is None:
-        patient = do_create_patient(
-            mrn=mrn,
-            given_name="Load",
-            family_name=f"Patient{mrn[5:]}",
-            birth_date=date(1970 + n, 1, 1),
-            sex="female",
-            at=now - timedelta(days=30),
-            acting_user=None,
-        )
+def _running_session(n, mrn, prescriber, rn, crna, now, *, chair):  # type: ignore[no-untyped-def]
+    patient = do_create_patient(
+        mrn=mrn,
+        given_name="Load",
+        family_name=f"Patient{mrn[5:]}",
+        birth_date=date(1970 + n, 1, 1),
+        sex="female",
+        at=now - timedelta(days=30),
+        acting_user=None,
+    )
     row = intake.do_record_intake(
         patient,
         diagnoses=["trd"],
@@ -162,6 +224,10 @@ def _running_session(n, patient, mrn, prescriber, rn, crna, now, *, chair):  # t
     measures.do_record_assessment(patient, "phq9", [1] * 8 + [0], at=now - timedelta(minutes=9), acting_user=rn)
     items = {k: True for k, _ in chairside.CHECKLIST}
     sessions.do_complete_checklist(session, items=items, vitals=VITALS, at=now - timedelta(minutes=8), acting_user=rn)
+    # the dose is drawn from a lot before it runs, so the session can be closed tied out
+    ledger.do_draw_stock(
+        session, _lot_for(order.dose_mg, prescriber), mg=order.dose_mg, at=now - timedelta(minutes=8), acting_user=crna
+    )
     sessions.do_record_pump_event(
         session, "start", rate_ml_per_h=order.rate_ml_per_h, at=now - timedelta(minutes=7), acting_user=crna
     )
@@ -243,8 +309,7 @@ def _think(rng: random.Random) -> None:
 def user_loop(browser: Browser, patient_id: int, session_id: int, until: float, result: Result, n: int) -> None:
     step = n
     rng = random.Random(n)
-    # the session keeps its state from the previous level: pause only what runs
-    paused = InfusionSession.objects.filter(pk=session_id, status="paused").exists()
+    paused = False  # every level starts from its own running infusions
     connection.close()
     while time.perf_counter() < until:
         for op, path in (
@@ -357,6 +422,7 @@ def main() -> int:
     for op, ts in sorted(detail.items()):
         print(f"  {op:<20} n={len(ts):>5}  p50 {statistics.median(ts):>7.1f}  p95 {_pct(ts, 95):>7.1f} ms")
     print("\nthroughput versus users (requests/s):  " + "  ".join(f"{u}: {r:.0f}" for u, r, _ in curve))
+    print(f"closed the run's {retire_load_sessions()} sessions (stopped, wasted before a witness, closed)")
     ok = failed == 0 and worst_p95 < BUDGET_MS
     print(("PASS" if ok else "FAIL") + f": {failed} failed requests; p95 at {max(levels)} users {worst_p95:.0f} ms")
     return 0 if ok else 1
