@@ -241,7 +241,7 @@ def clinic_day(day: date, now: datetime, *, chair_page: int = 1, patient_ids: se
     due_courses = list(
         induction.filter(Exists(induction_visits.filter(status="done")))
         .exclude(Exists(induction_visits.filter(status="scheduled")))
-        .select_related("patient")
+        .prefetch_related("patient")  # joined in the same query, PostgreSQL scanned every patient
         .order_by("pk")
     )
     return {
