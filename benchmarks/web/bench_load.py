@@ -164,7 +164,8 @@ def _open_around(now: datetime) -> None:
     so the booking service accepts the visit. Only the benchmark's own database is changed."""
     hours = clinic.clinic_hours()
     local = timezone.localtime(now)
-    start, end = (local - timedelta(minutes=10)).time(), (local + timedelta(minutes=60)).time()
+    # the visit starts 10 min ago and must fit in the day (a visit is booked for 120 min)
+    start, end = (local - timedelta(minutes=10)).time(), (local + timedelta(minutes=115)).time()
     if hours.is_open_on(local.date()) and hours.opens <= start and end <= hours.closes and start < end:
         return
     clinic.do_update_clinic_hours(
