@@ -535,3 +535,33 @@ def test_a_count_within_an_opened_vials_estimate_is_no_discrepancy_and_the_step_
     clinic.do_update_clinic_rules({"count_volume_step_ml": 0.01}, acting_user=None)  # 0.2 mg at 50 mg/mL
     ledger.do_record_counts({lot.pk: "1999.7"}, count_kind="closing", at=MONDAY, acting_user=nurse)
     assert StockDiscrepancy.objects.count() == 2
+
+
+def test_while_the_dose_runs_only_a_surplus_over_the_ordered_dose_may_be_wasted(
+    lot, running_session, nurse, crna
+) -> None:
+    """Wasting the dose itself while it runs would leave the session unable to tie out
+    (given + wasted > drawn): until the pump stops only what was drawn beyond the ordered
+    dose may be wasted; after the stop, everything not given."""
+    dose = D(str(running_session.order.dose_mg))
+    at = running_session.started_at + timedelta(minutes=5)
+    ledger.do_draw_stock(running_session, lot, mg=dose + 5, at=at, acting_user=nurse)
+    assert ledger.session_ledger(running_session).wastable_mg == D("5.0")
+    args = {"witness": crna, "witness_password": PASSWORD, "at": at, "acting_user": nurse}
+    with pytest.raises(InvalidInput, match="until the dose has ended"):
+        ledger.do_waste_stock(running_session, lot, mg="5.1", **args)
+    ledger.do_waste_stock(running_session, lot, mg="5", **args)
+    assert ledger.session_ledger(running_session).wastable_mg == 0
+    sessions.do_record_pump_event(
+        running_session,
+        "stop",
+        rate_ml_per_h=None,
+        at=at + timedelta(minutes=1),
+        acting_user=crna,
+        reason="patient asked",
+    )
+    running_session.refresh_from_db()
+    left = dose - running_session.administered_mg
+    assert left > 0 and ledger.session_ledger(running_session).wastable_mg == left
+    ledger.do_waste_stock(running_session, lot, mg=left, **{**args, "at": at + timedelta(minutes=2)})
+    assert ledger.session_ledger(running_session).tie.tied

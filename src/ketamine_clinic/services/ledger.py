@@ -183,6 +183,9 @@ class SessionLedger:
     def wasted_by_lot(self) -> dict[int, Decimal]:
         return _net(self.entries, "waste")
 
+    #: Until the dose has ended, the ordered dose may still be given in full.
+    wastable_mg: Decimal = _ZERO
+
 
 def _net(entries: Iterable[LedgerEntry], kind: str) -> dict[int, Decimal]:
     """Net amount of ``kind`` per lot: entries of that kind less their corrections."""
@@ -208,7 +211,21 @@ def session_ledger(session: InfusionSession) -> SessionLedger:
         given_mg=session.administered_mg,
         wasted_mg=sum(_net(entries, "waste").values(), _ZERO),
     )
-    return SessionLedger(entries, tie, kind, ledger_in_use(kind))
+    return SessionLedger(entries, tie, kind, ledger_in_use(kind), wastable_mg(session, tie))
+
+
+#: Session states in which the ordered dose has not ended: what is drawn for it may still
+#: be given, so only a surplus over the ordered dose may be wasted.
+DOSE_PENDING = frozenset({"checklist", "ready", "running", "paused"})
+
+
+def wastable_mg(session: InfusionSession, tie: rules.Tie) -> Decimal:
+    """What may be wasted now: drawn - given - wasted once the dose has ended; while it has
+    not, drawn - the ordered dose - wasted (a vial's surplus may be wasted at once, the dose
+    itself only after the pump is stopped and what was given is known) [S81][S83]."""
+    if session.status in DOSE_PENDING and session.administered_mg is None:
+        return max(tie.drawn_mg - Decimal(str(session.order.dose_mg)) - tie.wasted_mg, _ZERO)
+    return max(tie.residual_mg, _ZERO)
 
 
 def check_session_tied(session: InfusionSession) -> None:
@@ -302,13 +319,25 @@ def do_waste_stock(
             rules.check_waste(
                 amount_mg=amount, drawn_mg=drawn.get(lot.pk, _ZERO), given_mg=None, wasted_mg=wasted.get(lot.pk, _ZERO)
             )
-            session.refresh_from_db(fields=["administered_mg"])
+            session.refresh_from_db(fields=["administered_mg", "status"])
             rules.check_waste(
                 amount_mg=amount,
                 drawn_mg=sum(drawn.values(), _ZERO),
                 given_mg=session.administered_mg,
                 wasted_mg=sum(wasted.values(), _ZERO),
             )
+            tie = rules.session_tie(
+                drawn_mg=sum(drawn.values(), _ZERO),
+                given_mg=session.administered_mg,
+                wasted_mg=sum(wasted.values(), _ZERO),
+            )
+            if amount > wastable_mg(session, tie):
+                raise LedgerError(
+                    f"until the dose has ended only what was drawn beyond the ordered {session.order.dose_mg} mg "
+                    f"may be wasted ({wastable_mg(session, tie)} mg now): stop the pump or give the last "
+                    "device first",
+                    field="mg",
+                )
         except LedgerError as exc:
             raise invalid(exc) from None
         entry = write_entry(
