@@ -120,16 +120,20 @@ def retire_load_sessions() -> int:
                 session, "stop", rate_ml_per_h=None, at=timezone.now(), acting_user=first, reason=reason
             )
             session.refresh_from_db()
-        summary = ledger.session_ledger(session)
-        if summary.tie.drawn_mg > 0 and summary.tie.residual_mg > 0:
-            drawn = next(e.lot for e in summary.entries if e.kind == "draw")
-            ledger.do_waste_stock(
-                session, drawn, mg=summary.tie.residual_mg, witness=second, witness_password=PASSWORD,
-                reason=reason, at=timezone.now(), acting_user=first,
-            )  # fmt: skip
         try:
+            summary = ledger.session_ledger(session)
+            residual = summary.tie.residual_mg
+            wasted = summary.wasted_by_lot()
+            for lot_id, drawn in summary.drawn_by_lot().items():  # lot by lot, as the clinic would
+                amount = min(residual, drawn - wasted.get(lot_id, Decimal("0")))
+                if amount > 0:
+                    ledger.do_waste_stock(
+                        session, StockLot.objects.get(pk=lot_id), mg=amount, witness=second,
+                        witness_password=PASSWORD, reason=reason, at=timezone.now(), acting_user=first,
+                    )  # fmt: skip
+                    residual -= amount
             sessions.do_close_session(session, reason=reason, at=timezone.now(), acting_user=first)
-        except ServiceError as exc:  # stopped by an older version without a draw: left as it is
+        except ServiceError as exc:  # e.g. stopped by an older version without a draw: left as it is
             print(f"left session {session.pk} open: {exc.message}")
         else:
             closed += 1

@@ -565,3 +565,24 @@ def test_while_the_dose_runs_only_a_surplus_over_the_ordered_dose_may_be_wasted(
     assert left > 0 and ledger.session_ledger(running_session).wastable_mg == left
     ledger.do_waste_stock(running_session, lot, mg=left, **{**args, "at": at + timedelta(minutes=2)})
     assert ledger.session_ledger(running_session).tie.tied
+
+
+def test_between_nasal_devices_the_devices_still_to_give_may_not_be_wasted(
+    prescriber, crna, nurse, patient, recorded_intake, chairs
+) -> None:
+    """A nasal session's given mg grows with each device while it is still dosing: after
+    the first of two devices the second is still owed, so only a surplus device may be
+    wasted (wasting the second and then giving it could never tie out)."""
+    devices = receive(prescriber, kind="esketamine_device", quantity=6, lot_number="E-2")
+    session = nasal_session(prescriber, nurse, patient, recorded_intake)
+    t = session.opened_at
+    ledger.do_draw_stock(session, devices, mg=84, at=t, acting_user=crna)  # one device more than ordered
+    sessions.do_give_nasal_device(session, at=t + timedelta(minutes=1), acting_user=crna)
+    session.refresh_from_db()
+    assert session.status == "running" and ledger.session_ledger(session).wastable_mg == D("28.0")
+    args = {"witness": nurse, "witness_password": PASSWORD, "acting_user": crna}
+    with pytest.raises(InvalidInput, match="give the last device"):
+        ledger.do_waste_stock(session, devices, mg=56, at=t + timedelta(minutes=2), **args)
+    ledger.do_waste_stock(session, devices, mg=28, at=t + timedelta(minutes=2), **args)
+    sessions.do_give_nasal_device(session, at=t + timedelta(minutes=6), acting_user=crna)
+    assert ledger.session_ledger(session).tie.tied

@@ -281,3 +281,29 @@ def test_the_flowsheet_shows_alerts_corrections_and_who_may_correct(client, nurs
     client.force_login(prescriber)
     page = client.get(f"/clinic/sessions/{running_session.pk}/").content.decode()
     assert "182/96" in page and ">Correct</a>" not in page
+
+
+def test_a_model_choice_field_is_read_once_and_rendered_from_that_read(db, nurse, crna, prescriber) -> None:
+    """The ledger card's witness list: one query per rendering, the options in the HTML are
+    the ones in the cache key (a new witness is a new rendering, never a stale one)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ketamine_clinic.services.accounts import do_create_user
+    from ketamine_clinic.storage.models import StockLot, User
+    from ketamine_clinic.web.ledger_forms import WasteForm
+    from ketamine_clinic.web.templatetags.kc import field_html
+
+    def witness_html() -> str:
+        form = WasteForm(lots=StockLot.objects.none(), witnesses=User.objects.filter(role="crna").order_by("pk"))
+        with CaptureQueriesContext(connection) as seen:
+            html = field_html(form["witness"])
+        assert len(seen) == 1, [q["sql"][:200] for q in seen.captured_queries]
+        return html
+
+    first = witness_html()
+    assert crna.display_name in first and nurse.display_name not in first
+    assert witness_html() == first  # reused
+    other = do_create_user("crna2", "crna", "another-password-2026", credentials="CRNA", acting_user=None)
+    again = witness_html()
+    assert other.display_name in again and crna.display_name in again

@@ -221,11 +221,22 @@ DOSE_PENDING = frozenset({"checklist", "ready", "running", "paused"})
 
 def wastable_mg(session: InfusionSession, tie: rules.Tie) -> Decimal:
     """What may be wasted now: drawn - given - wasted once the dose has ended; while it has
-    not, drawn - the ordered dose - wasted (a vial's surplus may be wasted at once, the dose
-    itself only after the pump is stopped and what was given is known) [S81][S83]."""
-    if session.status in DOSE_PENDING and session.administered_mg is None:
-        return max(tie.drawn_mg - Decimal(str(session.order.dose_mg)) - tie.wasted_mg, _ZERO)
+    not (an infusion running or paused, a nasal session between devices, whose given mg
+    grows with each device), drawn - the ordered dose - wasted: a vial's surplus may be
+    wasted at once, the dose itself only once what was given is final [S81][S83]."""
+    if session.status in DOSE_PENDING:
+        reserved = max(Decimal(str(session.order.dose_mg)), session.administered_mg or _ZERO)
+        return max(tie.drawn_mg - reserved - tie.wasted_mg, _ZERO)
     return max(tie.residual_mg, _ZERO)
+
+
+def _dose_not_ended(session: InfusionSession) -> str:
+    """What to do before the rest of the dose may be wasted, by the session's state."""
+    if session.status in {"checklist", "ready"}:
+        return "the dose has not started: close the session first, then waste what was drawn"
+    if session.order.route == "nasal":
+        return "give the last device (or close the session) first"
+    return "stop the infusion first (an early stop asks for the reason), then waste what was not given"
 
 
 def check_session_tied(session: InfusionSession) -> None:
@@ -334,8 +345,7 @@ def do_waste_stock(
             if amount > wastable_mg(session, tie):
                 raise LedgerError(
                     f"until the dose has ended only what was drawn beyond the ordered {session.order.dose_mg} mg "
-                    f"may be wasted ({wastable_mg(session, tie)} mg now): stop the pump or give the last "
-                    "device first",
+                    f"may be wasted ({wastable_mg(session, tie)} mg now): {_dose_not_ended(session)}",
                     field="mg",
                 )
         except LedgerError as exc:

@@ -1,8 +1,9 @@
 """``id__any_of=[...]``: membership in a list of ids sent as one parameter.
 
 Django turns ``id__in=[...]`` into one placeholder per id, and both Django and psycopg do
-work for each one: a list of a few hundred ids (the open sessions the Today board shows,
-a clinician's care-team patients) cost the dashboard more than its queries. On PostgreSQL
+work for each one: a list of a few hundred ids (the visits of the open sessions the Today
+board shows) cost the dashboard more than its queries. Registered on primary keys (auto
+fields) only: a foreign key is reached as ``patient__id__any_of``. On PostgreSQL
 this lookup sends the list as one array (``id = ANY(%s)``, which still uses the index);
 elsewhere it is the usual ``IN (...)``.
 """

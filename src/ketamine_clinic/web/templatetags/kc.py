@@ -212,12 +212,14 @@ def field_html(field: Any) -> str:
     form, spec = field.form, field.field
     if form.is_bound:
         return render_to_string("_field.html", {"field": field})
-    # a model choice field's options are read (one query) and are part of the key
-    choices = (
-        [(str(value), str(label)) for value, label in spec.choices]  # type: ignore[misc, union-attr]
-        if isinstance(spec, forms.ModelChoiceField)
-        else getattr(spec, "choices", None)
-    )
+    # a model choice field's options are read once (one query), rendered from that list and
+    # part of the key, so the HTML always matches the options it is filed under
+    if isinstance(spec, forms.ModelChoiceField):
+        options = list(iter(spec.choices))  # type: ignore[arg-type]  # (list() would count first)
+        spec.choices = options  # this form's own copy of the field
+        choices: Any = [(str(value), str(text)) for value, text in options]
+    else:
+        choices = getattr(spec, "choices", None)
     key = (
         type(form).__module__,
         type(form).__qualname__,
