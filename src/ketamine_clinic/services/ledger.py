@@ -54,6 +54,7 @@ from ketamine_clinic.storage.models import (
 )
 
 __all__ = [
+    "DOSE_PENDING",
     "SessionLedger",
     "allowed_roles",
     "check_session_tied",
@@ -71,6 +72,7 @@ __all__ = [
     "may",
     "open_discrepancy_count",
     "session_ledger",
+    "wastable_mg",
 ]
 
 _NDC = re.compile(r"^\d{4,5}-\d{3,4}(-\d{1,2})?$")
@@ -331,21 +333,17 @@ def do_waste_stock(
                 amount_mg=amount, drawn_mg=drawn.get(lot.pk, _ZERO), given_mg=None, wasted_mg=wasted.get(lot.pk, _ZERO)
             )
             session.refresh_from_db(fields=["administered_mg", "status"])
+            drawn_mg, wasted_mg = sum(drawn.values(), _ZERO), sum(wasted.values(), _ZERO)
             rules.check_waste(
-                amount_mg=amount,
-                drawn_mg=sum(drawn.values(), _ZERO),
-                given_mg=session.administered_mg,
-                wasted_mg=sum(wasted.values(), _ZERO),
+                amount_mg=amount, drawn_mg=drawn_mg, given_mg=session.administered_mg, wasted_mg=wasted_mg
             )
-            tie = rules.session_tie(
-                drawn_mg=sum(drawn.values(), _ZERO),
-                given_mg=session.administered_mg,
-                wasted_mg=sum(wasted.values(), _ZERO),
+            allowed = wastable_mg(
+                session, rules.session_tie(drawn_mg=drawn_mg, given_mg=session.administered_mg, wasted_mg=wasted_mg)
             )
-            if amount > wastable_mg(session, tie):
+            if amount > allowed:
                 raise LedgerError(
                     f"until the dose has ended only what was drawn beyond the ordered {session.order.dose_mg} mg "
-                    f"may be wasted ({wastable_mg(session, tie)} mg now): {_dose_not_ended(session)}",
+                    f"may be wasted ({allowed} mg now): {_dose_not_ended(session)}",
                     field="mg",
                 )
         except LedgerError as exc:

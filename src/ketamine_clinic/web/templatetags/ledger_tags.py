@@ -20,7 +20,7 @@ def ledger_card(context: Any, session: Any) -> dict[str, Any]:
     summary = ledger.session_ledger(session)
     # drawing ends when the dose ends; waste is offered while some drawn mg may be wasted
     # (before the dose has ended, only a surplus over the ordered dose: ledger.wastable_mg)
-    may_draw = ledger.may(user, Action.DRAW_STOCK) and session.status in {"checklist", "ready", "running", "paused"}
+    may_draw = ledger.may(user, Action.DRAW_STOCK) and session.status in ledger.DOSE_PENDING
     may_waste = ledger.may(user, Action.WASTE_STOCK) and session.status != "discharged" and summary.wastable_mg > 0
     forms = session_forms(session, user) if may_draw or may_waste else {}
     return {
