@@ -98,6 +98,7 @@ class Config:
     session_hours: int = 12
     api_rate_per_minute: int = 120
     replica_database_url: str | None = None
+    db_prepared_statements: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -181,6 +182,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         session_hours=_int(env, "KC_SESSION_HOURS", 12, 1, 24 * 7),
         api_rate_per_minute=_int(env, "KC_API_RATE_PER_MINUTE", 120, 1, 100_000),
         replica_database_url=_replica(_get(env, "KC_REPLICA_DATABASE_URL"), _get(env, "KC_DATABASE_URL")),
+        db_prepared_statements=_bool(env, "KC_DB_PREPARED_STATEMENTS", True),
     )
 
 

@@ -11,8 +11,18 @@ from ketamine_clinic import config as _config
 BASE_DIR = Path(__file__).resolve().parent
 
 
+#: psycopg prepares a statement on the server after it has run this many times on one
+#: connection (``KC_DB_PREPARED_STATEMENTS``; decision 0048).
+PREPARE_THRESHOLD = 5
+
+
 def database_from(cfg: _config.Config) -> dict[str, object]:
-    """Django DATABASES entry for ``cfg``: PostgreSQL from a URL, else SQLite (WAL)."""
+    """Django DATABASES entry for ``cfg``: PostgreSQL from a URL, else SQLite (WAL).
+
+    On PostgreSQL the parameters are bound on the server and a statement a connection runs
+    again and again is prepared, so PostgreSQL plans it once instead of on every page
+    (``KC_DB_PREPARED_STATEMENTS=0`` turns this off, e.g. behind a pooler in transaction
+    mode that cannot keep prepared statements; decision 0048)."""
     if cfg.database_url:
         url = urlparse(cfg.database_url)
         if url.scheme not in {"postgres", "postgresql"}:
@@ -27,6 +37,11 @@ def database_from(cfg: _config.Config) -> dict[str, object]:
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
             "ATOMIC_REQUESTS": False,
+            "OPTIONS": (
+                {"server_side_binding": True, "prepare_threshold": PREPARE_THRESHOLD}
+                if cfg.db_prepared_statements
+                else {}
+            ),
         }
     return {
         "ENGINE": "django.db.backends.sqlite3",
