@@ -97,3 +97,20 @@ def test_an_admin_removes_a_lost_authenticator(client, admin, nurse) -> None:
     client.post(f"/admin-area/users/{nurse.pk}/", {"op": "remove_two_factor"})
     assert not TOTPDevice.objects.filter(user=nurse).exists()
     assert AuditEvent.objects.filter(event_type=EventType.TWO_FACTOR_REMOVED, actor=admin).exists()
+
+
+def test_a_process_reuses_whether_a_user_has_an_authenticator_and_sees_its_own_changes(transactional_db, nurse) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def asked() -> tuple[bool, int]:
+        with CaptureQueriesContext(connection) as reads:
+            found = two_factor.has_confirmed_device(nurse)
+        return found, sum("otp_totp_totpdevice" in q["sql"] for q in reads.captured_queries)
+
+    assert asked() == (False, 1)
+    assert asked() == (False, 0)  # the next request: this process's answer
+    device = _enrolled(nurse)  # confirmed here: seen at once
+    assert asked() == (True, 1)
+    device.delete()
+    assert asked() == (False, 1)

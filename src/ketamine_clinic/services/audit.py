@@ -182,12 +182,7 @@ LANES = 16
 
 def _lock_a_lane() -> AuditChainHead:
     if transaction.get_connection().vendor == "postgresql":
-        free = (
-            AuditChainHead.objects.select_for_update(skip_locked=True)
-            .filter(singleton__lte=LANES)
-            .order_by("singleton")
-            .first()
-        )
+        free = _lock_a_free_lane()
         if free is not None:
             return free
         # every lane busy: queue on one at random (lane 1 when a flushed database has none)
@@ -196,6 +191,33 @@ def _lock_a_lane() -> AuditChainHead:
         lane = 1  # SQLite serialises writers anyway
     head, _ = AuditChainHead.objects.select_for_update().get_or_create(singleton=lane, defaults={"last_hash": GENESIS})
     return head
+
+
+def _lock_a_free_lane() -> AuditChainHead | None:
+    """The first lane no other transaction holds, locked (PostgreSQL). Every write of the
+    clinic, page views included, passes here, so it is one fixed statement on the cursor
+    rather than a query built by the ORM each time (decision 0048)."""
+    table = AuditChainHead._meta.db_table
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(
+            f'SELECT "singleton", "last_hash", "length" FROM "{table}" WHERE "singleton" <= %s '  # noqa: S608
+            'ORDER BY "singleton" LIMIT 1 FOR UPDATE SKIP LOCKED',
+            [LANES],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return AuditChainHead(singleton=row[0], last_hash=row[1], length=row[2])
+
+
+def _move_head(head: AuditChainHead) -> None:
+    """Write the locked lane's new last hash and length."""
+    table = AuditChainHead._meta.db_table
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{table}" SET "last_hash" = %s, "length" = %s WHERE "singleton" = %s',  # noqa: S608
+            [head.last_hash, head.length, head.singleton],
+        )
 
 
 def _label(actor: User | None) -> str:
@@ -240,7 +262,7 @@ def record(
     event.save(force_insert=True)
     head.last_hash = event.row_hash
     head.length += 1
-    head.save(update_fields=["last_hash", "length"])
+    _move_head(head)
     lane, length, last = head.singleton, head.length, event.row_hash
     transaction.on_commit(lambda: audit_checkpoints.after_commit(lane, length, last))
     return event

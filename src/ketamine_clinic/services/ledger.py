@@ -477,7 +477,8 @@ def do_update_ledger_settings(
     if dea and not re.match(r"^[A-Z]{2}\d{7}$", dea):
         raise InvalidInput("DEA number must be two letters and seven digits", field="dea_number")
     with transaction.atomic():
-        row = ledger_settings()
+        # fresh and locked: the per-request copy may be a few seconds old (clinic.per_request)
+        row = LedgerSettings.objects.select_for_update().filter(singleton=1).first() or LedgerSettings()
         old = {"roles": row.roles, "count_times": row.count_times, "dea_number": row.dea_number}
         row.roles = {k: list(v) for k, v in clean_roles.items()}
         row.count_times = times

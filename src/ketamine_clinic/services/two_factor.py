@@ -9,16 +9,18 @@ from __future__ import annotations
 import base64
 
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ketamine_clinic.domain.policy import Role
-from ketamine_clinic.services import audit
+from ketamine_clinic.services import audit, clinic
 from ketamine_clinic.services.accounts import _require_admin
 from ketamine_clinic.services.errors import InvalidInput
 from ketamine_clinic.storage.models import EventType, User
 
 __all__ = [
     "confirmed_device",
+    "has_confirmed_device",
     "do_confirm_totp",
     "do_remove_totp",
     "do_verify_totp",
@@ -34,6 +36,27 @@ def is_staff_member(user: User) -> bool:
 
 def confirmed_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def has_confirmed_device(user: User) -> bool:
+    """Whether ``user`` has a confirmed authenticator, as the sign-in check of every request
+    asks it: this process reuses the answer for a few seconds (``clinic.recent``); a device
+    confirmed or removed through this process is seen at once, through another within
+    ``clinic.CACHE_SECONDS``."""
+    return bool(clinic.recent(_key(user.pk), lambda: TOTPDevice.objects.filter(user=user, confirmed=True).exists()))
+
+
+def _key(user_id: int | None) -> str:
+    return f"two_factor:{user_id}"
+
+
+def _forget_device(instance: TOTPDevice, **_: object) -> None:
+    clinic._CACHE.pop(_key(instance.user_id), None)
+    transaction.on_commit(lambda: clinic._CACHE.pop(_key(instance.user_id), None))
+
+
+post_save.connect(_forget_device, sender=TOTPDevice, dispatch_uid="kc_two_factor_forget_save")
+post_delete.connect(_forget_device, sender=TOTPDevice, dispatch_uid="kc_two_factor_forget_delete")
 
 
 def pending_device(user: User) -> TOTPDevice:

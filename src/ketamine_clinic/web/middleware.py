@@ -125,7 +125,7 @@ class TwoFactorMiddleware:
             return self.get_response(request)
         if getattr(user, "is_verified", lambda: False)():  # set by django-otp's middleware
             return self.get_response(request)
-        if two_factor.confirmed_device(user) is not None:
+        if two_factor.has_confirmed_device(user):
             return self._send(request, "two-factor-verify")
         if two_factor.is_staff_member(user) and two_factor_required():
             return self._send(request, "two-factor-setup")
