@@ -586,3 +586,25 @@ def test_between_nasal_devices_the_devices_still_to_give_may_not_be_wasted(
     ledger.do_waste_stock(session, devices, mg=28, at=t + timedelta(minutes=2), **args)
     sessions.do_give_nasal_device(session, at=t + timedelta(minutes=6), acting_user=crna)
     assert ledger.session_ledger(session).tie.tied
+
+
+def test_a_process_reuses_the_menu_count_and_in_use_answer_and_sees_its_own_writes(
+    transactional_db, prescriber, nurse
+) -> None:
+    """The chair page and every menu ask these on each view: a server process keeps the
+    answer a few seconds, but what it writes itself is seen on the next view."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def asked() -> tuple[bool, int, int]:
+        with CaptureQueriesContext(connection) as reads:
+            found = (ledger.ledger_in_use("ketamine_vial"), ledger.open_discrepancy_count())
+        return (*found, len(reads.captured_queries))
+
+    assert asked() == (False, 0, 2)
+    assert asked() == (False, 0, 0)
+    lot = receive(prescriber)
+    assert asked()[:2] == (True, 0)
+    ledger.do_record_counts({lot.pk: "1990"}, count_kind="closing", at=MONDAY, acting_user=nurse)
+    assert asked()[:2] == (True, 1)
+    assert asked() == (True, 1, 0)

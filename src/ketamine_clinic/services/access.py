@@ -162,7 +162,7 @@ def access_order_by_id(actor: User, order_id: int, *, action: Action = Action.VI
     return _access_child(Order, actor, order_id, action)  # type: ignore[no-any-return]
 
 
-_RELATED[InfusionSession] = ("order", "order__verified_by", "visit", "visit__chair")
+_RELATED[InfusionSession] = ("order", "order__verified_by", "visit", "visit__chair", "visit__course")
 
 
 def access_session_by_id(actor: User, session_id: int, *, action: Action = Action.VIEW_CHART) -> InfusionSession:

@@ -22,12 +22,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 from ketamine_clinic.domain import ledger as rules
 from ketamine_clinic.domain.ledger import LedgerError
 from ketamine_clinic.domain.policy import Action
-from ketamine_clinic.services import audit
+from ketamine_clinic.services import audit, clinic
 from ketamine_clinic.services._common import require
 from ketamine_clinic.services._ledger_common import (
     allowed_roles,
@@ -81,8 +82,21 @@ _ZERO = Decimal("0")
 
 
 def ledger_in_use(product_kind: str) -> bool:
-    """The clinic keeps ``product_kind`` in the ledger once any lot of it was received."""
-    return StockLot.objects.filter(product_kind=product_kind).exists()
+    """The clinic keeps ``product_kind`` in the ledger once any lot of it was received. The
+    chair page asks on every view, so a server process reuses the answer for a few seconds
+    (``clinic.recent``): a lot received through this process counts at once, through
+    another within ``clinic.CACHE_SECONDS``."""
+    received = StockLot.objects.filter(product_kind=product_kind)
+    return bool(clinic.recent(f"ledger:in_use:{product_kind}", received.exists))
+
+
+def _forget_in_use(instance: StockLot, **_: object) -> None:
+    key = f"ledger:in_use:{instance.product_kind}"
+    clinic._CACHE.pop(key, None)
+    transaction.on_commit(lambda: clinic._CACHE.pop(key, None))
+
+
+post_save.connect(_forget_in_use, sender=StockLot, dispatch_uid="kc_ledger_in_use_forget")
 
 
 def do_add_location(name: str, *, acting_user: User) -> StorageLocation:

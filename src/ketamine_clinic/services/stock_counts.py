@@ -12,11 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models.signals import post_save
 
 from ketamine_clinic.domain import ledger as rules
 from ketamine_clinic.domain.ledger import LedgerError
 from ketamine_clinic.domain.policy import Action
-from ketamine_clinic.services import audit
+from ketamine_clinic.services import audit, clinic
 from ketamine_clinic.services._ledger_common import count_kinds, invalid, lock_lot, require_ledger, text, write_entry
 from ketamine_clinic.services.clinic import clinic_rules
 from ketamine_clinic.services.errors import Conflict, InvalidInput
@@ -28,8 +29,22 @@ ZERO = Decimal("0")
 
 
 def open_discrepancy_count() -> int:
-    """Count discrepancies no prescriber has resolved yet ([S80][S83])."""
-    return StockDiscrepancy.objects.filter(status="open").count()
+    """Count discrepancies no prescriber has resolved yet ([S80][S83]). Every staff page
+    shows it on the ledger's menu item, so a server process reuses the count for a few
+    seconds (``clinic.recent``): a discrepancy raised or resolved through this process is
+    counted at once, through another within ``clinic.CACHE_SECONDS``."""
+    return int(clinic.recent(_OPEN_KEY, lambda: StockDiscrepancy.objects.filter(status="open").count()))
+
+
+_OPEN_KEY = "ledger:open_discrepancies"
+
+
+def _forget_count(**_: object) -> None:
+    clinic._CACHE.pop(_OPEN_KEY, None)
+    transaction.on_commit(lambda: clinic._CACHE.pop(_OPEN_KEY, None))
+
+
+post_save.connect(_forget_count, sender=StockDiscrepancy, dispatch_uid="kc_open_discrepancies_forget")
 
 
 def do_record_counts(counts: dict[int, Any], *, count_kind: str, at: datetime, acting_user: User) -> list[LedgerEntry]:
