@@ -89,3 +89,27 @@ def test_the_dashboard_reads_the_stored_summary_and_queues_one_refresh_when_stal
     assert refreshes.get().status == "SUCCESSFUL"
     refreshed, _ = outcomes.dashboard_summary(timezone.now())
     assert refreshed["courses"] == 2 == ReadModel.objects.get(key="outcomes-summary").data["courses"]
+
+
+def test_the_boards_decisions_and_forms_due_are_reused_a_few_seconds_and_dropped_on_a_save(
+    transactional_db, course
+) -> None:
+    """The Today board's lists that move over days are kept by a server process for
+    ``clinic.CACHE_SECONDS``; a visit or course saved through the same process is seen on
+    the next view."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ketamine_clinic.services import rems
+
+    def reads() -> int:
+        with CaptureQueriesContext(connection) as seen:
+            outcomes._decisions_due(None), rems.forms_due(timezone.localdate())
+        return len(seen.captured_queries)
+
+    assert reads() >= 2
+    assert reads() == 0
+    visit = course.visits.order_by("starts_at").first()
+    visit.save()  # any visit or course written through this process
+    assert reads() == 1  # the decisions are read again; the forms are still this process's
+    assert outcomes._decisions_due({course.patient_id}) == []  # a care-team view reads its own

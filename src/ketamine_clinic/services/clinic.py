@@ -15,7 +15,7 @@ from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from ketamine_clinic.domain.hours import ClinicHours, HoursError
@@ -45,7 +45,9 @@ __all__ = [
     "max_rate_factor",
     "min_gap_between_doses",
     "rule_overrides",
+    "forget",
     "forget_cached",
+    "forget_when_saved",
     "per_request",
     "recent",
     "request_scope",
@@ -123,6 +125,26 @@ def recent(key: str, load: Callable[[], T]) -> T:
     if not transaction.get_connection().in_atomic_block:
         _CACHE[key] = (now, value)
     return value
+
+
+def forget(prefix: str) -> None:
+    """Drop this process's ``recent`` results whose key starts with ``prefix``, now and again
+    when the current transaction commits (a reader in between would keep the old answer)."""
+
+    def drop() -> None:
+        for key in [k for k in _CACHE if k.startswith(prefix)]:
+            _CACHE.pop(key, None)
+
+    drop()
+    transaction.on_commit(drop)
+
+
+def forget_when_saved(prefix: str, *models: type[Any]) -> None:
+    """``forget(prefix)`` whenever a row of one of ``models`` is saved or deleted."""
+    for model in models:
+        for name, signal in (("save", post_save), ("delete", post_delete)):
+            uid = f"kc_forget:{prefix}:{model._meta.label}:{name}"
+            signal.connect(lambda **_: forget(prefix), sender=model, weak=False, dispatch_uid=uid)
 
 
 # any save of the row (this module's updates, a fixture, the admin) is read afresh

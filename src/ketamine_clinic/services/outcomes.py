@@ -231,27 +231,43 @@ def clinic_day(day: date, now: datetime, *, chair_page: int = 1, patient_ids: se
             }
         )
     open_now = Alert.objects.filter(acknowledged_at__isnull=True)
+    if patient_ids is not None:
+        open_now = open_now.filter(patient_id__in=patient_ids)
+    open_alerts = alerts.most_serious_first(open_now.select_related("patient").order_by("-raised_at"))
+    return {
+        "rows": rows,
+        "alerts": open_alerts,
+        "decisions_due": _decisions_due(patient_ids),
+        "total": sum(n for _, _, n in per_chair),
+        "chair_pages": range(1, pages + 1) if pages > 1 else range(0),
+        "chair_page": page,
+    }
+
+
+def _decisions_due(patient_ids: set[int] | None) -> list[Course]:
+    """Courses whose induction has ended and wait for the respond/refer decision: the same
+    rule as ``courses.decision_due`` (no induction visit scheduled, at least one given), in
+    one query for every course (an anti-join on ``kc_visit_induction_ahead``). The whole
+    clinic's list changes over days, not seconds: a server process reuses it for a few
+    seconds (``clinic.recent``); a visit or course saved through this process is seen at
+    once."""
     induction = Course.objects.filter(status="induction")
     if patient_ids is not None:
-        open_now, induction = open_now.filter(patient_id__in=patient_ids), induction.filter(patient_id__in=patient_ids)
-    open_alerts = alerts.most_serious_first(open_now.select_related("patient").order_by("-raised_at"))
-    # the same rule as courses.decision_due (no induction visit scheduled, at least one
-    # given), in one query for every course: an anti-join on kc_visit_induction_ahead
+        induction = induction.filter(patient_id__in=patient_ids)
     induction_visits = Visit.objects.filter(course=OuterRef("pk"), phase="induction")
-    due_courses = list(
+    due = (
         induction.filter(Exists(induction_visits.filter(status="done")))
         .exclude(Exists(induction_visits.filter(status="scheduled")))
         .prefetch_related("patient")  # joined in the same query, PostgreSQL scanned every patient
         .order_by("pk")
     )
-    return {
-        "rows": rows,
-        "alerts": open_alerts,
-        "decisions_due": due_courses,
-        "total": sum(n for _, _, n in per_chair),
-        "chair_pages": range(1, pages + 1) if pages > 1 else range(0),
-        "chair_page": page,
-    }
+    if patient_ids is not None:
+        return list(due)
+    return list(clinic.recent(DECISIONS_DUE_KEY, lambda: list(due)))
+
+
+DECISIONS_DUE_KEY = "today:decisions_due"
+clinic.forget_when_saved(DECISIONS_DUE_KEY, Course, Visit)
 
 
 SUMMARY_KEY = "outcomes-summary"

@@ -457,6 +457,9 @@ def do_mark_form_submitted(
     return row
 
 
+FORMS_DUE_KEY = "rems:forms_due"
+
+
 @dataclass(frozen=True)
 class FormsDue:
     due: list[RemsSessionRecord]
@@ -468,14 +471,20 @@ class FormsDue:
 
 
 def forms_due(today: date, patient_ids: Any = None) -> FormsDue:
-    """Monitoring forms not yet submitted: overdue past their date, else due [S37]."""
+    """Monitoring forms not yet submitted: overdue past their date, else due [S37]. They are
+    due within days: the whole clinic's list (the Today board's) is reused by a server
+    process for a few seconds (``clinic.recent``); a form saved through it is seen at once."""
     rows = RemsSessionRecord.objects.filter(due_on__isnull=False, submitted_at__isnull=True).select_related(
         "session__patient"
     )
     if patient_ids is not None:
-        rows = rows.filter(session__patient_id__in=patient_ids)
-    ordered = list(rows.order_by("due_on", "id"))
+        ordered = list(rows.filter(session__patient_id__in=patient_ids).order_by("due_on", "id"))
+    else:
+        ordered = list(clinic.recent(FORMS_DUE_KEY, lambda: list(rows.order_by("due_on", "id"))))
     return FormsDue(
         [r for r in ordered if r.due_on is not None and r.due_on >= today],
         [r for r in ordered if r.due_on is not None and r.due_on < today],
     )
+
+
+clinic.forget_when_saved(FORMS_DUE_KEY, RemsSessionRecord)
