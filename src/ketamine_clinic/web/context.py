@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django.http import HttpRequest
@@ -40,9 +41,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if not user.is_authenticated:
         return {"nav_items": []}
     role = getattr(user, "role", "")
-    items: list[dict[str, Any]] = [
-        {"label": label, "url": reverse(name)} for label, name, action in _NAV if role and can(role, action)
-    ]
+    items: list[dict[str, Any]] = [{"label": label, "url": url} for label, url in _items_for(role)]
     # the longest matching prefix is the current section (/clinic/patients/ beats /clinic/)
     matches = [i for i in items if request.path.startswith(i["url"])]
     current = max(matches, key=lambda i: len(i["url"]), default=None)
@@ -61,9 +60,16 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=32)
+def _items_for(role: str) -> tuple[tuple[str, str], ...]:
+    """The menu of ``role`` as (label, address): the same on every page, so built once per
+    process (each address is a URL reversal)."""
+    return tuple((label, reverse(name)) for label, name, action in _NAV if role and can(role, action))
+
+
 def _flag_discrepancies(items: list[dict[str, Any]]) -> None:
     """An open stock-count discrepancy shows on the ledger's nav item until it is resolved."""
-    ledger_url = reverse("ledger-home")
+    ledger_url = _ledger_url()
     item = next((i for i in items if i["url"] == ledger_url), None)
     if item is None:
         return
@@ -72,6 +78,11 @@ def _flag_discrepancies(items: list[dict[str, Any]]) -> None:
     count = open_discrepancy_count()
     if count:
         item["label"] = f"{item['label']} · {count} discrepanc{'y' if count == 1 else 'ies'}"
+
+
+@lru_cache(maxsize=1)
+def _ledger_url() -> str:
+    return reverse("ledger-home")
 
 
 def once(request: HttpRequest) -> dict[str, Any]:
