@@ -59,21 +59,9 @@ def _allergies(listed: object, none_known: bool | None) -> str | None:
     return "No known drug allergies" if none_known else None
 
 
-@dataclass(frozen=True)
-class _BannerFacts:
-    weight_kg: float | None
-    allergies: str | None
-    open_alerts: int
-    course_protocol: str | None
-    course_status: str | None
-    visits_planned: int
-    visits_done: int
-
-
-def _banner_facts(patient: Patient) -> _BannerFacts:
-    """The latest intake weight, the latest pre-procedure record's allergies, the number of
-    open alerts and the active course with its visits planned and done, in one query (the
-    banner is on every patient page)."""
+def _weight_allergies_alerts(patient: Patient) -> tuple[float | None, str | None, int]:
+    """The latest intake weight, the latest pre-procedure record's allergies and the number
+    of open alerts, in one query (the banner is on every patient page)."""
     latest_intake = Intake.objects.filter(patient=OuterRef("pk")).order_by("-recorded_at", "-id")
     latest_record = PreProcedureRecord.objects.filter(patient=OuterRef("pk")).order_by("-at", "-id")
     open_alerts = (
@@ -83,10 +71,6 @@ def _banner_facts(patient: Patient) -> _BannerFacts:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    active = Course.objects.filter(patient=OuterRef("pk"), status__in=Course.ACTIVE).order_by("pk")
-    visits = Visit.objects.filter(course_id=OuterRef("course_id")).order_by()
-    planned = visits.exclude(status="cancelled").values("course_id").annotate(n=Count("pk")).values("n")
-    done = visits.filter(status="done").values("course_id").annotate(n=Count("pk")).values("n")
     row = (
         Patient.objects.filter(pk=patient.pk)
         .annotate(
@@ -94,55 +78,39 @@ def _banner_facts(patient: Patient) -> _BannerFacts:
             allergies_listed=Subquery(latest_record.values("allergies")[:1], output_field=JSONField()),
             no_known_allergies=Subquery(latest_record.values("no_known_allergies")[:1]),
             open_alert_count=Subquery(open_alerts, output_field=IntegerField()),
-            course_id=Subquery(active.values("pk")[:1]),
-            course_protocol=Subquery(active.values("protocol")[:1]),
-            course_status=Subquery(active.values("status")[:1]),
-            visits_planned=Subquery(planned, output_field=IntegerField()),
-            visits_done=Subquery(done, output_field=IntegerField()),
         )
-        .values(
-            "latest_weight_kg",
-            "allergies_listed",
-            "no_known_allergies",
-            "open_alert_count",
-            "course_protocol",
-            "course_status",
-            "visits_planned",
-            "visits_done",
-        )
+        .values("latest_weight_kg", "allergies_listed", "no_known_allergies", "open_alert_count")
         .first()
     )
     if row is None:
-        return _BannerFacts(None, None, 0, None, None, 0, 0)
+        return None, None, 0
     weight = float(row["latest_weight_kg"]) if row["latest_weight_kg"] is not None else None
-    return _BannerFacts(
-        weight_kg=weight,
-        allergies=_allergies(row["allergies_listed"], row["no_known_allergies"]),
-        open_alerts=row["open_alert_count"] or 0,
-        course_protocol=row["course_protocol"],
-        course_status=row["course_status"],
-        visits_planned=row["visits_planned"] or 0,
-        visits_done=row["visits_done"] or 0,
-    )
+    return weight, _allergies(row["allergies_listed"], row["no_known_allergies"]), row["open_alert_count"] or 0
 
 
 def banner(patient: Patient, *, at: datetime) -> Banner:
     """The facts every patient page shows above its content: name, age, the latest weight,
     the active course (protocol, phase, visits done of planned), allergies, open alerts."""
-    facts = _banner_facts(patient)
+    weight_kg, allergies, open_alert_count = _weight_allergies_alerts(patient)
+    course = (
+        Course.objects.filter(patient=patient, status__in=Course.ACTIVE)
+        .annotate(
+            planned=Count("visits", filter=~Q(visits__status="cancelled")),
+            done=Count("visits", filter=Q(visits__status="done")),
+        )
+        .first()
+    )
     text = "no active course"
-    if facts.course_protocol is not None:
-        protocol = facts.course_protocol
-        name = PROTOCOLS[protocol].name if protocol in PROTOCOLS else protocol
-        status = dict(Course.STATUSES).get(facts.course_status or "", facts.course_status)
-        text = f"{name} · {status} · {facts.visits_done} of {facts.visits_planned} visits done"
+    if course is not None:
+        name = PROTOCOLS[course.protocol].name if course.protocol in PROTOCOLS else course.protocol
+        text = f"{name} · {course.get_status_display()} · {course.done} of {course.planned} visits done"
     return Banner(
         patient=patient,
         age_years=_age(patient.birth_date, timezone.localdate(at)),
-        weight_kg=facts.weight_kg,
+        weight_kg=weight_kg,
         course=text,
-        allergies=facts.allergies,
-        open_alerts=facts.open_alerts,
+        allergies=allergies,
+        open_alerts=open_alert_count,
     )
 
 
