@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import courses, intake, navigation, orders, preprocedure, schedule, sessions
-from ketamine_clinic.storage.models import Alert, Course
+from ketamine_clinic.storage.models import Alert, Course, Visit
 from tests.conftest import MONDAY, VITALS, complete_checklist
 from tests.support.rems import rems_on_site, rems_ready
 
@@ -51,21 +51,33 @@ def test_the_banner_says_no_known_drug_allergies_only_when_stated(patient, nurse
     assert navigation.banner(patient, at=MONDAY + timedelta(days=1)).allergies == "No known drug allergies"
 
 
-def test_the_banner_reads_weight_allergies_and_open_alerts_in_one_query(patient, nurse, recorded_intake) -> None:
-    _pre_procedure(patient, nurse, allergies=[{"substance": "Penicillin", "reaction": "Hives"}], none_known=False)
+def test_the_banner_reads_weight_allergies_alerts_and_the_course_in_one_query(
+    patient, nurse, recorded_intake, course
+) -> None:
     with CaptureQueriesContext(connection) as seen:
-        assert navigation._weight_allergies_alerts(patient)[2] == 0
+        assert navigation._weight_allergies_alerts(patient) == (float(recorded_intake.weight_kg), None, 0)
     assert len(seen) == 1
+    _pre_procedure(patient, nurse, allergies=[{"substance": "Penicillin", "reaction": "Hives"}], none_known=False)
     for n, acknowledged in enumerate([None, None, MONDAY]):
         Alert.objects.create(
             patient=patient, kind="vitals", severity="notify", message=f"alert {n}", raised_at=MONDAY,
             acknowledged_at=acknowledged,
         )  # fmt: skip
+    first = course.visits.order_by("starts_at").first()
+    Visit.objects.filter(pk=first.pk).update(status="done")
+    Visit.objects.filter(pk=course.visits.order_by("-starts_at").first().pk).update(status="cancelled")
+    planned = course.visits.exclude(status="cancelled").count()
     with CaptureQueriesContext(connection) as seen:
-        weight, allergies, open_alerts = navigation._weight_allergies_alerts(patient)
+        shown = navigation.banner(patient, at=MONDAY)
     assert len(seen) == 1
-    assert weight == float(recorded_intake.weight_kg) and allergies == "Penicillin" and open_alerts == 2
-    assert navigation.banner(patient, at=MONDAY).open_alerts == 2
+    assert shown.weight_kg == float(recorded_intake.weight_kg) and shown.allergies == "Penicillin"
+    assert shown.open_alerts == 2
+    assert shown.course == f"IV racemic ketamine for depression · induction · 1 of {planned} visits done"
+    assert planned >= 5
+    Course.objects.filter(pk=course.pk).update(status="completed")
+    assert navigation.banner(patient, at=MONDAY).course == "no active course"
+    _pre_procedure(patient, nurse, allergies=[], none_known=True)
+    assert navigation.banner(patient, at=MONDAY).allergies == "No known drug allergies"
 
 
 def _kinds(tasks, kind):  # type: ignore[no-untyped-def]

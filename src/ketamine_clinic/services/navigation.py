@@ -4,11 +4,13 @@ role's task queue. Read-only; every patient list goes through
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, IntegerField, JSONField, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ketamine_clinic.domain.policy import Action, can
@@ -61,56 +63,83 @@ def _allergies(listed: object, none_known: bool | None) -> str | None:
 
 def _weight_allergies_alerts(patient: Patient) -> tuple[float | None, str | None, int]:
     """The latest intake weight, the latest pre-procedure record's allergies and the number
-    of open alerts, in one query (the banner is on every patient page)."""
-    latest_intake = Intake.objects.filter(patient=OuterRef("pk")).order_by("-recorded_at", "-id")
-    latest_record = PreProcedureRecord.objects.filter(patient=OuterRef("pk")).order_by("-at", "-id")
-    open_alerts = (
-        Alert.objects.filter(patient=OuterRef("pk"), acknowledged_at__isnull=True)
-        .order_by()
-        .values("patient")
-        .annotate(n=Count("pk"))
-        .values("n")
+    of open alerts (``_banner_facts`` without the course)."""
+    facts = _banner_facts(patient)
+    return facts.weight_kg, facts.allergies, facts.open_alerts
+
+
+@dataclass(frozen=True)
+class _BannerFacts:
+    weight_kg: float | None
+    allergies: str | None
+    open_alerts: int
+    course_protocol: str | None = None
+    course_status: str | None = None
+    visits_planned: int = 0
+    visits_done: int = 0
+
+
+def _banner_sql() -> str:
+    """The banner's one statement. Every patient page shows the banner, and the ORM spent
+    several milliseconds building its subqueries on each page (decision 0048), so it is a
+    fixed statement: the same text every time, prepared once per connection on PostgreSQL.
+    The row for a patient without a course still comes back (LEFT JOIN)."""
+    intake, record = Intake._meta.db_table, PreProcedureRecord._meta.db_table
+    alert, course, visit = Alert._meta.db_table, Course._meta.db_table, Visit._meta.db_table
+    active = ", ".join(f"'{s}'" for s in Course.ACTIVE)
+    return (
+        "SELECT "
+        f"(SELECT i.weight_kg FROM {intake} i WHERE i.patient_id = %s ORDER BY i.recorded_at DESC, i.id DESC LIMIT 1), "
+        f"(SELECT r.allergies FROM {record} r WHERE r.patient_id = %s ORDER BY r.at DESC, r.id DESC LIMIT 1), "
+        f"(SELECT r.no_known_allergies FROM {record} r WHERE r.patient_id = %s ORDER BY r.at DESC, r.id DESC LIMIT 1), "
+        f"(SELECT COUNT(*) FROM {alert} a WHERE a.patient_id = %s AND a.acknowledged_at IS NULL), "
+        "c.protocol, c.status, "
+        f"(SELECT COUNT(*) FROM {visit} v WHERE v.course_id = c.id AND v.status <> 'cancelled'), "
+        f"(SELECT COUNT(*) FROM {visit} v WHERE v.course_id = c.id AND v.status = 'done') "
+        "FROM (SELECT 1 AS one) AS here LEFT JOIN ("
+        f"SELECT id, protocol, status FROM {course} WHERE patient_id = %s AND status IN ({active}) "
+        "ORDER BY planned_at DESC, id DESC LIMIT 1"
+        ") AS c ON 1 = 1"
     )
-    row = (
-        Patient.objects.filter(pk=patient.pk)
-        .annotate(
-            latest_weight_kg=Subquery(latest_intake.values("weight_kg")[:1]),
-            allergies_listed=Subquery(latest_record.values("allergies")[:1], output_field=JSONField()),
-            no_known_allergies=Subquery(latest_record.values("no_known_allergies")[:1]),
-            open_alert_count=Subquery(open_alerts, output_field=IntegerField()),
-        )
-        .values("latest_weight_kg", "allergies_listed", "no_known_allergies", "open_alert_count")
-        .first()
+
+
+def _banner_facts(patient: Patient) -> _BannerFacts:
+    """The latest intake weight, the latest pre-procedure record's allergies, the number of
+    open alerts and the active course (the latest planned) with its visits planned and
+    done, in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_banner_sql(), [patient.pk] * 5)
+        weight, listed, none_known, open_alerts, protocol, status, planned, done = cursor.fetchone()
+    if isinstance(listed, str):  # SQLite keeps JSON as text
+        listed = json.loads(listed)
+    return _BannerFacts(
+        weight_kg=float(weight) if weight is not None else None,
+        allergies=_allergies(listed, bool(none_known) if none_known is not None else None),
+        open_alerts=int(open_alerts or 0),
+        course_protocol=protocol,
+        course_status=status,
+        visits_planned=int(planned or 0),
+        visits_done=int(done or 0),
     )
-    if row is None:
-        return None, None, 0
-    weight = float(row["latest_weight_kg"]) if row["latest_weight_kg"] is not None else None
-    return weight, _allergies(row["allergies_listed"], row["no_known_allergies"]), row["open_alert_count"] or 0
 
 
 def banner(patient: Patient, *, at: datetime) -> Banner:
     """The facts every patient page shows above its content: name, age, the latest weight,
     the active course (protocol, phase, visits done of planned), allergies, open alerts."""
-    weight_kg, allergies, open_alert_count = _weight_allergies_alerts(patient)
-    course = (
-        Course.objects.filter(patient=patient, status__in=Course.ACTIVE)
-        .annotate(
-            planned=Count("visits", filter=~Q(visits__status="cancelled")),
-            done=Count("visits", filter=Q(visits__status="done")),
-        )
-        .first()
-    )
+    facts = _banner_facts(patient)
     text = "no active course"
-    if course is not None:
-        name = PROTOCOLS[course.protocol].name if course.protocol in PROTOCOLS else course.protocol
-        text = f"{name} · {course.get_status_display()} · {course.done} of {course.planned} visits done"
+    if facts.course_protocol is not None:
+        protocol = facts.course_protocol
+        name = PROTOCOLS[protocol].name if protocol in PROTOCOLS else protocol
+        status = dict(Course.STATUSES).get(facts.course_status or "", facts.course_status)
+        text = f"{name} · {status} · {facts.visits_done} of {facts.visits_planned} visits done"
     return Banner(
         patient=patient,
         age_years=_age(patient.birth_date, timezone.localdate(at)),
-        weight_kg=weight_kg,
+        weight_kg=facts.weight_kg,
         course=text,
-        allergies=allergies,
-        open_alerts=open_alert_count,
+        allergies=facts.allergies,
+        open_alerts=facts.open_alerts,
     )
 
 
