@@ -608,3 +608,17 @@ def test_a_process_reuses_the_menu_count_and_in_use_answer_and_sees_its_own_writ
     ledger.do_record_counts({lot.pk: "1990"}, count_kind="closing", at=MONDAY, acting_user=nurse)
     assert asked()[:2] == (True, 1)
     assert asked() == (True, 1, 0)
+
+
+def test_a_check_inside_a_write_never_uses_the_processs_copy(transactional_db, prescriber) -> None:
+    """Another server process received the first lot a second ago: pages here may say "not
+    in the ledger" for a few seconds, but the tie checked before a discharge (inside its
+    transaction) reads the database."""
+    from django.db import transaction
+
+    assert ledger.ledger_in_use("ketamine_vial") is False  # this process now holds "no"
+    lot = receive(prescriber)
+    clinic._CACHE[f"ledger:in_use:{lot.product_kind}"] = (clinic.time.monotonic(), False)  # as another process saw it
+    assert ledger.ledger_in_use("ketamine_vial") is False
+    with transaction.atomic():
+        assert ledger.ledger_in_use("ketamine_vial") is True

@@ -218,6 +218,8 @@ def _move_head(head: AuditChainHead) -> None:
             f'UPDATE "{table}" SET "last_hash" = %s, "length" = %s WHERE "singleton" = %s',  # noqa: S608
             [head.last_hash, head.length, head.singleton],
         )
+        if cursor.rowcount != 1:
+            raise RuntimeError(f"audit lane {head.singleton} vanished while it was locked")
 
 
 def _label(actor: User | None) -> str:

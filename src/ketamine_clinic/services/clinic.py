@@ -102,27 +102,30 @@ def per_request(key: str, load: Callable[[], T]) -> T:
     """``load()`` once per request under ``key`` (every time outside ``request_scope``),
     from this process's copy when it is under ``CACHE_SECONDS`` old. For settings
     singletons only: the model's ``post_save`` must call ``forget_cached``. Each request
-    gets its own copy of the row, so nothing a request changes on it reaches the next; a
-    row read inside a transaction is not kept for other requests (the transaction may yet
-    roll back)."""
+    gets its own deep copy of the row, so nothing a request changes on it (its JSON fields
+    included) reaches the next; see ``recent`` for transactions."""
     cache = _scope.get()
     if cache is None:
         return load()
     if key not in cache:
-        cache[key] = copy.copy(recent(key, load))
+        cache[key] = copy.deepcopy(recent(key, load))
     return cast(T, cache[key])
 
 
-def recent(key: str, load: Callable[[], T]) -> T:
+def recent(key: str, load: Callable[[], T], *, keep: Callable[[T], bool] | None = None) -> T:
     """``load()``, or this process's result of it under ``key`` when under
-    ``CACHE_SECONDS`` old. A result read inside a transaction is not kept (the transaction
-    may yet roll back). The caller drops the key when it changes what ``load`` reads."""
+    ``CACHE_SECONDS`` old; only results ``keep`` accepts are kept (all by default). Inside a
+    transaction it is always ``load()``, and not kept: a check that decides a write reads
+    the database, and what a transaction reads may yet roll back. The caller drops the key
+    when it changes what ``load`` reads (``forget``, ``forget_when_saved``)."""
+    if transaction.get_connection().in_atomic_block:
+        return load()
     now = time.monotonic()
     hit = _CACHE.get(key)
     if hit is not None and now - hit[0] < CACHE_SECONDS:
         return cast(T, hit[1])
     value = load()
-    if not transaction.get_connection().in_atomic_block:
+    if keep is None or keep(value):
         _CACHE[key] = (now, value)
     return value
 
@@ -132,7 +135,7 @@ def forget(prefix: str) -> None:
     when the current transaction commits (a reader in between would keep the old answer)."""
 
     def drop() -> None:
-        for key in [k for k in _CACHE if k.startswith(prefix)]:
+        for key in [k for k in list(_CACHE) if k.startswith(prefix)]:
             _CACHE.pop(key, None)
 
     drop()

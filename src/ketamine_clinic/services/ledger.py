@@ -85,7 +85,8 @@ def ledger_in_use(product_kind: str) -> bool:
     """The clinic keeps ``product_kind`` in the ledger once any lot of it was received. The
     chair page asks on every view, so a server process reuses the answer for a few seconds
     (``clinic.recent``): a lot received through this process counts at once, through
-    another within ``clinic.CACHE_SECONDS``."""
+    another within ``clinic.CACHE_SECONDS`` on pages; the checks inside a write (the tie
+    before discharge or close) always read the database."""
     received = StockLot.objects.filter(product_kind=product_kind)
     return bool(clinic.recent(f"ledger:in_use:{product_kind}", received.exists))
 

@@ -40,10 +40,14 @@ def confirmed_device(user: User) -> TOTPDevice | None:
 
 def has_confirmed_device(user: User) -> bool:
     """Whether ``user`` has a confirmed authenticator, as the sign-in check of every request
-    asks it: this process reuses the answer for a few seconds (``clinic.recent``); a device
-    confirmed or removed through this process is seen at once, through another within
-    ``clinic.CACHE_SECONDS``."""
-    return bool(clinic.recent(_key(user.pk), lambda: TOTPDevice.objects.filter(user=user, confirmed=True).exists()))
+    asks it. Only a yes is reused by this process for a few seconds (``clinic.recent``): a
+    no is asked of the database every time, so an authenticator confirmed through another
+    server process is required at once there too (the check fails closed); one removed
+    through another process stops being asked for within ``clinic.CACHE_SECONDS``."""
+    found = clinic.recent(
+        _key(user.pk), lambda: TOTPDevice.objects.filter(user=user, confirmed=True).exists(), keep=bool
+    )
+    return bool(found)
 
 
 def _key(user_id: int | None) -> str:
