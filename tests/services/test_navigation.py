@@ -55,7 +55,8 @@ def test_the_banner_reads_weight_allergies_alerts_and_the_course_in_one_query(
     patient, nurse, recorded_intake, course
 ) -> None:
     with CaptureQueriesContext(connection) as seen:
-        assert navigation._weight_allergies_alerts(patient) == (float(recorded_intake.weight_kg), None, 0)
+        facts = navigation._banner_facts(patient)
+    assert (facts.weight_kg, facts.allergies, facts.open_alerts) == (float(recorded_intake.weight_kg), None, 0)
     assert len(seen) == 1
     _pre_procedure(patient, nurse, allergies=[{"substance": "Penicillin", "reaction": "Hives"}], none_known=False)
     for n, acknowledged in enumerate([None, None, MONDAY]):

@@ -22,7 +22,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models.signals import post_save
 from django.utils import timezone
 
 from ketamine_clinic.domain import ledger as rules
@@ -91,13 +90,7 @@ def ledger_in_use(product_kind: str) -> bool:
     return bool(clinic.recent(f"ledger:in_use:{product_kind}", received.exists))
 
 
-def _forget_in_use(instance: StockLot, **_: object) -> None:
-    key = f"ledger:in_use:{instance.product_kind}"
-    clinic._CACHE.pop(key, None)
-    transaction.on_commit(lambda: clinic._CACHE.pop(key, None))
-
-
-post_save.connect(_forget_in_use, sender=StockLot, dispatch_uid="kc_ledger_in_use_forget")
+clinic.forget_when_saved("ledger:in_use:", StockLot)
 
 
 def do_add_location(name: str, *, acting_user: User) -> StorageLocation:

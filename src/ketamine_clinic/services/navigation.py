@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection
@@ -61,13 +62,6 @@ def _allergies(listed: object, none_known: bool | None) -> str | None:
     return "No known drug allergies" if none_known else None
 
 
-def _weight_allergies_alerts(patient: Patient) -> tuple[float | None, str | None, int]:
-    """The latest intake weight, the latest pre-procedure record's allergies and the number
-    of open alerts (``_banner_facts`` without the course)."""
-    facts = _banner_facts(patient)
-    return facts.weight_kg, facts.allergies, facts.open_alerts
-
-
 @dataclass(frozen=True)
 class _BannerFacts:
     weight_kg: float | None
@@ -79,6 +73,7 @@ class _BannerFacts:
     visits_done: int = 0
 
 
+@lru_cache(maxsize=1)
 def _banner_sql() -> str:
     """The banner's one statement. Every patient page shows the banner, and the ORM spent
     several milliseconds building its subqueries on each page (decision 0048), so it is a

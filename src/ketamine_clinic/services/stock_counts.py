@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models.signals import post_save
 
 from ketamine_clinic.domain import ledger as rules
 from ketamine_clinic.domain.ledger import LedgerError
@@ -38,13 +37,7 @@ def open_discrepancy_count() -> int:
 
 _OPEN_KEY = "ledger:open_discrepancies"
 
-
-def _forget_count(**_: object) -> None:
-    clinic._CACHE.pop(_OPEN_KEY, None)
-    transaction.on_commit(lambda: clinic._CACHE.pop(_OPEN_KEY, None))
-
-
-post_save.connect(_forget_count, sender=StockDiscrepancy, dispatch_uid="kc_open_discrepancies_forget")
+clinic.forget_when_saved(_OPEN_KEY, StockDiscrepancy)
 
 
 def do_record_counts(counts: dict[int, Any], *, count_kind: str, at: datetime, acting_user: User) -> list[LedgerEntry]:

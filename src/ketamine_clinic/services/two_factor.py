@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ketamine_clinic.domain.policy import Role
@@ -45,22 +44,14 @@ def has_confirmed_device(user: User) -> bool:
     server process is required at once there too (the check fails closed); one removed
     through another process stops being asked for within ``clinic.CACHE_SECONDS``."""
     found = clinic.recent(
-        _key(user.pk), lambda: TOTPDevice.objects.filter(user=user, confirmed=True).exists(), keep=bool
+        f"{_DEVICE_KEY}{user.pk}", lambda: TOTPDevice.objects.filter(user=user, confirmed=True).exists(), keep=bool
     )
     return bool(found)
 
 
-def _key(user_id: int | None) -> str:
-    return f"two_factor:{user_id}"
-
-
-def _forget_device(instance: TOTPDevice, **_: object) -> None:
-    clinic._CACHE.pop(_key(instance.user_id), None)
-    transaction.on_commit(lambda: clinic._CACHE.pop(_key(instance.user_id), None))
-
-
-post_save.connect(_forget_device, sender=TOTPDevice, dispatch_uid="kc_two_factor_forget_save")
-post_delete.connect(_forget_device, sender=TOTPDevice, dispatch_uid="kc_two_factor_forget_delete")
+_DEVICE_KEY = "two_factor:"
+# any device saved or removed drops every user's kept yes (devices change rarely)
+clinic.forget_when_saved(_DEVICE_KEY, TOTPDevice)
 
 
 def pending_device(user: User) -> TOTPDevice:
