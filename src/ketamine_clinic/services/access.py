@@ -32,6 +32,7 @@ from ketamine_clinic.storage.models import (
     User,
     Visit,
 )
+from ketamine_clinic.storage.prepared import Prepared
 
 __all__ = [
     "PageReads",
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 MAX_LISTED_IDS = 200
+_PATIENT = Prepared(Patient, lambda pk: Patient.objects.filter(pk=pk), "pk")
 
 
 @dataclass
@@ -124,7 +126,7 @@ def access_patient_by_id(actor: User, patient_id: int, *, action: Action = Actio
     Raises ``NotFound`` otherwise, identical to a missing patient; ``PatientMerged`` (a
     ``NotFound``) naming the kept record when the patient was a merged duplicate.
     """
-    patient = Patient.objects.filter(pk=patient_id).first()
+    patient = _PATIENT.first(pk=_row_id(patient_id))
     if patient is None:
         raise NotFound("No such patient.")
     if not _may_see(actor, patient, action):
@@ -139,9 +141,25 @@ def access_patient_by_id(actor: User, patient_id: int, *, action: Action = Actio
 _RELATED: dict[type, tuple[str, ...]] = {}
 
 
+#: The read of each patient-scoped row, its SQL built once per process (``storage.prepared``).
+_READS: dict[type, Prepared[Any]] = {}
+
+
+def _row_id(value: Any) -> int:
+    """An id from a URL or a form as an int; anything else is a row that does not exist."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound("Not found.") from None
+
+
 def _access_child(model, actor: User, row_id: int, action: Action):  # type: ignore[no-untyped-def]
     """Load a patient-scoped row of ``model``; same ``NotFound`` for missing and not yours."""
-    row = model.objects.select_related("patient", *_RELATED.get(model, ())).filter(pk=row_id).first()
+    read = _READS.get(model)
+    if read is None:
+        related = ("patient", *_RELATED.get(model, ()))
+        read = _READS[model] = Prepared(model, lambda pk: model.objects.select_related(*related).filter(pk=pk), "pk")
+    row = read.first(pk=_row_id(row_id))
     if row is None:
         raise NotFound("Not found.")
     if not _may_see(actor, row.patient, action):

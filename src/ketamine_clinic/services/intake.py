@@ -24,6 +24,7 @@ from ketamine_clinic.services.clinic import clinic_rules
 from ketamine_clinic.services.errors import Conflict, InvalidInput, NotAllowed
 from ketamine_clinic.services.vitals import check_vitals
 from ketamine_clinic.storage.models import EligibilityDecision, EventType, Intake, Patient, User
+from ketamine_clinic.storage.prepared import Prepared
 
 __all__ = [
     "Screen",
@@ -301,7 +302,14 @@ def do_decide_eligibility(
 
 
 def latest_intake(patient: Patient) -> Intake | None:
-    return Intake.objects.filter(patient=patient).order_by("-recorded_at", "-id").first()
+    return _LATEST_INTAKE.first(patient_id=patient.pk)
+
+
+_LATEST_INTAKE = Prepared(
+    Intake,
+    lambda patient_id: Intake.objects.filter(patient_id=patient_id).order_by("-recorded_at", "-id")[:1],
+    "patient_id",
+)
 
 
 def baseline_vitals(patient: Patient) -> dict[str, int | None]:

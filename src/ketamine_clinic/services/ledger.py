@@ -52,6 +52,7 @@ from ketamine_clinic.storage.models import (
     StorageLocation,
     User,
 )
+from ketamine_clinic.storage.prepared import Prepared
 
 __all__ = [
     "DOSE_PENDING",
@@ -208,13 +209,20 @@ def _net(entries: Iterable[LedgerEntry], kind: str) -> dict[int, Decimal]:
     return out
 
 
-def session_ledger(session: InfusionSession) -> SessionLedger:
-    """The session's draws and waste, and whether drawn = given + wasted ([S81])."""
-    entries = list(
-        LedgerEntry.objects.filter(session=session)
+_SESSION_ENTRIES = Prepared(
+    LedgerEntry,
+    lambda session_id: (
+        LedgerEntry.objects.filter(session_id=session_id)
         .select_related("lot", "recorded_by", "witness", "corrects")
         .order_by("at", "id")
-    )
+    ),
+    "session_id",
+)
+
+
+def session_ledger(session: InfusionSession) -> SessionLedger:
+    """The session's draws and waste, and whether drawn = given + wasted ([S81])."""
+    entries = _SESSION_ENTRIES(session_id=session.pk)
     kind = _ROUTE_KIND[session.order.route]
     tie = rules.session_tie(
         drawn_mg=sum(_net(entries, "draw").values(), _ZERO),

@@ -3,14 +3,15 @@ outcomes. Queries are bounded: a fixed number per page, never one per row."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, Max, Model, OuterRef, Prefetch, Q
 from django.utils import timezone
 from django_tasks import task
 
@@ -21,7 +22,9 @@ from ketamine_clinic.storage.models import (
     Alert,
     Assessment,
     Course,
+    EligibilityDecision,
     InfusionSession,
+    Intake,
     Order,
     Patient,
     ReadModel,
@@ -29,6 +32,7 @@ from ketamine_clinic.storage.models import (
     Visit,
     VitalSign,
 )
+from ketamine_clinic.storage.prepared import Prepared
 from ketamine_clinic.storage.routers import reporting
 
 __all__ = [
@@ -68,27 +72,78 @@ class Overview:
     status: Any = None
 
 
+@functools.cache
+def _overview_reads() -> tuple[Prepared[Any], ...]:
+    """The chart's reads, their SQL built once per process (``storage.prepared``)."""
+    return (
+        Prepared(
+            Intake, lambda patient_id: Intake.objects.filter(patient_id=patient_id).order_by("-recorded_at", "-id")[:1],
+            "patient_id",
+        ),
+        Prepared(
+            EligibilityDecision,
+            lambda patient_id: EligibilityDecision.objects.filter(patient_id=patient_id)
+            .select_related("decided_by").order_by("-decided_at", "-id")[:1],
+            "patient_id",
+        ),
+        Prepared(
+            Course, lambda patient_id: Course.objects.filter(patient_id=patient_id).order_by("-planned_at", "-id")[:1],
+            "patient_id",
+        ),
+        Prepared(
+            Visit,
+            lambda patient_id: Visit.objects.filter(patient_id=patient_id).select_related("chair", "course")
+            .order_by("starts_at"),
+            "patient_id",
+        ),
+        Prepared(
+            Order,
+            lambda patient_id: Order.objects.filter(patient_id=patient_id, cancelled_reason="")
+            .select_related("signed_by", "verified_by").order_by("signed_at"),
+            "patient_id",
+        ),
+        Prepared(
+            InfusionSession, lambda patient_id: InfusionSession.objects.filter(patient_id=patient_id), "patient_id"
+        ),
+        Prepared(
+            Assessment, lambda patient_id: Assessment.objects.filter(patient_id=patient_id).order_by("at", "id"),
+            "patient_id",
+        ),
+        Prepared(
+            Alert,
+            lambda patient_id: Alert.objects.filter(patient_id=patient_id)
+            .select_related("acknowledged_by", "assessment_record__assessed_by").order_by("-raised_at"),
+            "patient_id",
+        ),
+        Prepared(
+            SideEffect, lambda patient_id: SideEffect.objects.filter(session__patient_id=patient_id).order_by("at"),
+            "patient_id",
+        ),
+    )  # fmt: skip
+
+
+_R = TypeVar("_R", bound=Model)
+
+
+def _own(row: _R | None, patient: Patient) -> _R | None:
+    """``row.patient`` is the chart's patient object, as a read through the patient gives."""
+    if row is not None:
+        row.patient = patient  # type: ignore[attr-defined]
+    return row
+
+
 def patient_overview(patient: Patient) -> Overview:
     """Everything the chart shows, in a fixed number of queries."""
-    intake = patient.intakes.order_by("-recorded_at", "-id").first()
-    decision = patient.eligibility_decisions.select_related("decided_by").order_by("-decided_at", "-id").first()
-    course = patient.courses.order_by("-planned_at", "-id").first()
-    visits = list(Visit.objects.filter(patient=patient).select_related("chair", "course").order_by("starts_at"))
+    reads, pk = _overview_reads(), patient.pk
+    intake, decision, course = (_own(read.first(patient_id=pk), patient) for read in reads[:3])
+    visits = reads[3](patient_id=pk)
     orders: dict[int, Order] = {}
-    for order in (
-        Order.objects.filter(patient=patient, cancelled_reason="")
-        .select_related("signed_by", "verified_by")
-        .order_by("signed_at")
-    ):
+    for order in reads[4](patient_id=pk):
         orders[order.visit_id] = order
-    sessions = {s.visit_id: s for s in InfusionSession.objects.filter(patient=patient)}
-    scores = list(Assessment.objects.filter(patient=patient).order_by("at", "id"))
-    alerts = list(
-        Alert.objects.filter(patient=patient)
-        .select_related("acknowledged_by", "assessment_record__assessed_by")
-        .order_by("-raised_at")
-    )
-    effects = list(SideEffect.objects.filter(session__patient=patient).order_by("at"))
+    sessions = {s.visit_id: s for s in reads[5](patient_id=pk)}
+    scores = reads[6](patient_id=pk)
+    alerts = reads[7](patient_id=pk)
+    effects = reads[8](patient_id=pk)
     overview = Overview(patient, intake, decision, course, visits, orders, sessions, scores, alerts)
     overview.timeline = _timeline(overview, effects)
     overview.status = response_status(course, scores) if course else None

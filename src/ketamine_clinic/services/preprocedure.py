@@ -36,6 +36,7 @@ from ketamine_clinic.services import alerts, audit
 from ketamine_clinic.services._common import lock_active_patient, require
 from ketamine_clinic.services.errors import InvalidInput
 from ketamine_clinic.storage.models import ConsentSignature, EventType, Patient, PreProcedureRecord, User
+from ketamine_clinic.storage.prepared import Prepared
 
 __all__ = [
     "current_record",
@@ -49,7 +50,14 @@ __all__ = [
 
 def current_record(patient: Patient) -> PreProcedureRecord | None:
     """The latest version of the patient's pre-procedure record, or ``None``."""
-    return PreProcedureRecord.objects.filter(patient=patient).order_by("-at", "-id").first()
+    return _CURRENT.first(patient_id=patient.pk)
+
+
+_CURRENT = Prepared(
+    PreProcedureRecord,
+    lambda patient_id: PreProcedureRecord.objects.filter(patient_id=patient_id).order_by("-at", "-id")[:1],
+    "patient_id",
+)
 
 
 def medication_classes(patient: Patient) -> dict[str, list[str]]:

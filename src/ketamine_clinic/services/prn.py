@@ -22,6 +22,7 @@ from ketamine_clinic.services import audit, clinic
 from ketamine_clinic.services._common import require
 from ketamine_clinic.services.errors import Conflict, InvalidInput
 from ketamine_clinic.storage.models import EventType, InfusionSession, PrnDose, User
+from ketamine_clinic.storage.prepared import Prepared
 
 __all__ = ["PrnLine", "do_give_prn", "mar", "standing_orders"]
 
@@ -41,7 +42,14 @@ class PrnLine:
 
 def mar(session: InfusionSession) -> list[PrnDose]:
     """The session's PRN doses in time order, with the clinician who gave each [S23]."""
-    return list(PrnDose.objects.filter(session=session).select_related("recorded_by").order_by("at", "id"))
+    return _MAR(session_id=session.pk)
+
+
+_MAR = Prepared(
+    PrnDose,
+    lambda session_id: PrnDose.objects.filter(session_id=session_id).select_related("recorded_by").order_by("at", "id"),
+    "session_id",
+)
 
 
 def _given(doses: list[PrnDose], order: PrnOrder) -> list[tuple[datetime, float]]:

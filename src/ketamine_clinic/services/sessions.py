@@ -44,6 +44,7 @@ from ketamine_clinic.storage.models import (
     Visit,
     VitalSign,
 )
+from ketamine_clinic.storage.prepared import Prepared
 
 __all__ = [
     "SIDE_EFFECTS",
@@ -72,9 +73,20 @@ def _lock(session: InfusionSession) -> None:
     session.refresh_from_db()
 
 
+#: Each kind of session entry's read, its SQL built once per process (``storage.prepared``).
+_ENTRIES: dict[type, Prepared[Any]] = {}
+
+
 def current_entries(model: type, session: InfusionSession) -> list[Any]:
     """Entries of ``session`` that no later amendment replaces, in time order."""
-    rows = list(model.objects.filter(session=session).order_by("at", "id"))  # type: ignore[attr-defined]
+    read = _ENTRIES.get(model)
+    if read is None:
+        read = _ENTRIES[model] = Prepared(
+            model,
+            lambda session_id: model.objects.filter(session_id=session_id).order_by("at", "id"),  # type: ignore[attr-defined]
+            "session_id",
+        )
+    rows = read(session_id=session.pk)
     replaced = {r.amends_id for r in rows if r.amends_id}
     return [r for r in rows if r.pk not in replaced]
 
