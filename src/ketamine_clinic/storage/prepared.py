@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import Model, QuerySet
-from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql.constants import MULTI
 
 __all__ = ["Prepared"]
@@ -104,8 +104,8 @@ class Prepared(Generic[M]):
         if (
             queryset.model is not self.model
             or queryset._iterable_class is not ModelIterable
-            or queryset._prefetch_related_lookups
-            or queryset._known_related_objects
+            or queryset._prefetch_related_lookups  # type: ignore[attr-defined]
+            or queryset._known_related_objects  # type: ignore[attr-defined]
             or query.select_for_update
             or query.combinator
         ):
