@@ -63,6 +63,7 @@ def test_a_select_related_chain_and_a_slice_read_like_the_orm(running_session) -
         assert got.visit.course.pk == running_session.visit.course_id
     assert len(queries) == 0
     assert read.first(pk=-1) is None
+    assert read.first(pk=2**70) is None and read(pk=-(2**64)) == []  # beyond any id column, as the ORM
 
 
 def test_a_constant_in_the_statement_stays_and_only_the_ids_are_bound(patient) -> None:

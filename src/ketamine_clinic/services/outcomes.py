@@ -232,6 +232,13 @@ def _open_session_visits() -> list[int]:
 TODAY_CHAIRS_PER_PAGE = 12
 
 
+#: Every open alert with its patient, newest first (its SQL built once: ``storage.prepared``).
+_OPEN_ALERTS = Prepared(
+    Alert,
+    lambda: Alert.objects.filter(acknowledged_at__isnull=True).select_related("patient").order_by("-raised_at"),
+)
+
+
 def clinic_day(day: date, now: datetime, *, chair_page: int = 1, patient_ids: set[int] | None = None) -> dict[str, Any]:
     """Today's chairs and sessions, vitals due, open alerts and decisions due. The chairs
     with a visit today (or an open session) are shown ``TODAY_CHAIRS_PER_PAGE`` at a time,
@@ -285,10 +292,11 @@ def clinic_day(day: date, now: datetime, *, chair_page: int = 1, patient_ids: se
                 "other_day": not start <= v.starts_at < end,
             }
         )
-    open_now = Alert.objects.filter(acknowledged_at__isnull=True)
-    if patient_ids is not None:
-        open_now = open_now.filter(patient_id__in=patient_ids)
-    open_alerts = alerts.most_serious_first(open_now.select_related("patient").order_by("-raised_at"))
+    if patient_ids is None:
+        open_alerts = alerts.most_serious_first(_OPEN_ALERTS())
+    else:
+        open_now = Alert.objects.filter(acknowledged_at__isnull=True, patient_id__in=patient_ids)
+        open_alerts = alerts.most_serious_first(open_now.select_related("patient").order_by("-raised_at"))
     return {
         "rows": rows,
         "alerts": open_alerts,

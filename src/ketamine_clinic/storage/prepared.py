@@ -9,7 +9,7 @@ model instances, related rows from ``select_related`` included, as the queryset 
 
 Rules (checked where they can be, see ``_compile``):
 
-- the builder is a pure function of its integer arguments (ids): any other value in it
+- the builder is a pure function of its integer arguments (ids, compared for equality): any other value in it
   (a date, ``timezone.now()``, a setting) would be frozen at the first call; such a value is
   compared in Python after the read, or the read stays an ordinary queryset;
 - a plain model queryset: no ``values()``, ``prefetch_related()``, ``select_for_update()``
@@ -38,6 +38,8 @@ M = TypeVar("M", bound=Model)
 #: Stand-in values for the arguments while the statement is compiled: integers no id in
 #: this clinic reaches, each found back among the compiled statement's parameters.
 _MARK_BASE = 7_340_000_000_000_000
+#: The range of a 64-bit id column: an id outside it matches no row.
+_ID_MIN, _ID_MAX = -(2**63), 2**63 - 1
 
 
 class _Compiled:
@@ -69,6 +71,8 @@ class Prepared(Generic[M]):
         for name, value in values.items():
             if type(value) is not int:
                 raise TypeError(f"{name} must be an int id, not {type(value).__name__}")
+            if not _ID_MIN <= value <= _ID_MAX:  # no row has it (the ORM answers none too)
+                return []
         db = router.db_for_read(self.model) or DEFAULT_DB_ALIAS
         connection = connections[db]
         compiled = self._compiled.get((db, connection.vendor))

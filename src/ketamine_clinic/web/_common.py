@@ -161,7 +161,8 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend; the signed-in user read with a statement built once (web/fast_auth.py)
+    "ketamine_clinic.web.fast_auth.PreparedModelBackend",
 ]
 AUTH_USER_MODEL = "storage.User"
 DATABASE_ROUTERS = ["ketamine_clinic.storage.routers.ReplicaRouter"]
@@ -223,7 +224,7 @@ TEMPLATES = [
 SESSION_COOKIE_HTTPONLY = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "ketamine_clinic.web.fast_auth"  # Django's database sessions (web/fast_auth.py)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
