@@ -90,6 +90,12 @@ def test_misuse_is_refused_before_any_read() -> None:
     text = Prepared(Patient, lambda pk: Patient.objects.filter(mrn=str(pk)), "pk")
     with pytest.raises(TypeError, match="not bound as a plain parameter"):
         text(pk=1)
+    shifted = Prepared(Patient, lambda pk, other: Patient.objects.filter(pk=pk, merged_into_id=pk + 1), "pk", "other")
+    with pytest.raises(TypeError, match="changed before it is bound"):
+        shifted(pk=1, other=2)
+    pinned = Prepared(Patient, lambda pk: Patient.objects.using("default").filter(pk=pk), "pk")
+    with pytest.raises(TypeError, match="plain read"):  # the router chooses the database
+        pinned(pk=1)
 
 
 @pytest.mark.postgresql

@@ -36,8 +36,11 @@ __all__ = ["Prepared"]
 M = TypeVar("M", bound=Model)
 
 #: Stand-in values for the arguments while the statement is compiled: integers no id in
-#: this clinic reaches, each found back among the compiled statement's parameters.
+#: this clinic reaches, each found back among the compiled statement's parameters. They lie
+#: far apart, and a parameter near one but not equal to it (``pk + 1``) is refused.
 _MARK_BASE = 7_340_000_000_000_000
+_MARK_STEP = 1_000_000_000_000
+_MARK_NEAR = 1_000_000
 #: The range of a 64-bit id column: an id outside it matches no row.
 _ID_MIN, _ID_MAX = -(2**63), 2**63 - 1
 
@@ -102,11 +105,13 @@ class Prepared(Generic[M]):
         return rows[0] if rows else None
 
     def _compile(self, db: str) -> _Compiled:
-        marks = {name: _MARK_BASE + i for i, name in enumerate(self.names)}
-        queryset = self.build(**marks).using(db)
+        marks = {name: _MARK_BASE + i * _MARK_STEP for i, name in enumerate(self.names)}
+        built = self.build(**marks)
+        queryset = built.using(db)
         query = queryset.query
         if (
-            queryset.model is not self.model
+            built._db is not None  # type: ignore[attr-defined]  # the router chooses, call by call
+            or queryset.model is not self.model
             or queryset._iterable_class is not ModelIterable
             or queryset._prefetch_related_lookups  # type: ignore[attr-defined]
             or queryset._known_related_objects  # type: ignore[attr-defined]
@@ -118,7 +123,12 @@ class Prepared(Generic[M]):
         sql, params = compiler.as_sql()
         by_mark = {mark: name for name, mark in marks.items()}
         slots = tuple(by_mark.get(p) if type(p) is int else None for p in params)
+        for p, slot in zip(params, slots, strict=True):
+            if slot is None and type(p) is int and any(abs(p - mark) < _MARK_NEAR for mark in by_mark):
+                raise TypeError(f"{self.model.__name__}: an id is changed before it is bound ({p})")
         missing = set(self.names) - {s for s in slots if s}
         if missing:  # an argument the statement does not carry as a parameter as given
             raise TypeError(f"{self.model.__name__}: {sorted(missing)} not bound as a plain parameter")
-        return _Compiled(compiler, sql, tuple(params), slots, db)
+        compiled = _Compiled(compiler, sql, tuple(params), slots, db)
+        compiler.connection = None  # each call runs on its own thread's connection
+        return compiled
