@@ -116,3 +116,14 @@ def test_each_thread_reads_on_its_own_connection(patient) -> None:
     thread.start()
     thread.join()
     assert seen == [(patient.pk, True)]
+
+
+@pytest.mark.django_db
+def test_per_model_makes_one_read_per_model_on_first_use(patient) -> None:
+    from ketamine_clinic.storage.models import Intake
+    from ketamine_clinic.storage.prepared import per_model
+
+    by_patient = per_model(lambda model, patient_id: model.objects.filter(patient_id=patient_id), "patient_id")
+    assert by_patient(Intake) is by_patient(Intake) and by_patient(Intake) is not by_patient(VitalSign)
+    assert by_patient(Intake).model is Intake
+    assert by_patient(Intake)(patient_id=patient.pk) == list(Intake.objects.filter(patient=patient))

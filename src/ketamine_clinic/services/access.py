@@ -32,7 +32,7 @@ from ketamine_clinic.storage.models import (
     User,
     Visit,
 )
-from ketamine_clinic.storage.prepared import Prepared
+from ketamine_clinic.storage.prepared import Prepared, per_model
 
 __all__ = [
     "PageReads",
@@ -141,8 +141,11 @@ def access_patient_by_id(actor: User, patient_id: int, *, action: Action = Actio
 _RELATED: dict[type, tuple[str, ...]] = {}
 
 
-#: The read of each patient-scoped row, its SQL built once per process (``storage.prepared``).
-_READS: dict[type, Prepared[Any]] = {}
+#: The read of each patient-scoped row with its related rows, its SQL built once per process
+#: (``storage.prepared``).
+_READS = per_model(
+    lambda model, pk: model.objects.select_related("patient", *_RELATED.get(model, ())).filter(pk=pk), "pk"
+)
 
 
 def _row_id(value: Any) -> int:
@@ -155,11 +158,7 @@ def _row_id(value: Any) -> int:
 
 def _access_child(model, actor: User, row_id: int, action: Action):  # type: ignore[no-untyped-def]
     """Load a patient-scoped row of ``model``; same ``NotFound`` for missing and not yours."""
-    read = _READS.get(model)
-    if read is None:
-        related = ("patient", *_RELATED.get(model, ()))
-        read = _READS[model] = Prepared(model, lambda pk: model.objects.select_related(*related).filter(pk=pk), "pk")
-    row = read.first(pk=_row_id(row_id))
+    row = _READS(model).first(pk=_row_id(row_id))
     if row is None:
         raise NotFound("Not found.")
     if not _may_see(actor, row.patient, action):

@@ -3,7 +3,6 @@ outcomes. Queries are bounded: a fixed number per page, never one per row."""
 
 from __future__ import annotations
 
-import functools
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,13 +17,13 @@ from django_tasks import task
 from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import alerts, clinic, measures, protocols
 from ketamine_clinic.services.courses import response_status
+from ketamine_clinic.services.intake import latest_intake
 from ketamine_clinic.storage.models import (
     Alert,
     Assessment,
     Course,
     EligibilityDecision,
     InfusionSession,
-    Intake,
     Order,
     Patient,
     ReadModel,
@@ -72,54 +71,58 @@ class Overview:
     status: Any = None
 
 
-@functools.cache
-def _overview_reads() -> tuple[Prepared[Any], ...]:
-    """The chart's reads, their SQL built once per process (``storage.prepared``)."""
-    return (
-        Prepared(
-            Intake, lambda patient_id: Intake.objects.filter(patient_id=patient_id).order_by("-recorded_at", "-id")[:1],
-            "patient_id",
-        ),
-        Prepared(
-            EligibilityDecision,
-            lambda patient_id: EligibilityDecision.objects.filter(patient_id=patient_id)
-            .select_related("decided_by").order_by("-decided_at", "-id")[:1],
-            "patient_id",
-        ),
-        Prepared(
-            Course, lambda patient_id: Course.objects.filter(patient_id=patient_id).order_by("-planned_at", "-id")[:1],
-            "patient_id",
-        ),
-        Prepared(
-            Visit,
-            lambda patient_id: Visit.objects.filter(patient_id=patient_id).select_related("chair", "course")
-            .order_by("starts_at"),
-            "patient_id",
-        ),
-        Prepared(
-            Order,
-            lambda patient_id: Order.objects.filter(patient_id=patient_id, cancelled_reason="")
-            .select_related("signed_by", "verified_by").order_by("signed_at"),
-            "patient_id",
-        ),
-        Prepared(
-            InfusionSession, lambda patient_id: InfusionSession.objects.filter(patient_id=patient_id), "patient_id"
-        ),
-        Prepared(
-            Assessment, lambda patient_id: Assessment.objects.filter(patient_id=patient_id).order_by("at", "id"),
-            "patient_id",
-        ),
-        Prepared(
-            Alert,
-            lambda patient_id: Alert.objects.filter(patient_id=patient_id)
-            .select_related("acknowledged_by", "assessment_record__assessed_by").order_by("-raised_at"),
-            "patient_id",
-        ),
-        Prepared(
-            SideEffect, lambda patient_id: SideEffect.objects.filter(session__patient_id=patient_id).order_by("at"),
-            "patient_id",
-        ),
-    )  # fmt: skip
+# The chart's reads, their SQL built once per process (``storage.prepared``); the latest
+# intake is ``intake.latest_intake``.
+_DECISION = Prepared(
+    EligibilityDecision,
+    lambda patient_id: (
+        EligibilityDecision.objects.filter(patient_id=patient_id)
+        .select_related("decided_by")
+        .order_by("-decided_at", "-id")[:1]
+    ),
+    "patient_id",
+)
+_COURSE = Prepared(
+    Course,
+    lambda patient_id: Course.objects.filter(patient_id=patient_id).order_by("-planned_at", "-id")[:1],
+    "patient_id",
+)
+_VISITS = Prepared(
+    Visit,
+    lambda patient_id: (
+        Visit.objects.filter(patient_id=patient_id).select_related("chair", "course").order_by("starts_at")
+    ),
+    "patient_id",
+)
+_ORDERS = Prepared(
+    Order,
+    lambda patient_id: (
+        Order.objects.filter(patient_id=patient_id, cancelled_reason="")
+        .select_related("signed_by", "verified_by")
+        .order_by("signed_at")
+    ),
+    "patient_id",
+)
+_SESSIONS = Prepared(
+    InfusionSession, lambda patient_id: InfusionSession.objects.filter(patient_id=patient_id), "patient_id"
+)
+_SCORES = Prepared(
+    Assessment, lambda patient_id: Assessment.objects.filter(patient_id=patient_id).order_by("at", "id"), "patient_id"
+)
+_ALERTS = Prepared(
+    Alert,
+    lambda patient_id: (
+        Alert.objects.filter(patient_id=patient_id)
+        .select_related("acknowledged_by", "assessment_record__assessed_by")
+        .order_by("-raised_at")
+    ),
+    "patient_id",
+)
+_EFFECTS = Prepared(
+    SideEffect,
+    lambda patient_id: SideEffect.objects.filter(session__patient_id=patient_id).order_by("at"),
+    "patient_id",
+)
 
 
 _R = TypeVar("_R", bound=Model)
@@ -134,16 +137,18 @@ def _own(row: _R | None, patient: Patient) -> _R | None:
 
 def patient_overview(patient: Patient) -> Overview:
     """Everything the chart shows, in a fixed number of queries."""
-    reads, pk = _overview_reads(), patient.pk
-    intake, decision, course = (_own(read.first(patient_id=pk), patient) for read in reads[:3])
-    visits = reads[3](patient_id=pk)
+    pk = patient.pk
+    intake = _own(latest_intake(patient), patient)
+    decision = _own(_DECISION.first(patient_id=pk), patient)
+    course = _own(_COURSE.first(patient_id=pk), patient)
+    visits = _VISITS(patient_id=pk)
     orders: dict[int, Order] = {}
-    for order in reads[4](patient_id=pk):
+    for order in _ORDERS(patient_id=pk):
         orders[order.visit_id] = order
-    sessions = {s.visit_id: s for s in reads[5](patient_id=pk)}
-    scores = reads[6](patient_id=pk)
-    alerts = reads[7](patient_id=pk)
-    effects = reads[8](patient_id=pk)
+    sessions = {s.visit_id: s for s in _SESSIONS(patient_id=pk)}
+    scores = _SCORES(patient_id=pk)
+    alerts = _ALERTS(patient_id=pk)
+    effects = _EFFECTS(patient_id=pk)
     overview = Overview(patient, intake, decision, course, visits, orders, sessions, scores, alerts)
     overview.timeline = _timeline(overview, effects)
     overview.status = response_status(course, scores) if course else None

@@ -44,7 +44,7 @@ from ketamine_clinic.storage.models import (
     Visit,
     VitalSign,
 )
-from ketamine_clinic.storage.prepared import Prepared
+from ketamine_clinic.storage.prepared import per_model
 
 __all__ = [
     "SIDE_EFFECTS",
@@ -61,6 +61,7 @@ __all__ = [
     "do_record_vitals",
     "do_sign_note",
     "current_entries",
+    "entries",
 ]
 
 _SIDE_EFFECT_CODES = {code for code, _ in SIDE_EFFECTS}
@@ -73,20 +74,25 @@ def _lock(session: InfusionSession) -> None:
     session.refresh_from_db()
 
 
-#: Each kind of session entry's read, its SQL built once per process (``storage.prepared``).
-_ENTRIES: dict[type, Prepared[Any]] = {}
+#: Each kind of session entry's read with who recorded it, in time order, its SQL built
+#: once per process (``storage.prepared``).
+_ENTRIES = per_model(
+    lambda model, session_id: (
+        model.objects.filter(session_id=session_id).select_related("recorded_by").order_by("at", "id")
+    ),
+    "session_id",
+)
+
+
+def entries(model: type, session: InfusionSession) -> list[Any]:
+    """Every entry of kind ``model`` (vital signs, pump events, notes...) of ``session``,
+    amended ones included, in time order, with who recorded each."""
+    return _ENTRIES(model)(session_id=session.pk)
 
 
 def current_entries(model: type, session: InfusionSession) -> list[Any]:
     """Entries of ``session`` that no later amendment replaces, in time order."""
-    read = _ENTRIES.get(model)
-    if read is None:
-        read = _ENTRIES[model] = Prepared(
-            model,
-            lambda session_id: model.objects.filter(session_id=session_id).order_by("at", "id"),  # type: ignore[attr-defined]
-            "session_id",
-        )
-    rows = read(session_id=session.pk)
+    rows = entries(model, session)
     replaced = {r.amends_id for r in rows if r.amends_id}
     return [r for r in rows if r.pk not in replaced]
 

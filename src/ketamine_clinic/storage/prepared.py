@@ -9,9 +9,10 @@ model instances, related rows from ``select_related`` included, as the queryset 
 
 Rules (checked where they can be, see ``_compile``):
 
-- the builder is a pure function of its integer arguments (ids, compared for equality): any other value in it
-  (a date, ``timezone.now()``, a setting) would be frozen at the first call; such a value is
-  compared in Python after the read, or the read stays an ordinary queryset;
+- the builder is a pure function of its integer arguments (ids, compared for equality):
+  any other value in it (a date, ``timezone.now()``, a setting) would be frozen at the
+  first call; such a value is compared in Python after the read, or the read stays an
+  ordinary queryset;
 - a plain model queryset: no ``values()``, ``prefetch_related()``, ``select_for_update()``
   (locked reads belong to writes and stay ordinary querysets), no ``__in`` list;
 - reads only, routed like any read (``storage.routers``), so a report inside
@@ -31,7 +32,7 @@ from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql.constants import MULTI
 
-__all__ = ["Prepared"]
+__all__ = ["Prepared", "per_model"]
 
 M = TypeVar("M", bound=Model)
 
@@ -66,7 +67,7 @@ class Prepared(Generic[M]):
         self.model = model
         self.build = build
         self.names = names
-        self._compiled: dict[tuple[str, str], _Compiled] = {}
+        self._compiled: dict[str, _Compiled] = {}
 
     def __call__(self, **values: int) -> list[M]:
         if set(values) != set(self.names):
@@ -78,9 +79,9 @@ class Prepared(Generic[M]):
                 return []
         db = router.db_for_read(self.model) or DEFAULT_DB_ALIAS
         connection = connections[db]
-        compiled = self._compiled.get((db, connection.vendor))
+        compiled = self._compiled.get(db)
         if compiled is None:
-            compiled = self._compiled[(db, connection.vendor)] = self._compile(db)
+            compiled = self._compiled[db] = self._compile(db)
         bound = [p if slot is None else values[slot] for p, slot in zip(compiled.params, compiled.slots, strict=True)]
         runner = copy.copy(compiled.compiler)
         runner.connection = connection  # this thread's connection, not the compiling one's
@@ -132,3 +133,18 @@ class Prepared(Generic[M]):
         compiled = _Compiled(compiler, sql, tuple(params), slots, db)
         compiler.connection = None  # each call runs on its own thread's connection
         return compiled
+
+
+def per_model(build: Callable[..., QuerySet[Any]], *names: str) -> Callable[[type[M]], Prepared[M]]:
+    """The same read for several models (``build(model, **ids)``), one ``Prepared`` per
+    model made on its first use: ``entries = per_model(lambda model, session_id: ...,
+    "session_id")``, then ``entries(VitalSign)(session_id=7)``."""
+    reads: dict[type[Model], Prepared[Any]] = {}
+
+    def read_for(model: type[M]) -> Prepared[M]:
+        read = reads.get(model)
+        if read is None:
+            read = reads[model] = Prepared(model, lambda **ids: build(model, **ids), *names)
+        return read
+
+    return read_for

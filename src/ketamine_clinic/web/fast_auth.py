@@ -39,7 +39,7 @@ class PreparedModelBackend(ModelBackend):
 
 
 @functools.cache
-def _session_sql(alias: str, vendor: str, table: str) -> str:
+def _session_sql(alias: str, table: str) -> str:
     q = connections[alias].ops.quote_name
     return f"SELECT {q('session_data')} FROM {q(table)} WHERE {q('session_key')} = %s AND {q('expire_date')} > %s"
 
@@ -54,7 +54,7 @@ class SessionStore(db.SessionStore):
             connection = connections[alias]
             now = connection.ops.adapt_datetimefield_value(timezone.now())
             with connection.cursor() as cursor:
-                cursor.execute(_session_sql(alias, connection.vendor, self.model._meta.db_table), [key, now])
+                cursor.execute(_session_sql(alias, self.model._meta.db_table), [key, now])
                 row = cursor.fetchone()
             if row is not None:
                 return self.model(session_key=key, session_data=row[0])

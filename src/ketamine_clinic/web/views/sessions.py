@@ -29,7 +29,6 @@ from ketamine_clinic.storage.models import (
     SideEffect,
     VitalSign,
 )
-from ketamine_clinic.storage.prepared import Prepared
 from ketamine_clinic.web import charts
 from ketamine_clinic.web.forms import (
     AcknowledgeForm,
@@ -168,37 +167,19 @@ def _pump_now(session: InfusionSession, open_now: list[Any]) -> str | None:
     return None
 
 
-#: The chair page's reads of each kind of session entry with who recorded it, in time order,
-#: their SQL built once per process (``storage.prepared``).
-_ENTRY_READS: dict[type, Prepared[Any]] = {}
-
-
-def _entries(model: Any, session: InfusionSession) -> list[Any]:
-    read = _ENTRY_READS.get(model)
-    if read is None:
-        read = _ENTRY_READS[model] = Prepared(
-            model,
-            lambda session_id: (
-                model.objects.filter(session_id=session_id).select_related("recorded_by").order_by("at", "id")
-            ),
-            "session_id",
-        )
-    return read(session_id=session.pk)
-
-
 def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> dict[str, Any]:
     user = actor(request)
-    vitals_all = _entries(VitalSign, session)
+    vitals_all = sessions.entries(VitalSign, session)
     amended = {v.amends_id for v in vitals_all if v.amends_id}
     now = timezone.now()
-    events_all = _entries(PumpEvent, session)
+    events_all = sessions.entries(PumpEvent, session)
     replaced = {e.amends_id for e in events_all if e.amends_id}
     current = [e for e in events_all if e.pk not in replaced]
     prn_doses = prn.mar(session)
     dosing = session.status in {"running", "paused"} and session.order.route != "nasal"
     given_now = sessions.administered_from(session, current, now) if dosing else None
     open_now = alerts.most_serious_first(alerts.open_alerts(session.patient))
-    notes = _entries(SessionNote, session)
+    notes = sessions.entries(SessionNote, session)
     # the session's ratings and the day's questionnaires before it, in one query
     day = timezone.localtime(session.visit.starts_at).date()
     scores = list(
@@ -215,7 +196,7 @@ def _context(request: HttpRequest, session: InfusionSession, **forms: Any) -> di
         "patient": session.patient,
         "vitals": vitals_all,
         "amended_ids": amended,
-        "effects": _entries(SideEffect, session),
+        "effects": sessions.entries(SideEffect, session),
         "pump_events": events_all,
         "notes": notes,
         "amended_note_ids": {n.amends_id for n in notes if n.amends_id},
