@@ -185,14 +185,25 @@ def _lot_for(mg: Decimal, prescriber: User) -> StockLot:
     )  # fmt: skip
 
 
+def _visit_start(now: datetime) -> datetime:
+    """When each load patient's visit starts (local time): 10 min ago, but early enough that
+    its 120 min fit in the day (a run after 21:59 books it from 21:59) and not before
+    midnight (a run in the first ten minutes of a day books it from 00:00)."""
+    local = timezone.localtime(now)
+    start = local - timedelta(minutes=10)
+    start = min(start, local.replace(hour=21, minute=59, second=0, microsecond=0))
+    return max(start, local.replace(hour=0, minute=0, second=0, microsecond=0))
+
+
 def _open_around(now: datetime) -> None:
     """The load puts each user's patient in the chair *now*: when the benchmark runs outside
     the clinic's hours, this benchmark database's hours are widened (every day, 00:00-23:59)
     so the booking service accepts the visit. Only the benchmark's own database is changed."""
     hours = clinic.clinic_hours()
     local = timezone.localtime(now)
-    # the visit starts 10 min ago and must fit in the day (a visit is booked for 120 min)
-    start, end = (local - timedelta(minutes=10)).time(), (local + timedelta(minutes=115)).time()
+    # the visit must fit in the clinic's hours (a visit is booked for 120 min)
+    first = _visit_start(now)
+    start, end = first.time(), (first + timedelta(minutes=120)).time()
     if hours.is_open_on(local.date()) and hours.opens <= start and end <= hours.closes and start < end:
         return
     clinic.do_update_clinic_hours(
@@ -226,7 +237,7 @@ def _running_session(n, mrn, prescriber, rn, crna, now, *, chair):  # type: igno
     intake.do_decide_eligibility(row, decision="eligible", note="", at=now - timedelta(days=6), acting_user=prescriber)
     measures.do_record_assessment(patient, "phq9", [2] * 8 + [0], at=now - timedelta(days=6), acting_user=rn)
     chair = Chair.objects.filter(name=chair).first() or schedule.do_create_chair(chair, acting_user=None)
-    local = timezone.localtime(now - timedelta(minutes=10))
+    local = _visit_start(now)
     course = courses.do_plan_course(
         patient,
         protocol="iv_racemic_depression",
