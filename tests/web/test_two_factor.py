@@ -115,3 +115,21 @@ def test_a_process_reuses_only_a_yes_to_has_an_authenticator_and_sees_its_own_ch
     assert asked() == (True, 0)  # a yes is this process's for a few seconds
     device.delete()  # removed here: seen at once
     assert asked() == (False, 1)
+
+
+def test_a_request_reads_the_authenticator_with_the_user_never_older_than_the_request(client, nurse) -> None:
+    """The sign-in check of every request costs no query of its own (the signed-in user is
+    read with the answer) and an authenticator confirmed behind this process's back (no
+    signal, as through another server) is asked for on the very next request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(nurse)
+    with CaptureQueriesContext(connection) as reads:
+        assert client.get("/clinic/").status_code == 200
+    device_reads = [q["sql"] for q in reads.captured_queries if "otp_totp_totpdevice" in q["sql"]]
+    assert len(device_reads) == 1 and "kc_user" in device_reads[0].split("FROM", 1)[1]  # inside the user's read
+    pending = two_factor.pending_device(nurse)
+    TOTPDevice.objects.filter(pk=pending.pk).update(confirmed=True)  # no save signal: the process cache is unaware
+    response = client.get("/clinic/")
+    assert response.status_code == 302 and response["Location"].startswith("/account/two-factor/")
