@@ -201,3 +201,34 @@ def test_concurrent_writers_spread_over_lanes_and_never_fork_the_chain(transacti
     assert reads.count() == 80
     lanes = set(reads.values_list("lane", flat=True))
     assert len(lanes) > 1 if connection.vendor == "postgresql" else lanes == {1}
+
+
+def test_a_head_is_rewritten_in_place_and_never_read_half_written(db) -> None:
+    """The lane's head is one fixed-size write over the previous line (no new file, no
+    rename); a reader takes the file's shared lock, so while writers rewrite it every read
+    is a whole, signed checkpoint."""
+    import threading
+
+    directory = audit_checkpoints.audit_dir()
+    path = directory / "head-3.json"
+    path.write_text(json.dumps({"padding": "x" * 2000}))  # a longer line from before: cut to size
+    audit_checkpoints.write_checkpoint(3, 1, "a" * 64, log=False)
+    inode = path.stat().st_ino
+    assert path.stat().st_size == audit_checkpoints.HEAD_SIZE
+    done, seen = threading.Event(), []
+
+    def write() -> None:
+        for n in range(2, 400):
+            audit_checkpoints.write_checkpoint(3, n, f"{n:064x}", log=False)
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    while not done.is_set():
+        seen += [p for p in audit_checkpoints.read_checkpoints() if isinstance(p, str) or p.lane == 3]
+    writer.join()
+    assert seen and all(not isinstance(p, str) and p.valid for p in seen)
+    assert [p.length for p in seen] == sorted(p.length for p in seen)  # only forward
+    assert path.stat().st_ino == inode and next(iter(seen[-1:])).length <= 399
+    final = [p for p in audit_checkpoints.read_checkpoints() if not isinstance(p, str) and p.lane == 3]
+    assert [(p.length, p.head_hash) for p in final] == [(399, f"{399:064x}")]

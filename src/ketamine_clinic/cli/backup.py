@@ -57,6 +57,7 @@ def backup(target: Path) -> Path:
     from django.conf import settings
     from django.db import connection
 
+    from ketamine_clinic.services import audit_checkpoints
     from ketamine_clinic.storage.models import AuditChainHead
 
     if target.exists() and any(target.iterdir()):
@@ -74,7 +75,12 @@ def backup(target: Path) -> Path:
         subprocess.run(dump, check=True, env=env)
     audit_dir = Path(settings.KC_AUDIT_DIR)
     if audit_dir.exists():
-        shutil.copytree(audit_dir, target / "audit", ignore=shutil.ignore_patterns(".lock-*", "*.tmp"))
+        shutil.copytree(
+            audit_dir,
+            target / "audit",
+            ignore=shutil.ignore_patterns(".lock-*", "*.tmp"),
+            copy_function=audit_checkpoints.copy_locked,
+        )
     heads = {h.singleton: h.length for h in AuditChainHead.objects.all() if h.length}
     manifest = {"created_at": datetime.now(UTC).isoformat(), "database": connection.vendor, "audit_lanes": heads}
     (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
