@@ -22,7 +22,7 @@ def test_the_today_board_costs_the_same_queries_for_one_patient_or_three(prescri
     board = outcomes.clinic_day(MONDAY.date(), MONDAY + timedelta(hours=2))
     assert len(board["rows"]) == 3
     three = count_queries(lambda: outcomes.clinic_day(MONDAY.date(), MONDAY + timedelta(hours=2)))
-    assert one == three == 8  # the open sessions are read apart (index kc_session_open); one for the chairs
+    assert one == three == 5  # open sessions (index kc_session_open), chairs, rows, alerts, decisions due
 
 
 def test_the_today_board_shows_a_network_twelve_chairs_at_a_time(prescriber, nurse, crna) -> None:
@@ -37,7 +37,7 @@ def test_the_today_board_shows_a_network_twelve_chairs_at_a_time(prescriber, nur
     assert first["total"] == 14 and list(first["chair_pages"]) == [1, 2] and len(first["rows"]) == 12
     second = outcomes.clinic_day(MONDAY.date(), now, chair_page=2)
     assert len(second["rows"]) == 2 and second["chair_page"] == 2
-    chairs = [r["visit"].chair.name for r in first["rows"] + second["rows"]]
+    chairs = [r["visit"].chair_name for r in first["rows"] + second["rows"]]
     assert len(set(chairs)) == 14 and max(c for c in chairs[:12]) < min(chairs[12:])  # by name, no chair twice
     assert outcomes.clinic_day(MONDAY.date(), now, chair_page=99)["chair_page"] == 2  # past the end: the last
     one = {first["rows"][0]["visit"].patient_id}
@@ -113,3 +113,31 @@ def test_the_boards_decisions_and_forms_due_are_reused_a_few_seconds_and_dropped
     visit.save()  # any visit or course written through this process
     assert reads() == 1  # the decisions are read again; the forms are still this process's
     assert outcomes._decisions_due({course.patient_id}) == []  # a care-team view reads its own
+
+
+def test_a_today_row_shows_the_visit_its_session_latest_order_and_vitals_due(running_session, verified_order) -> None:
+    """The board's one statement answers what the ORM would: names, the session's status,
+    the latest order that is not cancelled and when vital signs are next due."""
+    from ketamine_clinic.services import clinic
+    from ketamine_clinic.storage.models import Order, VitalSign
+
+    visit = running_session.visit
+    now = visit.starts_at + timedelta(minutes=30)
+    day = outcomes.clinic_day(timezone.localdate(now), now)
+    (row,) = [r for r in day["rows"] if r["visit"].pk == visit.pk]
+    shown = row["visit"]
+    assert (shown.patient_id, shown.patient_name, shown.chair_name) == (
+        visit.patient_id,
+        visit.patient.full_name,
+        visit.chair.name,
+    )
+    assert shown.starts_at == visit.starts_at and shown.get_phase_display() == visit.get_phase_display()
+    assert row["session"].pk == running_session.pk
+    assert row["session"].get_status_display() == running_session.get_status_display() == "infusing"
+    assert row["order"].pk == verified_order.pk and row["order"].verified_at == verified_order.verified_at
+    last = VitalSign.objects.filter(session=running_session).latest("at").at
+    assert row["vitals_due"] == last + timedelta(minutes=clinic.vitals_interval_min(dosing=True))
+    assert row["overdue"] == (row["vitals_due"] <= now) and not row["other_day"]
+    Order.objects.filter(pk=verified_order.pk).update(cancelled_reason="Entered in error")
+    (row,) = [r for r in outcomes.clinic_day(timezone.localdate(now), now)["rows"] if r["visit"].pk == visit.pk]
+    assert row["order"] is None

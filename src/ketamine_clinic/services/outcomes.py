@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from django.db import transaction
-from django.db.models import Count, Exists, Max, Model, OuterRef, Prefetch, Q
+from django.db import connection, transaction
+from django.db.models import Count, Exists, Model, OuterRef, Q
 from django.utils import timezone
 from django_tasks import task
 
@@ -21,6 +21,7 @@ from ketamine_clinic.services.intake import latest_intake
 from ketamine_clinic.storage.models import (
     Alert,
     Assessment,
+    Chair,
     Course,
     EligibilityDecision,
     InfusionSession,
@@ -244,57 +245,149 @@ _OPEN_ALERTS = Prepared(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class DayVisit:
+    """A visit on the Today board, with the names the board shows."""
+
+    pk: int
+    patient_id: int
+    patient_name: str
+    chair_id: int
+    chair_name: str
+    starts_at: datetime
+    phase: str
+    number: int
+
+    def get_phase_display(self) -> str:
+        return str(_PHASES.get(self.phase, self.phase))
+
+
+@dataclass(frozen=True, slots=True)
+class DaySession:
+    """The visit's chair-side record on the Today board."""
+
+    pk: int
+    status: str
+
+    def get_status_display(self) -> str:
+        return str(_SESSION_STATUSES.get(self.status, self.status))
+
+
+@dataclass(frozen=True, slots=True)
+class DayOrder:
+    """The visit's latest order that is not cancelled: whether a second clinician verified it."""
+
+    pk: int
+    verified_at: datetime | None
+
+
+_PHASES = dict(Visit._meta.get_field("phase").flatchoices)
+_SESSION_STATUSES = dict(InfusionSession._meta.get_field("status").flatchoices)
+
+
+def _any_of(column: str, ids: list[int], vendor: str) -> tuple[str, list[Any]]:
+    """``column`` in ``ids``: one array parameter on PostgreSQL (``storage.lookups``)."""
+    if vendor == "postgresql":
+        return f"{column} = ANY(%s::bigint[])", [ids]
+    if not ids:
+        return "1 = 0", []
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+def _day_filter(
+    start: datetime, end: datetime, open_visits: list[int], patient_ids: set[int] | None, vendor: str
+) -> tuple[str, list[Any]]:
+    """Today's visits that are not cancelled, and any visit whose session is still open."""
+    ops = connection.ops
+    is_open, open_params = _any_of("v.id", open_visits, vendor)
+    sql = f"((v.starts_at >= %s AND v.starts_at < %s) OR {is_open}) AND v.status <> 'cancelled'"
+    params = [ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end), *open_params]
+    if patient_ids is not None:
+        mine, mine_params = _any_of("v.patient_id", sorted(patient_ids), vendor)
+        sql, params = f"{sql} AND {mine}", [*params, *mine_params]
+    return sql, params
+
+
+def _aware(value: Any) -> datetime | None:
+    """A timestamp read by a fixed statement as a datetime in UTC (SQLite returns text)."""
+    if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
+        return value
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _day_chairs(where: str, params: list[Any]) -> list[tuple[str, int, int]]:
+    """(chair name, chair id, visits) for every chair with a visit on the board."""
+    visit, chair = Visit._meta.db_table, Chair._meta.db_table
+    sql = (
+        f"SELECT c.name, v.chair_id, COUNT(*) FROM {visit} v JOIN {chair} c ON c.id = v.chair_id "  # noqa: S608
+        f"WHERE {where} GROUP BY c.name, v.chair_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted((str(name), int(pk), int(n)) for name, pk, n in cursor.fetchall())
+
+
+def _day_rows(where: str, params: list[Any], chair_ids: list[int], vendor: str) -> list[tuple[Any, ...]]:
+    """The shown chairs' visits with patient, chair, session, latest order that is not
+    cancelled and the session's last vital signs, in one fixed statement (the Today board
+    is a quarter of what a clinic's staff open, and the ORM built five queries for it)."""
+    visit, chair, patient = Visit._meta.db_table, Chair._meta.db_table, Patient._meta.db_table
+    session, order, vitals = InfusionSession._meta.db_table, Order._meta.db_table, VitalSign._meta.db_table
+    shown, shown_params = _any_of("v.chair_id", chair_ids, vendor)
+    latest_order = (
+        f"FROM {order} o WHERE o.visit_id = v.id AND o.cancelled_reason = '' "
+        "ORDER BY o.signed_at DESC, o.id DESC LIMIT 1"
+    )
+    sql = (
+        "SELECT v.id, v.patient_id, p.given_name, p.family_name, v.chair_id, c.name, v.starts_at, v.phase, "
+        "v.number, s.id, s.status, "
+        f"(SELECT o.id {latest_order}), (SELECT o.verified_at {latest_order}), "
+        f"(SELECT MAX(vs.at) FROM {vitals} vs WHERE vs.session_id = s.id) "
+        f"FROM {visit} v JOIN {patient} p ON p.id = v.patient_id JOIN {chair} c ON c.id = v.chair_id "
+        f"LEFT JOIN {session} s ON s.visit_id = v.id "
+        f"WHERE {where} AND {shown} ORDER BY v.starts_at, v.id"
+    )  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *shown_params])
+        return list(cursor.fetchall())
+
+
 def clinic_day(day: date, now: datetime, *, chair_page: int = 1, patient_ids: set[int] | None = None) -> dict[str, Any]:
     """Today's chairs and sessions, vitals due, open alerts and decisions due. The chairs
     with a visit today (or an open session) are shown ``TODAY_CHAIRS_PER_PAGE`` at a time,
     page ``chair_page``; ``total`` counts the day's infusions on every chair. ``patient_ids``
-    limits everything to those patients (a clinician limited to their care teams)."""
+    limits everything to those patients (a clinician limited to their care teams). Each
+    row's ``visit``, ``session`` and ``order`` are ``DayVisit``, ``DaySession`` and
+    ``DayOrder`` (read only: the board links to the pages that change them)."""
     start, end = _day_bounds(day)
-    # today's visits, and any visit whose session is still open wherever it was opened from
-    day_visits = Visit.objects.filter(Q(starts_at__gte=start, starts_at__lt=end) | Q(pk__any_of=_open_session_visits()))
-    day_visits = day_visits.exclude(status="cancelled")
-    if patient_ids is not None:
-        day_visits = day_visits.filter(patient_id__in=patient_ids)
-    per_chair = sorted(day_visits.order_by().values_list("chair__name", "chair_id").annotate(n=Count("id")))
+    vendor = connection.vendor
+    where, params = _day_filter(start, end, _open_session_visits(), patient_ids, vendor)
+    per_chair = _day_chairs(where, params)
     pages = max(1, -(-len(per_chair) // TODAY_CHAIRS_PER_PAGE))
     page = min(max(chair_page, 1), pages)
     shown = [c for _, c, _ in per_chair[(page - 1) * TODAY_CHAIRS_PER_PAGE : page * TODAY_CHAIRS_PER_PAGE]]
-    visits = list(
-        day_visits.filter(chair_id__in=shown)
-        .select_related("patient", "chair")
-        .prefetch_related(
-            Prefetch(
-                "orders",
-                queryset=Order.objects.filter(cancelled_reason="").order_by("-signed_at"),
-                to_attr="live_orders",
-            )
-        )
-        .order_by("starts_at")
-    )
-    sessions = {s.visit_id: s for s in InfusionSession.objects.filter(visit_id__in=[v.pk for v in visits])}
-    last_vitals = dict(
-        VitalSign.objects.filter(session_id__in=[s.pk for s in sessions.values()])
-        .values("session")
-        .annotate(last=Max("at"))
-        .values_list("session", "last")
-    )
     rows = []
-    for v in visits:
-        session = sessions.get(v.pk)
-        order = v.live_orders[0] if v.live_orders else None
+    for row in _day_rows(where, params, shown, vendor) if shown else []:
+        pk, patient_id, given, family, chair_id, chair_name, starts_at, phase, number = row[:9]
+        session_id, session_status, order_id, verified_at, last = row[9:]
+        visit = DayVisit(
+            pk, patient_id, f"{given} {family}", chair_id, chair_name, _aware(starts_at) or now, phase, number
+        )
+        session = DaySession(session_id, session_status) if session_id is not None else None
         due = None
         if session and session.status in {"running", "paused", "observing"}:
-            last = last_vitals.get(session.pk)
             interval = clinic.vitals_interval_min(dosing=session.status == "running")
-            due = (last + timedelta(minutes=interval)) if last else now
+            last_at = _aware(last)
+            due = (last_at + timedelta(minutes=interval)) if last_at else now
         rows.append(
             {
-                "visit": v,
+                "visit": visit,
                 "session": session,
-                "order": order,
+                "order": DayOrder(order_id, _aware(verified_at)) if order_id is not None else None,
                 "vitals_due": due,
                 "overdue": bool(due and due <= now),
-                "other_day": not start <= v.starts_at < end,
+                "other_day": not start <= visit.starts_at < end,
             }
         )
     if patient_ids is None:
