@@ -258,17 +258,22 @@ def _running_session(n, mrn, prescriber, rn, crna, now, *, chair):  # type: igno
         acting_user=prescriber,
     )
     orders.do_verify_order(order, at=now - timedelta(hours=20), acting_user=rn)
-    session = sessions.do_open_session(visit, at=now - timedelta(minutes=9), acting_user=rn)
+    # the chair-side steps follow each other from the visit's start or 10 min ago, whichever
+    # is later (in a day's first minutes the visit starts at 00:00: the steps stay today)
+    t0 = max(now - timedelta(minutes=10), local)
+    step = (now - t0) / 10
+
+    session = sessions.do_open_session(visit, at=t0 + step, acting_user=rn)
     # the checklist's questionnaire item needs a PHQ-9 recorded today
-    measures.do_record_assessment(patient, "phq9", [1] * 8 + [0], at=now - timedelta(minutes=9), acting_user=rn)
+    measures.do_record_assessment(patient, "phq9", [1] * 8 + [0], at=t0 + step, acting_user=rn)
     items = {k: True for k, _ in chairside.CHECKLIST}
-    sessions.do_complete_checklist(session, items=items, vitals=VITALS, at=now - timedelta(minutes=8), acting_user=rn)
+    sessions.do_complete_checklist(session, items=items, vitals=VITALS, at=t0 + 2 * step, acting_user=rn)
     # the dose is drawn from a lot before it runs, so the session can be closed tied out
     ledger.do_draw_stock(
-        session, _lot_for(order.dose_mg, prescriber), mg=order.dose_mg, at=now - timedelta(minutes=8), acting_user=crna
+        session, _lot_for(order.dose_mg, prescriber), mg=order.dose_mg, at=t0 + 2 * step, acting_user=crna
     )
     sessions.do_record_pump_event(
-        session, "start", rate_ml_per_h=order.rate_ml_per_h, at=now - timedelta(minutes=7), acting_user=crna
+        session, "start", rate_ml_per_h=order.rate_ml_per_h, at=t0 + 3 * step, acting_user=crna
     )
     return session
 
