@@ -79,6 +79,7 @@ def setup(levels: list[int]) -> dict[str, list[tuple[str, int, int]]]:
     prescriber, rn = _staff("prescriber"), _staff("rn")
     now = timezone.now()
     _open_around(now)
+    first = _visit_start(now)  # every load visit starts then: the hours were checked for it
     crnas = [
         User.objects.filter(username=f"load.crna{n:02d}").first()
         or do_create_user(f"load.crna{n:02d}", "crna", PASSWORD, credentials="CRNA", acting_user=None)
@@ -92,7 +93,14 @@ def setup(levels: list[int]) -> dict[str, list[tuple[str, int, int]]]:
             base = f"LOAD-{tag}-{n:02d}"
             k = Patient.objects.filter(mrn__startswith=base).count()
             session = _running_session(
-                n, f"{base}-{k}", prescriber, rn, crnas[n], timezone.now(), chair=f"Load {tag}-{n:02d}/{k}"
+                n,
+                f"{base}-{k}",
+                prescriber,
+                rn,
+                crnas[n],
+                timezone.now(),
+                chair=f"Load {tag}-{n:02d}/{k}",
+                start=first,
             )
             sets[tag].append((crnas[n].username, session.patient_id, session.pk))
     return sets
@@ -211,7 +219,7 @@ def _open_around(now: datetime) -> None:
     )
 
 
-def _running_session(n, mrn, prescriber, rn, crna, now, *, chair):  # type: ignore[no-untyped-def]
+def _running_session(n, mrn, prescriber, rn, crna, now, *, chair, start):  # type: ignore[no-untyped-def]
     patient = do_create_patient(
         mrn=mrn,
         given_name="Load",
@@ -237,7 +245,7 @@ def _running_session(n, mrn, prescriber, rn, crna, now, *, chair):  # type: igno
     intake.do_decide_eligibility(row, decision="eligible", note="", at=now - timedelta(days=6), acting_user=prescriber)
     measures.do_record_assessment(patient, "phq9", [2] * 8 + [0], at=now - timedelta(days=6), acting_user=rn)
     chair = Chair.objects.filter(name=chair).first() or schedule.do_create_chair(chair, acting_user=None)
-    local = _visit_start(now)
+    local = start
     course = courses.do_plan_course(
         patient,
         protocol="iv_racemic_depression",

@@ -232,3 +232,27 @@ def test_a_head_is_rewritten_in_place_and_never_read_half_written(db) -> None:
     assert path.stat().st_ino == inode and next(iter(seen[-1:])).length <= 399
     final = [p for p in audit_checkpoints.read_checkpoints() if not isinstance(p, str) and p.lane == 3]
     assert [(p.length, p.head_hash) for p in final] == [(399, f"{399:064x}")]
+
+
+def test_a_new_lanes_first_checkpoint_is_never_seen_empty(db) -> None:
+    """A lane's first head appears whole (written aside and linked into place): a reader
+    racing the first writers of new lanes never finds an empty or partial head, and nothing
+    is left aside."""
+    import threading
+
+    directory = audit_checkpoints.audit_dir()
+    done, seen = threading.Event(), []
+
+    def write() -> None:
+        for lane in range(20, 60):
+            audit_checkpoints.write_checkpoint(lane, 1, f"{lane:064x}", log=False)
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    while not done.is_set():
+        seen += list(audit_checkpoints.read_checkpoints())
+    writer.join()
+    assert all(not isinstance(p, str) and p.valid for p in seen)
+    assert {p.lane for p in audit_checkpoints.read_checkpoints() if not isinstance(p, str)} >= set(range(20, 60))
+    assert not list(directory.glob("*.tmp"))

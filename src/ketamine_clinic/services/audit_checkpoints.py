@@ -23,6 +23,8 @@ import fcntl
 import json
 import logging
 import os
+import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -92,17 +94,45 @@ def _write_private(path: Path, text: str, *, append: bool) -> None:
         handle.write(text)
 
 
+def _open_head(directory: Path, lane: int, first: bytes) -> int:
+    """The lane's head file opened for rewriting. The first checkpoint of a lane appears
+    whole (written aside, then linked into place), so a reader never finds it empty."""
+    path = directory / f"head-{lane}.json"
+    try:
+        return os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        aside = directory / f"head-{lane}.json.{os.getpid()}.{threading.get_ident()}.tmp"
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            _write_all(fd, first)
+        finally:
+            os.close(fd)
+        try:
+            os.link(aside, path)
+        except FileExistsError:  # another writer's first checkpoint came first
+            pass
+        finally:
+            os.unlink(aside)
+        return os.open(path, os.O_RDWR)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    if os.pwrite(fd, data, 0) != len(data):
+        raise OSError(f"short write to the audit checkpoint ({len(data)} bytes)")
+
+
 def write_checkpoint(lane: int, length: int, head_hash: str, *, log: bool = True) -> Checkpoint:
     """Record a lane's head; ``head-<lane>.json`` only moves forward."""
     directory = audit_dir()
     point = _signed(lane, length, head_hash)
     data = (point.line() + "\n").encode("utf-8").ljust(HEAD_SIZE, b" ")
-    fd = os.open(directory / f"head-{lane}.json", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = _open_head(directory, lane, data)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        current = _parse(os.pread(fd, 4 * HEAD_SIZE, 0).decode("utf-8", "replace"), f"head-{lane}.json")
+        raw = os.pread(fd, max(os.fstat(fd).st_size, HEAD_SIZE), 0)
+        current = _parse(raw.decode("utf-8", "replace"), f"head-{lane}.json")
         if current is None or length >= current.length:
-            os.pwrite(fd, data, 0)
+            _write_all(fd, data)
             if os.fstat(fd).st_size > len(data):  # a longer line written before (by hand, or an older version)
                 os.ftruncate(fd, len(data))
         if log:
@@ -130,6 +160,7 @@ def copy_locked(source: str, target: str) -> str:
     copied whole, never half-rewritten."""
     Path(target).write_bytes(_read_locked(Path(source)))
     os.chmod(target, 0o600)
+    shutil.copystat(source, target)  # as copytree's default copy keeps times
     return target
 
 
