@@ -279,3 +279,30 @@ def test_a_long_lot_shows_its_latest_entries_with_the_running_balance(
     page = client.get(f"/clinic/ledger/lots/{lot.pk}/").content.decode()
     assert "Showing the latest 3 of 5 entries" in page and "Receipt" not in page
     assert "Receipt" in client.get(f"/clinic/ledger/lots/{lot.pk}/?all=1").content.decode()
+
+
+def test_the_session_card_reads_each_list_of_lots_once_and_says_when_there_is_none(
+    client, running_session, lot, nurse
+) -> None:
+    """The draw form's lots are read once (whether any is in date, and the options shown),
+    with an ordinary query: never ``QuerySet.iterator()``, a server-side cursor on
+    PostgreSQL (three round trips)."""
+    from unittest import mock
+
+    from django.db import connection
+    from django.db.models import QuerySet
+    from django.test.utils import CaptureQueriesContext
+
+    url = f"/clinic/sessions/{running_session.pk}/"
+    client.force_login(nurse)
+    client.get(url)
+    no_cursor = mock.patch.object(QuerySet, "iterator", side_effect=AssertionError("a server-side cursor"))
+    with CaptureQueriesContext(connection) as reads, no_cursor:
+        page = client.get(url).content.decode()
+    in_date = [
+        q["sql"] for q in reads.captured_queries if 'FROM "kc_stock_lot"' in q["sql"] and "balance_mg" in q["sql"]
+    ]
+    assert len(in_date) == 1 and "Record draw" in page and f'value="{lot.pk}"' in page
+    StockLot.objects.filter(pk=lot.pk).update(expiry=MONDAY.date() - timedelta(days=1))
+    page = client.get(url).content.decode()
+    assert "No lot of this product is in date with stock left." in page and "Record draw" not in page

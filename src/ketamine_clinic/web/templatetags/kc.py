@@ -197,6 +197,19 @@ def flowsheet_rows(vitals: list[Any], *, amended_ids: set[int], session_id: int,
     return mark_safe("".join(out))  # noqa: S308 - every row is format_html output
 
 
+def model_choices(spec: forms.ModelChoiceField) -> list[tuple[Any, Any]]:  # type: ignore[type-arg]
+    """A model choice field's options, read once with one ordinary query and kept as this
+    form's own copy of the field's choices, so rendering it reads nothing more. (Django's
+    own iteration opens a server-side cursor on PostgreSQL: three round trips, and again
+    each time the choices are looked at.)"""
+    if not hasattr(spec, "_choices"):  # not read yet (nor set by hand)
+        iterator = spec.iterator(spec)
+        options: list[tuple[Any, Any]] = [("", spec.empty_label)] if spec.empty_label is not None else []
+        options += [iterator.choice(obj) for obj in spec.queryset or []]
+        spec.choices = options
+    return list(spec._choices)  # type: ignore[attr-defined]
+
+
 #: ``_field.html`` of unbound forms' fields, by everything the HTML depends on (bounded).
 _FIELD_HTML: dict[tuple[Any, ...], str] = {}
 
@@ -215,9 +228,7 @@ def field_html(field: Any) -> str:
     # a model choice field's options are read once (one query), rendered from that list and
     # part of the key, so the HTML always matches the options it is filed under
     if isinstance(spec, forms.ModelChoiceField):
-        options = list(iter(spec.choices))  # type: ignore[arg-type]  # (list() would count first)
-        spec.choices = options  # this form's own copy of the field
-        choices: Any = [(str(value), str(text)) for value, text in options]
+        choices: Any = [(str(value), str(text)) for value, text in model_choices(spec)]
     else:
         choices = getattr(spec, "choices", None)
     key = (

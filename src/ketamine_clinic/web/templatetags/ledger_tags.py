@@ -8,6 +8,7 @@ from django import template
 
 from ketamine_clinic.domain.policy import Action
 from ketamine_clinic.services import ledger
+from ketamine_clinic.web.templatetags.kc import model_choices
 
 register = template.Library()
 
@@ -23,7 +24,10 @@ def ledger_card(context: Any, session: Any) -> dict[str, Any]:
     may_draw = ledger.may(user, Action.DRAW_STOCK) and session.status in ledger.DOSE_PENDING
     may_waste = ledger.may(user, Action.WASTE_STOCK) and session.status != "discharged" and summary.wastable_mg > 0
     forms = session_forms(session, user) if may_draw or may_waste else {}
+    # the draw form's lots, read once: whether there is any, and the options it renders
+    lots = model_choices(forms["draw_form"].fields["lot"]) if may_draw else []
     return {
+        "has_lots": bool(lots),
         "session": session,
         "summary": summary,
         "csrf_token": context.get("csrf_token"),
