@@ -151,10 +151,11 @@ def _supervise(commands: list[list[str]]) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from ketamine_clinic.services.jobs import run_due_jobs, run_worker
+    from ketamine_clinic.services.jobs import ensure_job_pruning, run_due_jobs, run_worker
     from ketamine_clinic.services.outreach import ensure_outreach_sweep
 
     ensure_outreach_sweep()  # reminders and questionnaire links (re-enqueues itself)
+    ensure_job_pruning()  # old job results deleted daily (re-enqueues itself)
     if args.batch:
         print(f"Ran {run_due_jobs()} due job(s).")
         return 0

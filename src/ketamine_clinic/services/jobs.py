@@ -4,17 +4,41 @@
 ``run_due_jobs`` runs every job that is due once and returns, for tests and for
 ``kclinic worker --batch``. Jobs are claimed with ``SELECT ... FOR UPDATE SKIP LOCKED``
 (django-tasks-db), so several workers on one PostgreSQL never run a job twice.
+
+Every job leaves a result row. ``prune_jobs`` (a daily job each worker makes sure of when
+it starts: ``ensure_job_pruning``) deletes finished ones after ``KEEP_SUCCEEDED``, failed
+ones after ``KEEP_FAILED``: a network's workers run a few hundred jobs a day (sweeps,
+session checks, alert escalations), and the rows were never deleted.
 """
 
 from __future__ import annotations
 
 import socket
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django_tasks import task
 
-__all__ = ["recent_jobs", "run_due_jobs", "run_worker"]
+__all__ = [
+    "KEEP_FAILED",
+    "KEEP_SUCCEEDED",
+    "PRUNE_EVERY",
+    "ensure_job_pruning",
+    "prune_job_results",
+    "prune_jobs",
+    "recent_jobs",
+    "run_due_jobs",
+    "run_worker",
+]
+
+#: How long a job's result row is kept for the admin's jobs page: a failed job longer, its
+#: error explains a reminder or an alert page that did not go out.
+KEEP_SUCCEEDED = timedelta(days=30)
+KEEP_FAILED = timedelta(days=180)
+PRUNE_EVERY = timedelta(days=1)
 
 
 def _worker(*, batch: bool, interval: float, worker_id: str | None = None) -> Any:
@@ -68,3 +92,38 @@ def recent_jobs(limit: int = 100) -> QuerySet[Any]:
     from django_tasks_db.models import DBTaskResult
 
     return DBTaskResult.objects.order_by("-enqueued_at")[:limit]
+
+
+def prune_job_results(now: datetime | None = None) -> int:
+    """Delete the result rows of jobs that succeeded more than ``KEEP_SUCCEEDED`` ago or
+    failed more than ``KEEP_FAILED`` ago; jobs waiting or running are never touched.
+    Returns how many rows were deleted."""
+    from django_tasks_db.models import DBTaskResult
+
+    now = now or timezone.now()
+    old = DBTaskResult.objects.finished().filter(
+        Q(status="SUCCESSFUL", finished_at__lte=now - KEEP_SUCCEEDED)
+        | Q(status="FAILED", finished_at__lte=now - KEEP_FAILED)
+    )
+    deleted, _ = old.delete()
+    return int(deleted)
+
+
+@task()
+def prune_jobs() -> int:
+    """The worker's job: prune now, then enqueue the next prune a day later."""
+    deleted = prune_job_results()
+    prune_jobs.using(run_after=timezone.now() + PRUNE_EVERY).enqueue()
+    return deleted
+
+
+def ensure_job_pruning() -> bool:
+    """Enqueue the prune unless one is already waiting or running (called when a worker
+    starts); ``True`` when it enqueued one. Two workers starting at the same moment can
+    both enqueue one: two daily chains only prune twice."""
+    from django_tasks_db.models import DBTaskResult
+
+    waiting = DBTaskResult.objects.filter(task_path=prune_jobs.module_path, status__in=["READY", "RUNNING"]).exists()
+    if not waiting:
+        prune_jobs.enqueue()
+    return not waiting
