@@ -95,6 +95,9 @@ def test_the_session_page_draws_then_wastes_with_a_witness_and_then_discharges(
     assert "Controlled substance" in page and "draw from a lot before dosing" in page and "K-100" in page
     client.post(f"{url}ledger/draw/", {"lot": lot.pk, "amount": "40"})
     assert StockLot.objects.get(pk=lot.pk).balance_mg == Decimal("1960.0")
+    page = client.get(url).content.decode()  # drawn, still running: no call to draw again
+    assert "drawn; what is not given is accounted for when the dose ends" in page
+    assert "draw from a lot before dosing" not in page
     sessions.do_record_pump_event(
         running_session,
         "stop",
