@@ -18,6 +18,7 @@ from ketamine_clinic.domain import chairside
 from ketamine_clinic.services import alerts, clinic, measures, protocols
 from ketamine_clinic.services.courses import response_status
 from ketamine_clinic.services.intake import latest_intake
+from ketamine_clinic.storage.lookups import any_of_sql
 from ketamine_clinic.storage.models import (
     Alert,
     Assessment,
@@ -285,25 +286,16 @@ _PHASES = dict(Visit._meta.get_field("phase").flatchoices)
 _SESSION_STATUSES = dict(InfusionSession._meta.get_field("status").flatchoices)
 
 
-def _any_of(column: str, ids: list[int], vendor: str) -> tuple[str, list[Any]]:
-    """``column`` in ``ids``: one array parameter on PostgreSQL (``storage.lookups``)."""
-    if vendor == "postgresql":
-        return f"{column} = ANY(%s::bigint[])", [ids]
-    if not ids:
-        return "1 = 0", []
-    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
-
-
 def _day_filter(
-    start: datetime, end: datetime, open_visits: list[int], patient_ids: set[int] | None, vendor: str
+    start: datetime, end: datetime, open_visits: list[int], patient_ids: set[int] | None
 ) -> tuple[str, list[Any]]:
     """Today's visits that are not cancelled, and any visit whose session is still open."""
-    ops = connection.ops
-    is_open, open_params = _any_of("v.id", open_visits, vendor)
+    ops, vendor = connection.ops, connection.vendor
+    is_open, open_params = any_of_sql("v.id", open_visits, vendor)
     sql = f"((v.starts_at >= %s AND v.starts_at < %s) OR {is_open}) AND v.status <> 'cancelled'"
     params = [ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end), *open_params]
     if patient_ids is not None:
-        mine, mine_params = _any_of("v.patient_id", sorted(patient_ids), vendor)
+        mine, mine_params = any_of_sql("v.patient_id", sorted(patient_ids), vendor)
         sql, params = f"{sql} AND {mine}", [*params, *mine_params]
     return sql, params
 
@@ -328,13 +320,13 @@ def _day_chairs(where: str, params: list[Any]) -> list[tuple[str, int, int]]:
         return sorted((str(name), int(pk), int(n)) for name, pk, n in cursor.fetchall())
 
 
-def _day_rows(where: str, params: list[Any], chair_ids: list[int], vendor: str) -> list[tuple[Any, ...]]:
+def _day_rows(where: str, params: list[Any], chair_ids: list[int]) -> list[tuple[Any, ...]]:
     """The shown chairs' visits with patient, chair, session, latest order that is not
     cancelled and the session's last vital signs, in one fixed statement (the Today board
     is a quarter of what a clinic's staff open, and the ORM built five queries for it)."""
     visit, chair, patient = Visit._meta.db_table, Chair._meta.db_table, Patient._meta.db_table
     session, order, vitals = InfusionSession._meta.db_table, Order._meta.db_table, VitalSign._meta.db_table
-    shown, shown_params = _any_of("v.chair_id", chair_ids, vendor)
+    shown, shown_params = any_of_sql("v.chair_id", chair_ids, connection.vendor)
     latest_order = (
         f"FROM {order} o WHERE o.visit_id = v.id AND o.cancelled_reason = '' "
         "ORDER BY o.signed_at DESC, o.id DESC LIMIT 1"
@@ -361,14 +353,13 @@ def clinic_day(day: date, now: datetime, *, chair_page: int = 1, patient_ids: se
     row's ``visit``, ``session`` and ``order`` are ``DayVisit``, ``DaySession`` and
     ``DayOrder`` (read only: the board links to the pages that change them)."""
     start, end = _day_bounds(day)
-    vendor = connection.vendor
-    where, params = _day_filter(start, end, _open_session_visits(), patient_ids, vendor)
+    where, params = _day_filter(start, end, _open_session_visits(), patient_ids)
     per_chair = _day_chairs(where, params)
     pages = max(1, -(-len(per_chair) // TODAY_CHAIRS_PER_PAGE))
     page = min(max(chair_page, 1), pages)
     shown = [c for _, c, _ in per_chair[(page - 1) * TODAY_CHAIRS_PER_PAGE : page * TODAY_CHAIRS_PER_PAGE]]
     rows = []
-    for row in _day_rows(where, params, shown, vendor) if shown else []:
+    for row in _day_rows(where, params, shown) if shown else []:
         pk, patient_id, given, family, chair_id, chair_name, starts_at, phase, number = row[:9]
         session_id, session_status, order_id, verified_at, last = row[9:]
         visit = DayVisit(

@@ -17,7 +17,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import models
 from django.db.models import Lookup
 
-__all__ = ["AnyOf"]
+__all__ = ["AnyOf", "any_of_sql"]
 
 
 class AnyOf(Lookup):  # type: ignore[type-arg]
@@ -32,11 +32,21 @@ class AnyOf(Lookup):  # type: ignore[type-arg]
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         ids = list(self.rhs)
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, ids]
-        if not ids:
+        if not ids and connection.vendor != "postgresql":
             raise EmptyResultSet
-        return f"{lhs} IN ({', '.join(['%s'] * len(ids))})", [*lhs_params, *ids]
+        sql, params = any_of_sql(lhs, ids, connection.vendor)
+        return sql, [*lhs_params, *params]
+
+
+def any_of_sql(column: str, ids: list[int], vendor: str) -> tuple[str, list[Any]]:
+    """``column`` in ``ids`` as SQL and its parameters, for the lookup and for statements
+    written by hand: one array parameter on PostgreSQL, ``IN (...)`` elsewhere (an empty
+    list matches nothing)."""
+    if vendor == "postgresql":
+        return f"{column} = ANY(%s::bigint[])", [ids]
+    if not ids:
+        return "1 = 0", []
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
 models.BigAutoField.register_lookup(AnyOf)
