@@ -27,6 +27,7 @@ __all__ = [
     "KEEP_SUCCEEDED",
     "PRUNE_EVERY",
     "ensure_job_pruning",
+    "ensure_waiting",
     "prune_job_results",
     "prune_jobs",
     "recent_jobs",
@@ -117,13 +118,19 @@ def prune_jobs() -> int:
     return deleted
 
 
-def ensure_job_pruning() -> bool:
-    """Enqueue the prune unless one is already waiting or running (called when a worker
-    starts); ``True`` when it enqueued one. Two workers starting at the same moment can
-    both enqueue one: two daily chains only prune twice."""
+def ensure_waiting(job: Any) -> bool:
+    """Enqueue ``job`` (a task that enqueues its own next run) unless one is already waiting
+    or running, as each worker does when it starts; ``True`` when it enqueued one. Two
+    workers starting at the same moment can both enqueue one: two chains."""
     from django_tasks_db.models import DBTaskResult
 
-    waiting = DBTaskResult.objects.filter(task_path=prune_jobs.module_path, status__in=["READY", "RUNNING"]).exists()
+    waiting = DBTaskResult.objects.filter(task_path=job.module_path, status__in=["READY", "RUNNING"]).exists()
     if not waiting:
-        prune_jobs.enqueue()
+        job.enqueue()
     return not waiting
+
+
+def ensure_job_pruning() -> bool:
+    """The daily prune, enqueued unless waiting (``ensure_waiting``; two chains only prune
+    twice)."""
+    return ensure_waiting(prune_jobs)

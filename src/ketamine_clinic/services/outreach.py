@@ -304,14 +304,9 @@ def outreach_sweep() -> dict[str, int]:
 def ensure_outreach_sweep() -> bool:
     """Enqueue the sweep unless one is already waiting or running (called when a worker starts);
     ``True`` when it enqueued one."""
-    from django_tasks_db.models import DBTaskResult
+    from ketamine_clinic.services.jobs import ensure_waiting
 
-    waiting = DBTaskResult.objects.filter(
-        task_path=outreach_sweep.module_path, status__in=["READY", "RUNNING"]
-    ).exists()
-    if not waiting:
-        outreach_sweep.enqueue()
-    return not waiting
+    return ensure_waiting(outreach_sweep)
 
 
 # ---- the patient's side of a link ----
