@@ -94,7 +94,7 @@ def _write_private(path: Path, text: str, *, append: bool) -> None:
         handle.write(text)
 
 
-def _open_head(directory: Path, lane: int, first: bytes) -> int:
+def _open_head(directory: Path, lane: int, first: str) -> int:
     """The lane's head file opened for rewriting. The first checkpoint of a lane appears
     whole (written aside, then linked into place), so a reader never finds it empty."""
     path = directory / f"head-{lane}.json"
@@ -102,11 +102,7 @@ def _open_head(directory: Path, lane: int, first: bytes) -> int:
         return os.open(path, os.O_RDWR)
     except FileNotFoundError:
         aside = directory / f"head-{lane}.json.{os.getpid()}.{threading.get_ident()}.tmp"
-        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            _write_all(fd, first)
-        finally:
-            os.close(fd)
+        _write_private(aside, first, append=False)
         try:
             os.link(aside, path)
         except FileExistsError:  # another writer's first checkpoint came first
@@ -125,8 +121,9 @@ def write_checkpoint(lane: int, length: int, head_hash: str, *, log: bool = True
     """Record a lane's head; ``head-<lane>.json`` only moves forward."""
     directory = audit_dir()
     point = _signed(lane, length, head_hash)
-    data = (point.line() + "\n").encode("utf-8").ljust(HEAD_SIZE, b" ")
-    fd = _open_head(directory, lane, data)
+    text = (point.line() + "\n").ljust(HEAD_SIZE)
+    data = text.encode("utf-8")
+    fd = _open_head(directory, lane, text)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         raw = os.pread(fd, max(os.fstat(fd).st_size, HEAD_SIZE), 0)
